@@ -1,0 +1,69 @@
+# Two commands for a fresh Debian/Ubuntu machine: `make run` and `make test` (see README.md).
+
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask
+PYTHON ?= python3
+HOST   := 127.0.0.1
+
+.PHONY: run test setup test-setup system-packages translations database lint clean messages
+
+run: setup database
+	@echo ""
+	@echo "  Portal:          http://$(HOST):5000"
+	@echo "  ID provider:     http://$(HOST):5001   (demo personas and PINs: README.md)"
+	@echo "  Stop both with Ctrl-C."
+	@echo ""
+	@trap 'kill $$provider 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) --app portal.devidp run --host $(HOST) --port 5001 & provider=$$!; \
+	$(FLASK) --app portal run --host $(HOST) --port 5000
+
+test: test-setup lint
+	env -u PORTAL_TEST_DATABASE_URL $(BIN)/python -m pytest
+	@if [ -n "$$PORTAL_TEST_DATABASE_URL" ]; then \
+	  echo "== again on PostgreSQL: $$PORTAL_TEST_DATABASE_URL"; \
+	  $(BIN)/python -m pytest -m "not browser"; \
+	fi
+
+setup: system-packages $(VENV)/.installed translations
+
+test-setup: setup
+	scripts/system-packages --test
+	@$(MAKE) --no-print-directory $(VENV)/.installed-test
+
+system-packages:
+	scripts/system-packages
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(VENV)/bin/python setup.cfg pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+translations:
+	$(BIN)/pybabel compile -d translations
+
+database: setup
+	$(FLASK) --app portal db upgrade
+	$(FLASK) --app portal.devidp init-keys
+	$(FLASK) --app portal demo load
+
+lint: test-setup
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# For developers: gather the messages from code and templates into the catalogs.
+messages: setup
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot \
+	  --no-location --omit-header --sort-output .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching \
+	  --ignore-obsolete --omit-header
+	$(BIN)/python scripts/fill-english-catalog

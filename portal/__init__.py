@@ -1,0 +1,70 @@
+"""Madoguchi: one counter for every procedure of a life event."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from portal.config import DEFAULTS, REPO_ROOT, finalize
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the portal.
+
+    Settings in layers: defaults, ``instance/config.py``, ``PORTAL_*`` variables, ``config``.
+    """
+    instance_path = Path(os.environ.get("PORTAL_INSTANCE_PATH", REPO_ROOT / "instance"))
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        instance_relative_config=True,
+        template_folder=str(REPO_ROOT / "templates"),
+    )
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("PORTAL")
+    if config:
+        app.config.update(config)
+    finalize(app.config, instance_path)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from portal import cli, errors, security, templating, transactions
+    from portal.auth import oidc
+    from portal.extensions import babel, csrf, db, login_manager, migrate
+    from portal.i18n import select_locale
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
+    )
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(REPO_ROOT / "translations"),
+    )
+    login_manager.init_app(app)
+    oidc.init_app(app)
+    security.init_app(app)
+    transactions.init_app(app)
+    templating.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.auth.views import bp as auth_bp
+    from portal.dashboard.views import bp as dashboard_bp
+    from portal.health.views import bp as health_bp
+    from portal.staff.views import bp as staff_bp
+
+    for blueprint in (auth_bp, dashboard_bp, health_bp, staff_bp):
+        app.register_blueprint(blueprint)

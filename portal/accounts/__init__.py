@@ -1,0 +1,1 @@
+"""Accounts (one per OpenID Connect identity) and the staff roles granted inside the portal."""

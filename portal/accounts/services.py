@@ -1,0 +1,128 @@
+"""Every change to accounts and staff roles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from portal.accounts.models import Account, Role, StaffRole
+from portal.db import db, utcnow
+from portal.tenancy.models import Department, Municipality
+
+#: Identity claims kept for prefilling forms; everything else in the ID token is dropped.
+KEPT_CLAIMS = (
+    "name",
+    "family_name",
+    "given_name",
+    "name#ja-Kana-JP",
+    "family_name#ja-Kana-JP",
+    "given_name#ja-Kana-JP",
+    "birthdate",
+    "gender",
+    "address",
+)
+
+
+class RoleConflict(ValueError):
+    """A grant that would break a rule, e.g. a clerk in two municipalities."""
+
+
+def account_for(issuer: str, subject: str) -> Account:
+    """The account of this identity, created when it is new (e.g. before a first sign-in).
+
+    Two first sign-ins of one person at once (two tabs, a double click) make one account:
+    the loser of the race finds the winner's row.
+    """
+    query = select(Account).filter_by(issuer=issuer, subject=subject)
+    account = db.session.scalar(query)
+    if account is not None:
+        return account
+    try:
+        with db.session.begin_nested():
+            account = Account(issuer=issuer, subject=subject, identity={})
+            db.session.add(account)
+    except IntegrityError:
+        account = db.session.scalar(query)
+        if account is None:
+            raise
+    return account
+
+
+def record_sign_in(issuer: str, subject: str, claims: Mapping[str, Any]) -> Account:
+    """Create or refresh the account from a verified ID token."""
+    account = account_for(issuer, subject)
+    account.identity = {key: claims[key] for key in KEPT_CLAIMS if key in claims}
+    account.display_name = str(claims.get("name") or account.display_name or "")
+    account.last_acr = claims.get("acr")
+    account.last_signed_in_at = utcnow()
+    db.session.flush()
+    return account
+
+
+def grant_clerk(
+    account: Account, departments: Iterable[Department], granted_by: Account | None = None
+) -> list[StaffRole]:
+    """Make the account a clerk of these departments, all of one municipality."""
+    departments = list(departments)
+    municipality_ids = {d.municipality_id for d in departments} | {
+        r.municipality_id for r in account.roles if r.role is Role.CLERK
+    }
+    if len(municipality_ids) > 1:
+        raise RoleConflict("a clerk works for the departments of one municipality only")
+    granted = []
+    for department in departments:
+        role = _find_role(account, Role.CLERK, department.municipality_id, department.id)
+        if role is None:
+            role = StaffRole(
+                account=account,
+                role=Role.CLERK,
+                municipality_id=department.municipality_id,
+                department_id=department.id,
+                granted_by_id=granted_by.id if granted_by else None,
+            )
+            db.session.add(role)
+        granted.append(role)
+    db.session.flush()
+    return granted
+
+
+def grant_admin(
+    account: Account, municipality: Municipality | None, granted_by: Account | None = None
+) -> StaffRole:
+    """Make the account an admin of a municipality, or of the whole portal when None."""
+    municipality_id = municipality.id if municipality else None
+    role = _find_role(account, Role.ADMIN, municipality_id, None)
+    if role is None:
+        role = StaffRole(
+            account=account,
+            role=Role.ADMIN,
+            municipality_id=municipality_id,
+            granted_by_id=granted_by.id if granted_by else None,
+        )
+        db.session.add(role)
+        db.session.flush()
+    return role
+
+
+def revoke_roles(account: Account) -> int:
+    """Remove every staff role of the account; returns how many there were."""
+    count = len(account.roles)
+    account.roles.clear()
+    db.session.flush()
+    return count
+
+
+def _find_role(
+    account: Account, role: Role, municipality_id: int | None, department_id: int | None
+) -> StaffRole | None:
+    for existing in account.roles:
+        if (existing.role, existing.municipality_id, existing.department_id) == (
+            role,
+            municipality_id,
+            department_id,
+        ):
+            return existing
+    return None

@@ -1,0 +1,126 @@
+"""Operator commands: ``flask --app portal staff ...`` and ``flask --app portal demo load``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from portal.accounts import services as accounts
+from portal.accounts.models import Account
+from portal.accounts.queries import all_staff_roles
+from portal.extensions import db
+from portal.tenancy.kinds import DepartmentKind
+from portal.tenancy.services import municipality_by_code
+
+staff_cli = AppGroup("staff", help="Grant and list staff roles (never taken from token claims).")
+demo_cli = AppGroup("demo", help="Demo data for development.")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(staff_cli)
+    app.cli.add_command(demo_cli)
+
+
+def _account(account_id: int | None, issuer: str | None, subject: str | None) -> Account:
+    if account_id is not None:
+        account = db.session.get(Account, account_id)
+        if account is None:
+            raise click.UsageError(f"no account with id {account_id}")
+        return account
+    if not (issuer and subject):
+        raise click.UsageError("name the account: --account ID, or --issuer and --subject")
+    return accounts.account_for(issuer, subject)
+
+
+_account_options = [
+    click.option("--account", "account_id", type=int, help="Account id (see 'staff list')."),
+    click.option("--issuer", help="The provider's issuer URL, for an account not yet signed in."),
+    click.option("--subject", help="The subject the provider gives this portal for the person."),
+]
+
+
+def account_options(func):  # noqa: ANN001, ANN201 - click decorator
+    for option in reversed(_account_options):
+        func = option(func)
+    return func
+
+
+@staff_cli.command("grant")
+@click.argument("role", type=click.Choice(["clerk", "admin"]))
+@account_options
+@click.option("--municipality", "code", help="Local government code, e.g. 131016.")
+@click.option(
+    "--department",
+    "kinds",
+    multiple=True,
+    type=click.Choice([k.value for k in DepartmentKind]),
+    help="Department kind (clerks; repeatable).",
+)
+@click.option("--portal", "whole_portal", is_flag=True, help="Admin of the whole portal.")
+def grant(
+    role: str,
+    account_id: int | None,
+    issuer: str | None,
+    subject: str | None,
+    code: str | None,
+    kinds: tuple[str, ...],
+    whole_portal: bool,
+) -> None:
+    """Grant ROLE: a clerk of departments of one municipality, or an admin."""
+    account = _account(account_id, issuer, subject)
+    municipality = municipality_by_code(code) if code else None
+    if code and municipality is None:
+        raise click.UsageError(f"no municipality with code {code}")
+    if role == "clerk":
+        if municipality is None or not kinds:
+            raise click.UsageError("a clerk needs --municipality and at least one --department")
+        departments = [d for d in municipality.departments if d.kind.value in kinds]
+        missing = set(kinds) - {d.kind.value for d in departments}
+        if missing:
+            raise click.UsageError(f"{code} has no department of kind {', '.join(sorted(missing))}")
+        try:
+            accounts.grant_clerk(account, departments)
+        except accounts.RoleConflict as exc:
+            raise click.UsageError(str(exc)) from exc
+    else:
+        if (municipality is None) != whole_portal:
+            raise click.UsageError("an admin needs either --municipality or --portal")
+        accounts.grant_admin(account, municipality)
+    db.session.commit()
+    click.echo(f"granted {role} to account {account.id}")
+
+
+@staff_cli.command("revoke")
+@account_options
+def revoke(account_id: int | None, issuer: str | None, subject: str | None) -> None:
+    """Remove every staff role of an account."""
+    account = _account(account_id, issuer, subject)
+    count = accounts.revoke_roles(account)
+    db.session.commit()
+    click.echo(f"revoked {count} role(s) of account {account.id}")
+
+
+@staff_cli.command("list")
+def list_staff() -> None:
+    """Every staff role: account, name, role and where."""
+    for role in all_staff_roles():
+        where = (
+            f"{role.municipality.code} {role.department.kind.value}"
+            if role.department
+            else (role.municipality.code if role.municipality else "whole portal")
+        )
+        name = role.account.display_name or "(not signed in yet)"
+        click.echo(f"{role.account_id}\t{name}\t{role.role.value}\t{where}")
+
+
+@demo_cli.command("load")
+def load_demo() -> None:
+    """Two municipalities with their departments, and the demo staff roles. Idempotent."""
+    from portal import demo
+
+    demo.load()
+    db.session.commit()
+    count = len(db.session.scalars(select(Account)).all())
+    click.echo(f"demo data loaded ({count} accounts)")

@@ -1,0 +1,43 @@
+"""Dates as residents read them: the Western date, and in Japanese also the era (和暦)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import format_date
+
+from portal.i18n import current_language
+
+#: Eras since the Gregorian calendar was adopted (1873), newest first, with their first day.
+ERAS = (
+    ("令和", date(2019, 5, 1)),
+    ("平成", date(1989, 1, 8)),
+    ("昭和", date(1926, 12, 25)),
+    ("大正", date(1912, 7, 30)),
+    ("明治", date(1868, 1, 25)),
+)
+
+
+def japanese_era(day: date) -> str:
+    """令和7年1月2日; the first year of an era is written 元年."""
+    for name, first_day in ERAS:
+        if day >= first_day:
+            year = day.year - first_day.year + 1
+            year_text = "元" if year == 1 else str(year)
+            return f"{name}{year_text}年{day.month}月{day.day}日"
+    raise ValueError(f"{day} is before the Meiji era")
+
+
+def format_resident_date(day: date) -> str:
+    """In Japanese, the Western date followed by the era; in English, the long Western date."""
+    if current_language() == "ja":
+        return f"{day.year}年{day.month}月{day.day}日（{japanese_era(day)}）"
+    return format_date(day, format="long")
+
+
+def format_iso_date(value: str) -> str:
+    """For ISO dates kept as text, such as the ``birthdate`` claim; shows bad input unchanged."""
+    try:
+        return format_resident_date(date.fromisoformat(value))
+    except ValueError:
+        return value

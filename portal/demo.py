@@ -1,0 +1,110 @@
+"""Demo data for development: two municipalities, their departments, and staff personas.
+
+Idempotent: loading twice changes nothing the first load created.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+
+from portal.accounts import services as accounts
+from portal.tenancy import services as tenancy
+from portal.tenancy.kinds import DepartmentKind as K
+from portal.tenancy.models import Municipality
+
+
+@dataclass(frozen=True)
+class DemoMunicipality:
+    code: str
+    prefecture_ja: str
+    name_ja: str
+    name_en: str
+    departments: dict[K, tuple[str, str]]
+
+
+MUNICIPALITIES = (
+    DemoMunicipality(
+        "131016",
+        "東京都",
+        "千代田区",
+        "Chiyoda City, Tokyo",
+        {
+            K.RESIDENT_REGISTRATION: ("区民課", "Residents Division"),
+            K.INSURANCE_PENSION: ("保険年金課", "Insurance and Pension Division"),
+            K.CHILD_SUPPORT: ("子ども支援課", "Child Support Division"),
+            K.CHILDCARE: ("保育課", "Childcare Division"),
+            K.LONG_TERM_CARE: ("高齢介護課", "Elderly and Long-term Care Division"),
+            K.EDUCATION: ("教育委員会 学務課", "Board of Education, School Affairs Division"),
+            K.MATERNAL_HEALTH: ("千代田保健所 健康推進課", "Health Promotion Division"),
+            K.ENVIRONMENT: ("生活衛生課", "Environmental Sanitation Division"),
+        },
+    ),
+    DemoMunicipality(
+        "141003",
+        "神奈川県",
+        "横浜市",
+        "Yokohama City, Kanagawa",
+        {
+            K.RESIDENT_REGISTRATION: ("戸籍課 登録担当", "Family Register and Residents Division"),
+            K.INSURANCE_PENSION: ("保険年金課", "Insurance and Pension Division"),
+            K.CHILD_SUPPORT: ("こども家庭支援課", "Children and Families Division"),
+            K.CHILDCARE: ("保育・教育運営課", "Childcare and Education Division"),
+            K.LONG_TERM_CARE: ("介護保険課", "Long-term Care Insurance Division"),
+            K.EDUCATION: ("教育委員会 学校教育事務所", "Board of Education, School Office"),
+            K.MATERNAL_HEALTH: ("こども家庭センター 母子保健担当", "Maternal and Child Health"),
+            K.ENVIRONMENT: ("生活衛生課", "Environmental Sanitation Division"),
+        },
+    ),
+)
+
+#: Staff personas of the development ID provider and the roles the demo grants them.
+CLERKS = {
+    "tanaka-jiro": ("131016", [K.RESIDENT_REGISTRATION]),
+    "takahashi-misaki": ("141003", [K.RESIDENT_REGISTRATION, K.INSURANCE_PENSION]),
+}
+MUNICIPAL_ADMINS = {"ito-ken": "131016"}
+PORTAL_ADMINS = ("watanabe-yui",)
+
+
+def load_municipalities() -> list[Municipality]:
+    loaded = []
+    for demo in MUNICIPALITIES:
+        municipality = tenancy.ensure_municipality(
+            demo.code, demo.prefecture_ja, demo.name_ja, demo.name_en
+        )
+        for kind, (name_ja, name_en) in demo.departments.items():
+            tenancy.ensure_department(municipality, kind, name_ja, name_en)
+        loaded.append(municipality)
+    return loaded
+
+
+def grant_demo_staff(issuer: str, key_dir: Path, client_id: str) -> None:
+    """Grant the demo staff personas their roles, before their first sign-in.
+
+    Their subjects are pairwise, so they are computed with the development provider's salt.
+    """
+    from portal.devidp.subjects import subject_for
+
+    def account(persona: str):  # noqa: ANN202 - local helper
+        return accounts.account_for(issuer, subject_for(key_dir, persona, client_id))
+
+    by_code = {m.code: m for m in load_municipalities()}
+    for persona, (code, kinds) in CLERKS.items():
+        departments = [d for d in by_code[code].departments if d.kind in kinds]
+        accounts.grant_clerk(account(persona), departments)
+    for persona, code in MUNICIPAL_ADMINS.items():
+        accounts.grant_admin(account(persona), by_code[code])
+    for persona in PORTAL_ADMINS:
+        accounts.grant_admin(account(persona), None)
+
+
+def load() -> None:
+    """Municipalities always; staff grants only while the development provider is in use."""
+    load_municipalities()
+    config = current_app.config
+    if config["DEVELOPMENT_PROVIDER"]:
+        key_dir = Path(config.get("DEVIDP_KEY_DIR") or Path(current_app.instance_path) / "devidp")
+        grant_demo_staff(config["DEVIDP_ISSUER"], key_dir, config["OIDC_CLIENT_ID"])

@@ -1,0 +1,74 @@
+"""Response headers and session lifetime, applied to every request."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, current_app, request, session
+from flask_login import logout_user
+
+SESSION_STARTED = "_started"
+SESSION_SEEN = "_seen"
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_expire_stale_session)
+    app.after_request(_set_security_headers)
+
+
+def start_session() -> None:
+    """A fresh session after sign-in: nothing from before it is carried over."""
+    session.clear()
+    session.permanent = True
+    now = int(time.time())
+    session[SESSION_STARTED] = now
+    session[SESSION_SEEN] = now
+
+
+def _expire_stale_session() -> None:
+    """30 idle minutes or 12 hours after sign-in, whichever comes first, end the session."""
+    started = session.get(SESSION_STARTED)
+    if started is None:
+        return
+    now = int(time.time())
+    idle = now - int(session.get(SESSION_SEEN, started))
+    config = current_app.config
+    if (
+        idle > config["SESSION_IDLE_MINUTES"] * 60
+        or now - started > config["SESSION_MAX_HOURS"] * 3600
+    ):
+        logout_user()
+        session.clear()
+        session["_expired"] = True
+        return
+    session[SESSION_SEEN] = now
+
+
+def _provider_origins() -> str:
+    """Sign-out posts a form that ends at the provider: Chrome checks form-action on redirects."""
+    origins = set()
+    for key in ("OIDC_DISCOVERY_URL", "STAFF_OIDC_DISCOVERY_URL"):
+        parts = urlsplit(current_app.config[key])
+        if parts.scheme and parts.netloc:
+            origins.add(f"{parts.scheme}://{parts.netloc}")
+    return " ".join(sorted(origins))
+
+
+def _set_security_headers(response: Response) -> Response:
+    csp = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+        f"form-action 'self' {_provider_origins()}"
+    )
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", csp.strip())
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    if session.get(SESSION_STARTED):
+        headers.setdefault("Cache-Control", "no-store")
+    return response

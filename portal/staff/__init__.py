@@ -1,0 +1,1 @@
+"""Staff pages: department queues for clerks, municipality overviews for admins."""

@@ -1,0 +1,185 @@
+"""The test harness: a real development provider over HTTP, the portal on SQLite or PostgreSQL.
+
+The suite runs on SQLite; with ``PORTAL_TEST_DATABASE_URL`` set it runs on that database
+instead (``make test`` does both when it is set). Each test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+# Tests never read a developer's instance/config.py or their PORTAL_* settings.
+os.environ["PORTAL_INSTANCE_PATH"] = tempfile.mkdtemp(prefix="portal-test-instance-")
+for _name in [
+    n
+    for n in os.environ
+    if n.startswith("PORTAL_") and n not in ("PORTAL_INSTANCE_PATH", "PORTAL_TEST_DATABASE_URL")
+]:
+    del os.environ[_name]
+
+from portal import create_app  # noqa: E402
+from portal.devidp import create_app as create_provider  # noqa: E402
+from portal.extensions import db  # noqa: E402
+from tests.support.people import Person  # noqa: E402
+from tests.support.servers import Tamperable, ThreadedServer, free_port  # noqa: E402
+
+TEST_DATABASE_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
+CLIENT_ID = "madoguchi-portal"
+CLIENT_SECRET = "test-client-secret"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """PostgreSQL-only tests run in the PostgreSQL pass; browser tests in the SQLite pass."""
+    for item in items:
+        if "postgresql" in item.keywords and not TEST_DATABASE_URL:
+            item.add_marker(pytest.mark.skip(reason="needs PORTAL_TEST_DATABASE_URL"))
+        if "browser" in item.keywords and TEST_DATABASE_URL:
+            item.add_marker(pytest.mark.skip(reason="browser journeys run in the SQLite pass"))
+
+
+@dataclass
+class Provider:
+    """The development ID provider served on a loopback port, and a switch to tamper with it."""
+
+    app: Flask
+    server: ThreadedServer
+    tamper: Tamperable
+    live_portal_port: int
+
+    @property
+    def issuer(self) -> str:
+        return self.server.url
+
+    @property
+    def key_dir(self) -> Path:
+        return Path(self.app.config["DEVIDP_KEY_DIR"])
+
+
+@pytest.fixture(scope="session")
+def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]:
+    port, live_portal_port = free_port(), free_port()
+    portal_origins = ["http://localhost", f"http://127.0.0.1:{live_portal_port}"]
+    app = create_provider(
+        {
+            "DEVIDP_ISSUER": f"http://127.0.0.1:{port}",
+            "DEVIDP_KEY_DIR": str(tmp_path_factory.mktemp("devidp")),
+            "DEVIDP_CLIENTS": [
+                {
+                    "client_id": CLIENT_ID,
+                    "client_secret": CLIENT_SECRET,
+                    "redirect_uris": [f"{origin}/auth/callback" for origin in portal_origins],
+                    "post_logout_redirect_uris": [f"{origin}/" for origin in portal_origins],
+                }
+            ],
+        }
+    )
+    tamper = Tamperable(app)
+    server = ThreadedServer(tamper, port).start()
+    yield Provider(app, server, tamper, live_portal_port)
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _honest_provider(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Whatever a test made the provider do, the next test gets an honest one."""
+    yield
+    if "provider" in request.fixturenames:
+        request.getfixturevalue("provider").tamper.rewrite.clear()
+
+
+def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if TEST_DATABASE_URL:
+        return TEST_DATABASE_URL
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'portal.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def app(provider: Provider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    from flask_migrate import upgrade
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key",
+            "DATABASE_URL": _database_url(tmp_path_factory),
+            "DEVIDP_ISSUER": provider.issuer,
+            "DEVIDP_KEY_DIR": str(provider.key_dir),
+            "OIDC_CLIENT_SECRET": CLIENT_SECRET,
+        }
+    )
+    with app.app_context():
+        _drop_everything()
+        upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _drop_everything() -> None:
+    """A clean schema for the run, whatever an earlier run left in the test database."""
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+
+
+@pytest.fixture(autouse=True)
+def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app: Flask = request.getfixturevalue("app")
+    with app.app_context():
+        db.session.remove()
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # noqa: ANN201 - FlaskCliRunner
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def demo(app: Flask) -> None:
+    """The demo municipalities with their departments, and the demo staff's roles."""
+    from portal import demo as demo_data
+
+    with app.app_context():
+        demo_data.load()
+        db.session.commit()
+
+
+@pytest.fixture
+def municipalities(app: Flask) -> None:
+    """The demo municipalities with their departments, and no staff."""
+    from portal import demo as demo_data
+
+    with app.app_context():
+        demo_data.load_municipalities()
+        db.session.commit()
+
+
+@pytest.fixture
+def person(client: FlaskClient, provider: Provider):  # noqa: ANN201
+    """``person("yamada-taro")``: someone who can sign in through the provider."""
+
+    def make(persona: str, pin: str | None = None) -> Person:
+        return Person(client, persona, pin)
+
+    return make

@@ -1,0 +1,61 @@
+"""WSGI apps served over real HTTP from threads, on free loopback ports."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ThreadedServer:
+    """Serves ``app`` on 127.0.0.1:``port`` until ``stop``."""
+
+    def __init__(self, app: Callable[..., Any], port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self._server: BaseWSGIServer = make_server("127.0.0.1", port, app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> ThreadedServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+class Tamperable:
+    """A WSGI middleware a test can switch on to alter the provider's answers, as an attacker
+    or a broken provider would; it passes everything through unchanged otherwise."""
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+        self.rewrite: dict[str, Callable[[bytes], bytes]] = {}
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        rewrite = self.rewrite.get(environ.get("PATH_INFO", ""))
+        if rewrite is None:
+            return self.app(environ, start_response)
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        body = b"".join(self.app(environ, capture))
+        body = rewrite(body)
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(body))))
+        start_response(captured["status"], headers)
+        return [body]
