@@ -63,7 +63,7 @@ clean:
 # For developers: gather the messages from code and templates into the catalogs.
 messages: setup
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot \
-	  --no-location --omit-header --sort-output .
+	  --no-location --sort-output .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching \
-	  --ignore-obsolete --omit-header
+	  --ignore-obsolete
 	$(BIN)/python scripts/fill-english-catalog

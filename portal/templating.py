@@ -14,6 +14,7 @@ LANGUAGE_NAMES = {"ja": "日本語", "en": "English"}
 
 def init_app(app: Flask) -> None:
     app.context_processor(_globals)
+    app.add_template_global(field_attributes)
     app.add_template_filter(format_iso_date)
     app.add_template_filter(format_resident_date)
 
@@ -24,7 +25,6 @@ def _globals() -> dict[str, Any]:
         "language_names": LANGUAGE_NAMES,
         "current_path": request.full_path.rstrip("?") if request else "/",
         "static_url": lambda filename: url_for("static", filename=filename),
-        "field_attributes": field_attributes,
     }
 
 

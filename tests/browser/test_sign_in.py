@@ -18,7 +18,7 @@ def sign_in(phone: Page, axe, live_portal: str, persona: str, pin: str) -> None:
     axe.check(phone)
     phone.locator(f"input[name=persona][value={persona}]").check()
     phone.locator("input[name=pin]").fill(pin)
-    phone.locator("form[method=post] button[type=submit]").last.click()
+    phone.get_by_role("button", name="ログイン", exact=True).click()
 
 
 def test_resident_signs_in_on_a_phone(phone: Page, axe, live_portal: str, demo) -> None:

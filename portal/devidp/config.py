@@ -1,0 +1,111 @@
+"""Settings of the development ID provider: defaults here, then ``PORTAL_*``, then the caller's.
+
+Only settings starting with ``DEVIDP_`` are the provider's own; ``ENV`` and ``SECRET_KEY`` are
+shared with the portal (both read the same ``PORTAL_*`` environment).
+"""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+INSTANCE_PATH = REPO_ROOT / "instance"
+TEMPLATE_FOLDER = REPO_ROOT / "templates"
+STATIC_FOLDER = REPO_ROOT / "portal" / "static"
+TRANSLATIONS_FOLDER = REPO_ROOT / "translations"
+
+DEFAULT_CLIENTS: list[dict[str, Any]] = [
+    {
+        "client_id": "madoguchi-portal",
+        "client_secret": "madoguchi-development-secret",
+        "client_name": "Madoguchi",
+        "redirect_uris": [
+            "http://127.0.0.1:5000/auth/callback",
+            "http://localhost:5000/auth/callback",
+        ],
+        "post_logout_redirect_uris": [
+            "http://127.0.0.1:5000/",
+            "http://localhost:5000/",
+        ],
+    }
+]
+
+DEFAULTS: dict[str, Any] = {
+    "ENV": "development",
+    "DEVIDP_ISSUER": "http://127.0.0.1:5001",
+    "DEVIDP_KEY_DIR": None,  # <instance>/devidp
+    "DEVIDP_CLIENTS": DEFAULT_CLIENTS,
+    "DEVIDP_ID_TOKEN_LIFETIME": 300,
+    "DEVIDP_ACCESS_TOKEN_LIFETIME": 600,
+    "DEVIDP_CODE_LIFETIME": 60,
+    "DEVIDP_PIN_ATTEMPTS": 3,
+    "DEVIDP_LOCK_SECONDS": 900,
+    # The portal runs on the same host in development: a cookie of its own name.
+    "SESSION_COOKIE_NAME": "devidp_session",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "BABEL_DEFAULT_LOCALE": "ja",
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Tokyo",
+    "BABEL_TRANSLATION_DIRECTORIES": str(TRANSLATIONS_FOLDER),
+    "WTF_CSRF_TIME_LIMIT": None,
+    # Flask-WTF's HTTPS referrer check cannot pass: every page sends Referrer-Policy: no-referrer.
+    "WTF_CSRF_SSL_STRICT": False,
+    "OAUTH2_SCOPES_SUPPORTED": ["openid", "profile", "address"],
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+}
+
+LANGUAGES = ("ja", "en")
+
+PRODUCTION_REFUSAL = (
+    "the development ID provider must never run in production (PORTAL_ENV=production): "
+    "it signs anyone in with a demo PIN. Configure the portal with your real OpenID Connect "
+    "provider instead (PORTAL_OIDC_DISCOVERY_URL)."
+)
+
+
+def defaults() -> dict[str, Any]:
+    return deepcopy(DEFAULTS)
+
+
+def finalize(config: dict[str, Any], instance_path: Path) -> None:
+    """Normalise types, fill the defaults that depend on the instance path, check clients."""
+    config["ENV"] = str(config.get("ENV") or "development")
+    config["DEVIDP_ISSUER"] = str(config["DEVIDP_ISSUER"]).rstrip("/")
+    config["DEVIDP_KEY_DIR"] = str(config.get("DEVIDP_KEY_DIR") or instance_path / "devidp")
+    for key in (
+        "DEVIDP_ID_TOKEN_LIFETIME",
+        "DEVIDP_ACCESS_TOKEN_LIFETIME",
+        "DEVIDP_CODE_LIFETIME",
+        "DEVIDP_PIN_ATTEMPTS",
+        "DEVIDP_LOCK_SECONDS",
+    ):
+        config[key] = int(config[key])
+    if config["DEVIDP_PIN_ATTEMPTS"] < 1:
+        raise ValueError("DEVIDP_PIN_ATTEMPTS must be at least 1")
+    config["OAUTH2_TOKEN_EXPIRES_IN"] = {
+        "authorization_code": config["DEVIDP_ACCESS_TOKEN_LIFETIME"]
+    }
+    _check_clients(config["DEVIDP_CLIENTS"])
+    if config.get("SECRET_KEY") is not None:
+        config["SECRET_KEY"] = str(config["SECRET_KEY"])
+
+
+def _check_clients(clients: Any) -> None:
+    """Fail at start-up, with the setting's name, rather than at the first sign-in."""
+    if not isinstance(clients, list) or not clients:
+        raise ValueError("DEVIDP_CLIENTS must be a non-empty list of clients")
+    seen: set[str] = set()
+    for client in clients:
+        if not isinstance(client, dict):
+            raise ValueError("DEVIDP_CLIENTS: every client must be an object")
+        for key in ("client_id", "client_secret"):
+            if not isinstance(client.get(key), str) or not client[key]:
+                raise ValueError(f"DEVIDP_CLIENTS: every client needs a {key}")
+        uris = client.get("redirect_uris")
+        if not isinstance(uris, list) or not uris or not all(isinstance(u, str) for u in uris):
+            raise ValueError(f"DEVIDP_CLIENTS: {client['client_id']} needs redirect_uris")
+        if client["client_id"] in seen:
+            raise ValueError(f"DEVIDP_CLIENTS: {client['client_id']} is listed twice")
+        seen.add(client["client_id"])
