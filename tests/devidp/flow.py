@@ -91,6 +91,15 @@ class Request:
         return "/authorize?" + urlencode(self.params)
 
 
+def english(**fields: Any) -> Request:
+    """A request for the pages in English: ``ui_locales=en``, kept for the whole sign-in.
+
+    Without it the provider speaks Japanese, its default.
+    """
+    extra = {"ui_locales": "en", **fields.pop("extra", {})}
+    return Request(extra=extra, **fields)
+
+
 def csrf_token(html: str) -> str:
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
     if match is None:

@@ -1,11 +1,15 @@
-"""Bad authorization requests: a page when the client cannot be trusted, else an error redirect."""
+"""Bad authorization requests: a page when the client cannot be trusted, else an error redirect.
+
+The error pages follow ``ui_locales`` like the sign-in page: Japanese unless it asks for English.
+"""
 
 from __future__ import annotations
 
 import pytest
 from flask.testing import FlaskClient
 
-from .flow import CLIENT, ISSUER, Request, authorize, csrf_token, query
+from .catalog import ja
+from .flow import CLIENT, ISSUER, Request, authorize, csrf_token, english, query
 
 
 def _error_page(browser: FlaskClient, request: Request) -> str:
@@ -17,7 +21,7 @@ def _error_page(browser: FlaskClient, request: Request) -> str:
 
 
 def test_unknown_redirect_uri_shows_an_error_and_does_not_redirect(browser: FlaskClient) -> None:
-    html = _error_page(browser, Request(extra={"redirect_uri": "https://attacker.example/cb"}))
+    html = _error_page(browser, english(extra={"redirect_uri": "https://attacker.example/cb"}))
     assert "not registered for this service" in html
     assert 'href="https://attacker.example' not in html
 
@@ -34,8 +38,14 @@ def test_missing_redirect_uri_shows_an_error(browser: FlaskClient) -> None:
 def test_unknown_client_shows_an_error_and_does_not_redirect(browser: FlaskClient) -> None:
     unknown = {**CLIENT, "client_id": "no-such-client"}
     html = _error_page(browser, Request(client=unknown))
-    assert "not registered with this ID provider" in html
+    # No ui_locales: the page is in Japanese, only the technical details stay in English.
+    assert '<html lang="ja">' in html
+    assert ja("This sign-in request cannot be used") in html
+    assert ja("The service that sent you here is not registered with this ID provider.") in html
     assert "invalid_client" in html
+
+    html = _error_page(browser, english(client=unknown))
+    assert "not registered with this ID provider" in html
 
 
 def test_post_with_unregistered_redirect_uri_does_not_redirect(browser: FlaskClient) -> None:
@@ -98,7 +108,7 @@ def test_reused_nonce_is_refused(browser: FlaskClient) -> None:
 
 
 def test_post_without_csrf_token_is_refused(browser: FlaskClient) -> None:
-    request = Request()
+    request = english()
     browser.get(request.url)
     response = browser.post(request.url, data={"persona": "yamada-taro", "pin": "1234"})
     assert response.status_code == 400

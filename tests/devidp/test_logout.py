@@ -1,4 +1,8 @@
-"""RP-initiated logout: back to a registered URI with state, otherwise a page."""
+"""RP-initiated logout: back to a registered URI with state, otherwise a page.
+
+The signed-out page is in Japanese unless the client passes ``ui_locales`` (RP-Initiated
+Logout 1.0, section 2), as the sign-in page is.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from flask.testing import FlaskClient
 
 from portal.devidp.views import LAST_PERSONA
 
+from .catalog import ja
 from .flow import CLIENT, OTHER_CLIENT, Request, query, sign_in
 
 
@@ -56,7 +61,9 @@ def test_expired_id_token_hint_is_still_accepted(make_idp) -> None:  # noqa: ANN
 def test_unregistered_uri_gets_a_page_not_a_redirect(browser: FlaskClient) -> None:
     token = sign_in(browser)
     for uri in ("https://attacker.example/", OTHER_CLIENT["post_logout_redirect_uris"][0]):
-        response = _logout(browser, id_token_hint=token["id_token"], post_logout_redirect_uri=uri)
+        response = _logout(
+            browser, id_token_hint=token["id_token"], post_logout_redirect_uri=uri, ui_locales="en"
+        )
         assert response.status_code == 200
         assert "Location" not in response.headers
         html = response.get_data(as_text=True)
@@ -68,8 +75,17 @@ def test_unregistered_uri_gets_a_page_not_a_redirect(browser: FlaskClient) -> No
 def test_logout_without_parameters_shows_the_signed_out_page(browser: FlaskClient) -> None:
     response = browser.get("/logout")
     assert response.status_code == 200
-    assert "You have signed out" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert '<html lang="ja">' in html
+    assert f"<h1>{ja('You have signed out')}</h1>" in html
+    assert ja("You have signed out of the development ID provider.") in html
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_signed_out_page_follows_ui_locales(browser: FlaskClient) -> None:
+    html = _logout(browser, ui_locales="en").get_data(as_text=True)
+    assert '<html lang="en">' in html
+    assert "<h1>You have signed out</h1>" in html
 
 
 def test_forged_id_token_hint_gets_no_redirect(browser: FlaskClient) -> None:
@@ -80,6 +96,7 @@ def test_forged_id_token_hint_gets_no_redirect(browser: FlaskClient) -> None:
         browser,
         id_token_hint=forged,
         post_logout_redirect_uri=CLIENT["post_logout_redirect_uris"][0],
+        ui_locales="en",
     )
     assert response.status_code == 400
     assert "Location" not in response.headers

@@ -1,4 +1,8 @@
-"""The sign-in page: language, what it says, accessibility hooks, no inline code."""
+"""The sign-in page: language, what it says, accessibility hooks, no inline code.
+
+Tests of what the page says read it in English (``ui_locales=en``); the Japanese default has
+tests of its own.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from flask.testing import FlaskClient
 
 from portal.devidp.personas import ACR_CARD, PERSONAS
 
-from .flow import Request, sign_in, submit
+from .catalog import ja
+from .flow import Request, english, sign_in, submit
 
 
 def _page(browser: FlaskClient, request: Request | None = None) -> str:
@@ -45,14 +50,14 @@ def test_error_page_follows_ui_locales(browser: FlaskClient) -> None:
 
 
 def test_page_says_it_is_a_development_stand_in(browser: FlaskClient) -> None:
-    html = _page(browser)
+    html = _page(browser, english())
     assert "For development and testing only" in html
     assert "stands in for the My Number card" in html
     assert "“Madoguchi” asks you to sign in." in html
 
 
 def test_every_persona_is_a_labelled_radio_in_a_fieldset(browser: FlaskClient) -> None:
-    html = _page(browser)
+    html = _page(browser, english())
     assert re.search(r"<fieldset[^>]*>\s*<legend", html)
     for number, persona in enumerate(PERSONAS):
         input_id = "persona" if number == 0 else f"persona-{number}"
@@ -65,7 +70,7 @@ def test_every_persona_is_a_labelled_radio_in_a_fieldset(browser: FlaskClient) -
         assert f'id="{input_id}-hint"' in html
         assert persona.name in html
         assert persona.name_kana in html
-        assert persona.description_ja in html
+        assert persona.description_en.replace("'", "&#39;") in html
     assert html.count("Signs in with the My Number card") == 6
     assert html.count("Signs in without the card (password level)") == 1
 
@@ -93,7 +98,7 @@ def test_pin_field(browser: FlaskClient) -> None:
 
 
 def test_buttons(browser: FlaskClient) -> None:
-    html = _page(browser)
+    html = _page(browser, english())
     assert re.search(r'<button type="submit" class="button button--primary">Sign in</button>', html)
     assert re.search(
         r'<button type="submit" class="button button--secondary" name="action" value="cancel"'
@@ -127,14 +132,14 @@ def test_last_persona_is_preselected(browser: FlaskClient) -> None:
 
 
 def test_below_requested_level_is_pointed_out(browser: FlaskClient) -> None:
-    html = _page(browser, Request(extra={"acr_values": ACR_CARD}))
+    html = _page(browser, english(extra={"acr_values": ACR_CARD}))
     assert html.count("below the level the service asked for") == 1
-    assert "below the level" not in _page(browser)
+    assert "below the level" not in _page(browser, english())
 
 
 def test_what_the_service_receives_follows_the_scopes(browser: FlaskClient) -> None:
-    assert "Your address" in _page(browser)
-    html = _page(browser, Request(scope="openid"))
+    assert "Your address" in _page(browser, english())
+    html = _page(browser, english(scope="openid"))
     assert "Your address" not in html
     assert "date of birth" not in html
 
@@ -144,6 +149,21 @@ def test_index_lists_the_personas(browser: FlaskClient) -> None:
     for persona in PERSONAS:
         assert persona.name in html
         assert f"<td>{persona.pin}</td>" in html
+
+
+def test_page_is_in_japanese_by_default(browser: FlaskClient) -> None:
+    html = _page(browser)
+    assert '<html lang="ja">' in html
+    banner = "For development and testing only. This is not the real My Number card service."
+    assert ja(banner) in html
+    assert banner not in html
+    assert f"<h1>{ja('Sign in with the My Number card')}</h1>" in html
+    assert f">{ja('Sign in')}</button>" in html
+    for persona in PERSONAS:
+        assert persona.description_ja in html
+    assert html.count(ja("Signs in with the My Number card")) == 6
+    assert html.count(ja("Signs in without the card (password level)")) == 1
+    assert ja("Your address") in html
 
 
 def test_japanese_catalog_is_used_for_ja(make_idp, tmp_path) -> None:  # noqa: ANN001

@@ -1,4 +1,8 @@
-"""Wrong PINs: the page says how many tries are left; three lock the card for a while."""
+"""Wrong PINs: the page says how many tries are left; three lock the card for a while.
+
+Most tests read the page in English (``ui_locales=en``); the last ones check the Japanese
+that residents see by default.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,18 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from .flow import Request, query, submit
+from .catalog import ja
+from .flow import Request, english, query, submit
 
 
 def _text(response: TestResponse) -> str:
     return re.sub(r"\s+", " ", response.get_data(as_text=True))
 
 
-def _wrong(browser: FlaskClient, persona: str = "yamada-taro") -> TestResponse:
-    response = submit(browser, Request(), persona, pin="0001")
+def _wrong(
+    browser: FlaskClient, persona: str = "yamada-taro", request: Request | None = None
+) -> TestResponse:
+    response = submit(browser, request or english(), persona, pin="0001")
     assert response.status_code == 200
     assert "Location" not in response.headers
     return response
@@ -48,7 +55,7 @@ def test_three_wrong_pins_lock_the_card(idp: Flask, browser: FlaskClient) -> Non
     assert "so this card is now locked. Try again in 15 minutes." in html
 
     # While locked, even the right PIN is refused.
-    response = submit(browser, Request(), "yamada-taro")
+    response = submit(browser, english(), "yamada-taro")
     assert response.status_code == 200
     html = _text(response)
     assert "This card is locked because the PIN was wrong too many times." in html
@@ -56,13 +63,13 @@ def test_three_wrong_pins_lock_the_card(idp: Flask, browser: FlaskClient) -> Non
     assert "This card is locked for now after too many wrong PINs." in html
 
     # Another person's card is not affected.
-    assert submit(browser, Request(), "sato-hanako").status_code == 302
+    assert submit(browser, english(), "sato-hanako").status_code == 302
 
     # After the lock time, the right PIN works again and resets the counter.
     pins = idp.extensions["devidp"].pins
     now = pins.clock()
     pins.clock = lambda: now + 901
-    response = submit(browser, Request(), "yamada-taro")
+    response = submit(browser, english(), "yamada-taro")
     assert response.status_code == 302
     assert "code" in query(response.headers["Location"])
     html = _text(_wrong(browser))
@@ -72,7 +79,7 @@ def test_three_wrong_pins_lock_the_card(idp: Flask, browser: FlaskClient) -> Non
 def test_right_pin_resets_the_counter(browser: FlaskClient) -> None:
     _wrong(browser)
     _wrong(browser)
-    assert submit(browser, Request(), "yamada-taro").status_code == 302
+    assert submit(browser, english(), "yamada-taro").status_code == 302
     assert "You can try 2 more times" in _text(_wrong(browser))
 
 
@@ -82,7 +89,7 @@ def test_attempts_and_lock_time_are_settings(make_idp) -> None:  # noqa: ANN001
 
 
 def test_malformed_pin_and_missing_person_are_explained(browser: FlaskClient) -> None:
-    response = submit(browser, Request(), persona=None, pin="12a")
+    response = submit(browser, english(), persona=None, pin="12a")
     html = _text(response)
     assert response.status_code == 200
     assert "Choose the person who is signing in." in html
@@ -90,11 +97,48 @@ def test_malformed_pin_and_missing_person_are_explained(browser: FlaskClient) ->
     assert 'id="persona-error"' in html
     assert "Enter the PIN as 4 digits, such as 1234." in html
 
-    html = _text(submit(browser, Request(), persona=None, pin=""))
+    html = _text(submit(browser, english(), persona=None, pin=""))
     assert "Enter the 4-digit PIN." in html
 
 
 def test_unknown_person_is_refused(browser: FlaskClient) -> None:
-    response = submit(browser, Request(), None, form={"persona": "nobody", "pin": "1234"})
+    response = submit(browser, english(), None, form={"persona": "nobody", "pin": "1234"})
     assert response.status_code == 200
     assert "Choose the person who is signing in." in _text(response)
+
+
+WRONG_PIN = "The PIN is wrong. You can try %(num)d more time before the card locks."
+LOCKED_NOW = (
+    "The PIN was wrong too many times, so this card is now locked. Try again in %(num)d minute."
+)
+LOCKED = (
+    "This card is locked because the PIN was wrong too many times. Try again in %(num)d minute."
+)
+
+
+def test_pin_messages_are_in_japanese_by_default(browser: FlaskClient) -> None:
+    japanese = Request()  # no ui_locales: the provider's default language
+    html = _text(_wrong(browser, request=japanese))
+    assert '<html lang="ja">' in html
+    assert html.count(ja(WRONG_PIN, num=2)) == 2
+    assert f"<title>{ja('Error:')}" in html
+    assert "The PIN is wrong" not in html
+
+    _wrong(browser, request=japanese)
+    html = _text(_wrong(browser, request=japanese))
+    assert ja(LOCKED_NOW, num=15) in html
+
+    response = submit(browser, japanese, "yamada-taro")
+    assert response.status_code == 200
+    html = _text(response)
+    assert ja(LOCKED, num=15) in html
+    assert ja("This card is locked for now after too many wrong PINs.") in html
+    assert "This card is locked" not in html
+
+
+def test_form_errors_are_in_japanese_by_default(browser: FlaskClient) -> None:
+    html = _text(submit(browser, Request(), persona=None, pin="12a"))
+    assert ja("Choose the person who is signing in.") in html
+    assert ja("Enter the PIN as 4 digits, such as 1234.") in html
+    html = _text(submit(browser, Request(), persona=None, pin=""))
+    assert ja("Enter the 4-digit PIN.") in html
