@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, request, session
+from flask import Flask, Response, current_app, flash, request, session
+from flask_babel import gettext as _
 from flask_login import logout_user
 
 SESSION_STARTED = "_started"
@@ -40,7 +41,7 @@ def _expire_stale_session() -> None:
     ):
         logout_user()
         session.clear()
-        session["_expired"] = True
+        flash(_("For your security, you were signed out after a period without activity."))
         return
     session[SESSION_SEEN] = now
 

@@ -229,3 +229,13 @@ def test_cancelled_sign_in_says_so(person, demo) -> None:
     response = resident.client.get("/auth/callback?error=access_denied&state=x")
     assert response.status_code == 400
     assert "/auth/login" in response.text
+
+
+def test_unreachable_provider_gets_a_page_not_an_error(provider) -> None:
+    from portal import create_app
+    from tests.support.servers import free_port
+
+    app = create_app({"TESTING": True, "DEVIDP_ISSUER": f"http://127.0.0.1:{free_port()}"})
+    response = app.test_client().get("/auth/login")
+    assert response.status_code == 503
+    assert "認証サービスにつながりませんでした" in response.text

@@ -91,3 +91,4 @@ def test_session_expires_when_idle_or_too_old(
         session[SESSION_SEEN] = now - seen_ago
     page = resident.client.get("/")
     assert ("山田 太郎" in page.text) is signed_in
+    assert ("操作がなかったため" in page.text) is not signed_in

@@ -72,11 +72,16 @@ def required_acr(audience: Audience) -> list[str]:
     return current_app.config[audience.config_prefix + "ACR"].split()
 
 
-def authorization_parameters(audience: Audience, ui_locale: str) -> dict[str, str]:
+def start_sign_in(audience: Audience, redirect_uri: str, ui_locale: str) -> Any:
+    """Redirect to the provider with PKCE, a nonce, a one-time state kept in the session,
+    the resident's language and the assurance level required."""
     params = {"ui_locales": ui_locale}
     if acr := required_acr(audience):
         params["acr_values"] = " ".join(acr)
-    return params
+    try:
+        return client(audience).authorize_redirect(redirect_uri, **params)
+    except (AuthlibBaseError, requests.RequestException, ValueError) as exc:
+        raise SignInFailed("provider_unreachable", repr(exc)) from exc
 
 
 def complete_sign_in(audience: Audience) -> VerifiedIdentity:

@@ -31,21 +31,23 @@ def safe_next(target: str | None) -> str | None:
 
 
 @bp.get("/login")
-def login() -> Response:
+def login() -> Response | tuple[str, int]:
     return _start(Audience.RESIDENT)
 
 
 @bp.get("/staff/login")
-def staff_login() -> Response:
+def staff_login() -> Response | tuple[str, int]:
     return _start(Audience.STAFF)
 
 
-def _start(audience: Audience) -> Response:
+def _start(audience: Audience) -> Response | tuple[str, int]:
     session[_PENDING] = {"audience": audience.value, "next": safe_next(request.args.get("next"))}
-    params = oidc.authorization_parameters(audience, current_language())
-    return oidc.client(audience).authorize_redirect(
-        url_for("auth.callback", _external=True), **params
-    )
+    try:
+        return oidc.start_sign_in(
+            audience, url_for("auth.callback", _external=True), current_language()
+        )
+    except SignInFailed as failure:
+        return render_template("auth/failed.html", reason=failure.reason), 503
 
 
 @bp.get("/callback")
