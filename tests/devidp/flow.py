@@ -16,6 +16,8 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from werkzeug.test import TestResponse
 
+from tests.support.people import PINS
+
 # Deliberately not the test client's host: URLs must come from the configured issuer.
 ISSUER = "http://127.0.0.1:5999"
 REDIRECT_URI = "http://127.0.0.1:5000/auth/callback"
@@ -32,15 +34,6 @@ OTHER_CLIENT = {
     "client_secret": "other-secret",
     "redirect_uris": [OTHER_REDIRECT_URI],
     "post_logout_redirect_uris": ["http://localhost:6000/bye"],
-}
-PINS = {
-    "yamada-taro": "1234",
-    "sato-hanako": "2345",
-    "suzuki-ichiro": "3456",
-    "tanaka-jiro": "1111",
-    "takahashi-misaki": "2222",
-    "ito-ken": "9999",
-    "watanabe-yui": "0000",
 }
 
 
