@@ -51,6 +51,7 @@ translations:
 
 database: setup
 	$(FLASK) --app portal db upgrade
+	$(FLASK) --app portal definitions load
 	$(FLASK) --app portal.devidp init-keys
 	$(FLASK) --app portal demo load
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from portal.accounts.models import Account, Role
 from portal.db import db
+from portal.journey.models import Attachment, Case
 from portal.tenancy.models import Department, Municipality
 
 P = ParamSpec("P")
@@ -73,6 +74,46 @@ def municipality_or_404(municipality_id: int) -> Municipality:
     if municipality is None or not may_manage_municipality(_account(), municipality):
         abort(404)
     return municipality
+
+
+def case_or_404(case_id: int, *, for_update: bool = False) -> Case:
+    """A resident's case: only its filer sees or changes it.
+
+    ``for_update`` locks the row (on PostgreSQL) so two tabs saving at once do not lose
+    each other's answers.
+    """
+    query = select(Case).where(Case.id == case_id)
+    if for_update:
+        query = query.with_for_update()
+    case = db.session.scalar(query)
+    if case is None or case.account_id != _account().id:
+        abort(404)
+    return case
+
+
+def may_see_attachment(account: Account, attachment: Attachment) -> bool:
+    """The filer, and clerks of the departments whose forms ask for this document."""
+    case = attachment.case
+    if case.account_id == account.id:
+        return True
+    snapshot = case.snapshot.content
+    for request in case.requests:
+        form = snapshot["forms"].get(request.form_id, {})
+        keys = {field["key"] for field in form.get("attachments", [])}
+        if attachment.field_key in keys and may_work_in_department(account, request.department):
+            return True
+    return False
+
+
+def attachment_or_404(case_id: int, attachment_id: int) -> Attachment:
+    attachment = db.session.get(Attachment, attachment_id)
+    if (
+        attachment is None
+        or attachment.case_id != case_id
+        or not may_see_attachment(_account(), attachment)
+    ):
+        abort(404)
+    return attachment
 
 
 def staff_only(view: Callable[P, R]) -> Callable[P, R]:

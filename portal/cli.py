@@ -19,8 +19,11 @@ demo_cli = AppGroup("demo", help="Demo data for development.")
 
 
 def init_app(app: Flask) -> None:
+    from portal.definitions.cli import definitions_cli
+
     app.cli.add_command(staff_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(definitions_cli)
 
 
 def _account(account_id: int | None, issuer: str | None, subject: str | None) -> Account:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from flask_babel import format_date
 
 from portal.i18n import current_language
+
+JAPAN = ZoneInfo("Asia/Tokyo")
 
 #: Eras since the Gregorian calendar was adopted (1873), newest first, with their first day.
 ERAS = (
@@ -41,3 +44,11 @@ def format_iso_date(value: str) -> str:
         return format_resident_date(date.fromisoformat(value))
     except ValueError:
         return value
+
+
+def format_resident_datetime(moment: datetime) -> str:
+    """A timestamp in Japan's time, as the resident reads it."""
+    local = moment.astimezone(JAPAN)
+    if current_language() == "ja":
+        return f"{format_resident_date(local.date())} {local:%H:%M}"
+    return f"{format_date(local.date(), format='long')} {local:%H:%M}"

@@ -11,6 +11,7 @@ from pathlib import Path
 from flask import current_app
 
 from portal.accounts import services as accounts
+from portal.postal import municipality_code
 from portal.tenancy import services as tenancy
 from portal.tenancy.kinds import DepartmentKind as K
 from portal.tenancy.models import Municipality
@@ -23,6 +24,7 @@ class DemoMunicipality:
     name_ja: str
     name_en: str
     departments: dict[K, tuple[str, str]]
+    ward_codes: tuple[str, ...] = ()
 
 
 MUNICIPALITIES = (
@@ -57,6 +59,8 @@ MUNICIPALITIES = (
             K.MATERNAL_HEALTH: ("こども家庭センター 母子保健担当", "Maternal and Child Health"),
             K.ENVIRONMENT: ("生活衛生課", "Environmental Sanitation Division"),
         },
+        # The 18 wards of Yokohama, a designated city: 14101 (鶴見区) to 14118 (都筑区).
+        tuple(municipality_code(f"141{ward:02d}") for ward in range(1, 19)),
     ),
 )
 
@@ -73,7 +77,7 @@ def load_municipalities() -> list[Municipality]:
     loaded = []
     for demo in MUNICIPALITIES:
         municipality = tenancy.ensure_municipality(
-            demo.code, demo.prefecture_ja, demo.name_ja, demo.name_en
+            demo.code, demo.prefecture_ja, demo.name_ja, demo.name_en, demo.ward_codes
         )
         for kind, (name_ja, name_en) in demo.departments.items():
             tenancy.ensure_department(municipality, kind, name_ja, name_en)

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask, request, url_for
 
-from portal.dates import format_iso_date, format_resident_date
+from portal.dates import format_iso_date, format_resident_date, format_resident_datetime
 from portal.i18n import current_language
 
 LANGUAGE_NAMES = {"ja": "日本語", "en": "English"}
@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(field_attributes)
     app.add_template_filter(format_iso_date)
     app.add_template_filter(format_resident_date)
+    app.add_template_filter(format_resident_datetime)
 
 
 def _globals() -> dict[str, Any]:

@@ -8,6 +8,10 @@ from werkzeug.wrappers import Response
 
 from portal.auth.views import safe_next
 from portal.dashboard.forms import LanguageForm
+from portal.definitions.services import current_catalog
+from portal.journey.forms import DiscardForm, StartForm
+from portal.journey.queries import cases_of
+from portal.journey.services import snapshot_of
 
 bp = Blueprint("dashboard", __name__)
 
@@ -18,7 +22,17 @@ ONE_YEAR = 365 * 24 * 3600
 def home() -> str:
     if not current_user.is_authenticated:
         return render_template("dashboard/welcome.html")
-    return render_template("dashboard/home.html", account=current_user)
+    drafts, submitted = cases_of(current_user)
+    return render_template(
+        "dashboard/home.html",
+        account=current_user,
+        workflows=current_catalog().parsed_workflows.values(),
+        drafts=drafts,
+        submitted=submitted,
+        snapshot_of=snapshot_of,
+        start_form=StartForm(),
+        discard_form=DiscardForm(),
+    )
 
 
 @bp.post("/language")

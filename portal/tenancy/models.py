@@ -25,6 +25,12 @@ class Municipality(db.Model):
     departments: Mapped[list[Department]] = relationship(
         back_populates="municipality", order_by="Department.id", cascade="all, delete-orphan"
     )
+    areas: Mapped[list[MunicipalityArea]] = relationship(
+        back_populates="municipality", cascade="all, delete-orphan"
+    )
+
+    def department_of_kind(self, kind: str) -> Department | None:
+        return next((d for d in self.departments if d.kind.value == kind), None)
 
     @property
     def name(self) -> str:
@@ -32,6 +38,20 @@ class Municipality(db.Model):
 
     def __repr__(self) -> str:
         return f"<Municipality {self.code} {self.name_ja}>"
+
+
+class MunicipalityArea(db.Model):
+    """An area code an address can carry that this municipality serves: its own, and for a
+    designated city each ward's (an address in 横浜市中区 carries 141046, not 141003)."""
+
+    __tablename__ = "municipality_areas"
+
+    code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(
+        ForeignKey("municipalities.id", ondelete="CASCADE"), index=True
+    )
+
+    municipality: Mapped[Municipality] = relationship(back_populates="areas")
 
 
 class Department(db.Model):

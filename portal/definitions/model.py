@@ -1,0 +1,238 @@
+"""Definitions as typed, immutable objects, built from checked YAML data.
+
+Building assumes the data passed ``checker.check``; a case's frozen snapshot is rebuilt
+from its stored JSON with the same functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from portal.i18n import localized
+
+
+@dataclass(frozen=True)
+class Text:
+    ja: str
+    en: str
+
+    def __str__(self) -> str:
+        return localized(self.ja, self.en)
+
+    @classmethod
+    def of(cls, data: Mapping[str, str] | None) -> Text | None:
+        return cls(data["ja"], data["en"]) if data else None
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: Text
+    help: Text | None = None
+
+
+@dataclass(frozen=True)
+class Item:
+    """A data item: what is asked and how its answer is checked."""
+
+    key: str
+    type: str
+    label: Text
+    help: Text | None = None
+    summary_label: Text | None = None
+    options: tuple[Option, ...] = ()
+    validation: Mapping[str, Any] = field(default_factory=dict)
+    prefill: str | None = None
+    prefill_locked: bool = False
+    fields: tuple[Field, ...] = ()
+    item_label: Text | None = None
+    min_items: int = 0
+    max_items: int = 10
+
+    def option(self, value: str) -> Option | None:
+        return next((o for o in self.options if o.value == value), None)
+
+
+@dataclass(frozen=True)
+class Field:
+    """A place where an item is asked, with whether it must be answered and when it shows."""
+
+    key: str
+    item: Item
+    required: bool = True
+    show_if: Any = None
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: Text
+    fields: tuple[Field, ...]
+    help: Text | None = None
+
+
+@dataclass(frozen=True)
+class Deadline:
+    rule: Text
+    from_key: str | None = None
+    days: int | None = None
+    count_first_day: bool = False
+
+
+@dataclass(frozen=True)
+class Form:
+    id: str
+    version: int
+    ministry: str
+    title: Text
+    legal_basis: Text
+    department_kind: str
+    deadline: Deadline
+    sections: tuple[Section, ...]
+    attachments: tuple[Field, ...] = ()
+    summary: Text | None = None
+    counter_visit: Text | None = None
+    certificate_id: str | None = None
+    certificate_title: Text | None = None
+
+    def fields(self) -> Iterator[Field]:
+        for section in self.sections:
+            yield from section.fields
+        yield from self.attachments
+
+
+@dataclass(frozen=True)
+class WorkflowForm:
+    form_id: str
+    municipality: str
+    applies_if: Any = True
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Workflow:
+    id: str
+    version: int
+    title: Text
+    summary: Text
+    filer: str
+    questions: tuple[Field, ...]
+    municipalities: Mapping[str, str]
+    forms: tuple[WorkflowForm, ...]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One workflow with the forms and vocabulary it uses: what a case is filled against."""
+
+    workflow: Workflow
+    forms: Mapping[str, Form]
+    vocabulary: Mapping[str, Item]
+
+    def form(self, form_id: str) -> Form:
+        return self.forms[form_id]
+
+
+# Building from data ----------------------------------------------------------------------
+
+
+def build_item(key: str, data: Mapping[str, Any]) -> Item:
+    return Item(
+        key=key,
+        type=data["type"],
+        label=Text(**data["label"]),
+        help=Text.of(data.get("help")),
+        summary_label=Text.of(data.get("summary_label")),
+        options=tuple(
+            Option(o["value"], Text(**o["label"]), Text.of(o.get("help")))
+            for o in data.get("options", ())
+        ),
+        validation=dict(data.get("validation", {})),
+        prefill=data.get("prefill"),
+        prefill_locked=bool(data.get("prefill_locked", False)),
+        fields=tuple(build_field(f, {}) for f in data.get("fields", ())),
+        item_label=Text.of(data.get("item_label")),
+        min_items=int(data.get("min_items", 0)),
+        max_items=int(data.get("max_items", 10)),
+    )
+
+
+def build_vocabulary(data: Mapping[str, Any]) -> dict[str, Item]:
+    return {key: build_item(key, item) for key, item in data["items"].items()}
+
+
+def build_field(data: Mapping[str, Any], vocabulary: Mapping[str, Item]) -> Field:
+    key = data["key"]
+    item = build_item(key, data["item"]) if "item" in data else vocabulary[key]
+    return Field(
+        key=key,
+        item=item,
+        required=bool(data.get("required", True)),
+        show_if=data.get("show_if"),
+    )
+
+
+def build_form(data: Mapping[str, Any], vocabulary: Mapping[str, Item]) -> Form:
+    deadline = data["deadline"]
+    certificate = data.get("certificate") or {}
+    return Form(
+        id=data["id"],
+        version=int(data["version"]),
+        ministry=data["ministry"],
+        title=Text(**data["title"]),
+        summary=Text.of(data.get("summary")),
+        legal_basis=Text(**data["legal_basis"]),
+        department_kind=data["department_kind"],
+        deadline=Deadline(
+            rule=Text(**deadline["rule"]),
+            from_key=deadline.get("from"),
+            days=deadline.get("days"),
+            count_first_day=bool(deadline.get("count_first_day", False)),
+        ),
+        counter_visit=Text.of(data.get("counter_visit")),
+        certificate_id=certificate.get("id"),
+        certificate_title=Text.of(certificate.get("title")),
+        sections=tuple(
+            Section(
+                id=s["id"],
+                title=Text(**s["title"]),
+                help=Text.of(s.get("help")),
+                fields=tuple(build_field(f, vocabulary) for f in s["fields"]),
+            )
+            for s in data["sections"]
+        ),
+        attachments=tuple(build_field(f, vocabulary) for f in data.get("attachments", ())),
+    )
+
+
+def build_workflow(data: Mapping[str, Any], vocabulary: Mapping[str, Item]) -> Workflow:
+    return Workflow(
+        id=data["id"],
+        version=int(data["version"]),
+        title=Text(**data["title"]),
+        summary=Text(**data["summary"]),
+        filer=data["filer"],
+        questions=tuple(build_field(f, vocabulary) for f in data["questions"]),
+        municipalities=dict(data["municipalities"]),
+        forms=tuple(
+            WorkflowForm(
+                form_id=f["form"],
+                municipality=f["municipality"],
+                applies_if=f.get("applies_if", True),
+                optional=bool(f.get("optional", False)),
+            )
+            for f in data["forms"]
+        ),
+    )
+
+
+def build_snapshot(data: Mapping[str, Any]) -> Snapshot:
+    """From a snapshot's stored JSON: ``{"vocabulary": ..., "workflow": ..., "forms": {...}}``."""
+    vocabulary = build_vocabulary(data["vocabulary"])
+    return Snapshot(
+        workflow=build_workflow(data["workflow"], vocabulary),
+        forms={form_id: build_form(form, vocabulary) for form_id, form in data["forms"].items()},
+        vocabulary=vocabulary,
+    )

@@ -1,0 +1,181 @@
+"""The journey's shape, derived from the definitions and the answers so far.
+
+Nothing here is stored: which forms apply, their deadlines and the pages to ask are computed
+again from the case's answers whenever they are needed, so a changed answer changes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from portal.deadlines import deadline as legal_deadline
+from portal.definitions.logic import evaluate, truthy
+from portal.definitions.model import Field, Form, Snapshot, Text, WorkflowForm
+
+QUESTION, PROCEDURES, SECTION, DOCUMENTS, CHECK = (
+    "question",
+    "procedures",
+    "section",
+    "documents",
+    "check",
+)
+
+
+@dataclass(frozen=True)
+class Page:
+    slug: str
+    kind: str
+    fields: tuple[Field, ...] = ()
+    form: Form | None = None
+    title: Text | None = None
+
+
+@dataclass(frozen=True)
+class Procedure:
+    """A form that applies to this case, where it goes and by when."""
+
+    entry: WorkflowForm
+    form: Form
+    included: bool
+    deadline: date | None
+    municipality_code: str | None
+
+    @property
+    def form_id(self) -> str:
+        return self.form.id
+
+
+def condition_holds(rule: Any, answers: Mapping[str, Any], today: date | None = None) -> bool:
+    if rule is None or rule is True:
+        return True
+    if rule is False:
+        return False
+    return truthy(evaluate(rule, answers, today=today))
+
+
+def visible(field: Field, answers: Mapping[str, Any], today: date | None = None) -> bool:
+    return condition_holds(field.show_if, answers, today)
+
+
+def deadline_of(form: Form, answers: Mapping[str, Any]) -> date | None:
+    """The last day to file, moved off weekends and holidays; None without a fixed day."""
+    rule = form.deadline
+    if rule.from_key is None or rule.days is None:
+        return None
+    base = answers.get(rule.from_key)
+    if not isinstance(base, str):
+        return None
+    try:
+        start = date.fromisoformat(base)
+    except ValueError:
+        return None
+    return legal_deadline(start, rule.days, count_first_day=rule.count_first_day)
+
+
+def municipality_code_of(
+    snapshot: Snapshot, entry: WorkflowForm, answers: Mapping[str, Any]
+) -> str | None:
+    address_key = snapshot.workflow.municipalities.get(entry.municipality)
+    address = answers.get(address_key or "")
+    if isinstance(address, Mapping):
+        code = address.get("municipality_code")
+        return str(code) if code else None
+    return None
+
+
+def procedures(
+    snapshot: Snapshot,
+    answers: Mapping[str, Any],
+    declined: Sequence[str] = (),
+    today: date | None = None,
+) -> list[Procedure]:
+    """The forms whose conditions hold, in the workflow's order."""
+    found = []
+    for entry in snapshot.workflow.forms:
+        if not condition_holds(entry.applies_if, answers, today):
+            continue
+        form = snapshot.form(entry.form_id)
+        found.append(
+            Procedure(
+                entry=entry,
+                form=form,
+                included=not (entry.optional and form.id in declined),
+                deadline=deadline_of(form, answers),
+                municipality_code=municipality_code_of(snapshot, entry, answers),
+            )
+        )
+    return found
+
+
+def pages(
+    snapshot: Snapshot,
+    answers: Mapping[str, Any],
+    declined: Sequence[str] = (),
+    today: date | None = None,
+) -> list[Page]:
+    """Every page in order: one per guidance question, the procedures that apply, each form's
+    sections and documents with only what was not asked before, then the check page."""
+    result: list[Page] = []
+    asked: set[str] = set()
+    for field in snapshot.workflow.questions:
+        asked.add(field.key)
+        if visible(field, answers, today):
+            result.append(Page(f"q-{field.key}", QUESTION, (field,)))
+    result.append(Page("procedures", PROCEDURES))
+    for procedure in procedures(snapshot, answers, declined, today):
+        if not procedure.included:
+            continue
+        form = procedure.form
+        for section in form.sections:
+            fields = _new_fields(section.fields, asked, answers, today)
+            if fields:
+                result.append(
+                    Page(f"f-{form.id}-{section.id}", SECTION, fields, form, section.title)
+                )
+        documents = _new_fields(form.attachments, asked, answers, today)
+        if documents:
+            result.append(Page(f"d-{form.id}", DOCUMENTS, documents, form))
+    result.append(Page("check", CHECK))
+    return result
+
+
+def _new_fields(
+    fields: Sequence[Field], asked: set[str], answers: Mapping[str, Any], today: date | None
+) -> tuple[Field, ...]:
+    """Fields not asked on an earlier page: once-only entry across the forms of a case."""
+    new = []
+    for field in fields:
+        if field.key in asked or not visible(field, answers, today):
+            continue  # a hidden field may still be asked by a later form that shows it
+        asked.add(field.key)
+        new.append(field)
+    return tuple(new)
+
+
+def first_unfinished(all_pages: Sequence[Page], completed: Sequence[str]) -> Page:
+    """Where a resumed case opens: the first page not yet saved, else the check page."""
+    done = set(completed)
+    for page in all_pages:
+        if page.kind != CHECK and page.slug not in done:
+            return page
+    return all_pages[-1]
+
+
+def missing_answers(
+    all_pages: Sequence[Page], answers: Mapping[str, Any], attachment_keys: set[str]
+) -> list[tuple[Page, Field]]:
+    """Required fields without an answer, for the check page to refuse submission."""
+    missing = []
+    for page in all_pages:
+        for field in page.fields:
+            if not field.required:
+                continue
+            if field.item.type == "file":
+                if field.key not in attachment_keys:
+                    missing.append((page, field))
+            elif answers.get(field.key) in (None, "", [], {}):
+                missing.append((page, field))
+    return missing

@@ -1,0 +1,36 @@
+"""The journey's fixed forms: start, choose procedures, declare and submit, discard."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, SelectMultipleField
+from wtforms.validators import DataRequired
+from wtforms.widgets import CheckboxInput, ListWidget
+
+
+class StartForm(FlaskForm):
+    workflow = HiddenField()
+
+
+class ProceduresForm(FlaskForm):
+    """Optional procedures are ticked by default; unticking leaves one out."""
+
+    included = SelectMultipleField(
+        _l("Optional procedures"),
+        choices=[],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validate_choice=True,
+    )
+
+
+class SubmitForm(FlaskForm):
+    declaration = BooleanField(
+        _l("I declare that the information I have given is true and complete."),
+        validators=[DataRequired(_l("Confirm the declaration to send your application"))],
+    )
+
+
+class DiscardForm(FlaskForm):
+    pass

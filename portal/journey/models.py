@@ -1,0 +1,119 @@
+"""Cases (one life event of one resident), the requests they file, and their attachments."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.accounts.models import Account
+from portal.db import db, utcnow
+from portal.definitions.models import DefinitionSnapshot
+from portal.tenancy.models import Department, Municipality
+
+
+def _enum(enum: type[StrEnum], length: int = 20) -> Enum:
+    return Enum(
+        enum, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
+
+
+class CaseStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+
+class RequestStatus(StrEnum):
+    SUBMITTED = "submitted"
+
+    @property
+    def label(self) -> str:
+        return str(REQUEST_STATUS_LABELS[self])
+
+
+REQUEST_STATUS_LABELS = {RequestStatus.SUBMITTED: _l("Sent, waiting for the department")}
+
+
+class Case(db.Model):
+    """A resident's life event: the answers given once, filed as one request per form."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("definition_snapshots.id"))
+    workflow_key: Mapped[str] = mapped_column(String(100))
+    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus), default=CaseStatus.DRAFT)
+    #: Every answer of the case by vocabulary key: each fact once, for all its forms.
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Keys whose value came from the certified sign-in and may not be edited.
+    locked_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Optional procedures the resident chose to leave out.
+    declined_forms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Pages the resident has saved, so a resumed case opens where they left off.
+    completed_pages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    receipt_number: Mapped[str | None] = mapped_column(String(20), unique=True)
+    language: Mapped[str] = mapped_column(String(5), default="ja")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None]
+
+    account: Mapped[Account] = relationship()
+    snapshot: Mapped[DefinitionSnapshot] = relationship(lazy="joined")
+    requests: Mapped[list[ProcedureRequest]] = relationship(
+        back_populates="case", order_by="ProcedureRequest.id", cascade="all, delete-orphan"
+    )
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="case", order_by="Attachment.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status is CaseStatus.DRAFT
+
+
+class ProcedureRequest(db.Model):
+    """One form of a case, filed with one department of one municipality."""
+
+    __tablename__ = "requests"
+    __table_args__ = (UniqueConstraint("case_id", "form_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    form_id: Mapped[str] = mapped_column(String(100))
+    form_version: Mapped[int]
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    status: Mapped[RequestStatus] = mapped_column(
+        _enum(RequestStatus), default=RequestStatus.SUBMITTED
+    )
+    deadline: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="requests")
+    municipality: Mapped[Municipality] = relationship(lazy="joined")
+    department: Mapped[Department] = relationship(lazy="joined")
+
+
+class Attachment(db.Model):
+    """A document uploaded for a case, stored outside the web root and checked by content."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    field_key: Mapped[str] = mapped_column(String(150))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(50))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_name: Mapped[str] = mapped_column(String(100), unique=True)
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="attachments")

@@ -1,0 +1,24 @@
+"""Read-only questions about cases, for the dashboard."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from portal.accounts.models import Account
+from portal.db import db
+from portal.journey.models import Case, CaseStatus
+
+
+def cases_of(account: Account) -> tuple[list[Case], list[Case]]:
+    """The account's drafts (newest first) and submitted cases (newest first)."""
+    query = (
+        select(Case)
+        .where(Case.account_id == account.id)
+        .options(selectinload(Case.requests))
+        .order_by(Case.updated_at.desc(), Case.id.desc())
+    )
+    cases = list(db.session.scalars(query))
+    drafts = [case for case in cases if case.status is CaseStatus.DRAFT]
+    submitted = [case for case in cases if case.status is CaseStatus.SUBMITTED]
+    return drafts, submitted

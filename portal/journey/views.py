@@ -1,0 +1,268 @@
+"""The resident's journey, page by page. Thin: load and check access, then call a service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from portal import access
+from portal.definitions.services import current_catalog
+from portal.journey import flow, services
+from portal.journey.fieldtypes import page_form, summarize
+from portal.journey.forms import DiscardForm, ProceduresForm, StartForm, SubmitForm
+from portal.journey.models import Case
+from portal.tenancy.services import municipality_serving
+
+bp = Blueprint("journey", __name__, url_prefix="/cases")
+
+Page = Response | str | tuple[str, int]
+
+
+@bp.post("/")
+@login_required
+def start() -> Response:
+    form = StartForm()
+    workflow = current_catalog().workflow(form.workflow.data or "") if form.validate() else None
+    if workflow is None:
+        abort(404)
+    case = services.start_case(current_user, workflow.id)
+    return redirect(url_for("journey.resume", case_id=case.id))
+
+
+@bp.get("/<int:case_id>")
+@login_required
+def resume(case_id: int) -> Response:
+    case = access.case_or_404(case_id)
+    if not case.is_draft:
+        return redirect(url_for("journey.receipt", case_id=case.id))
+    journey = Journey(case)
+    page = flow.first_unfinished(journey.pages, case.completed_pages)
+    return redirect(journey.url(page))
+
+
+@bp.route("/<int:case_id>/<slug>", methods=["GET", "POST"])
+@login_required
+def page(case_id: int, slug: str) -> Page:
+    case = access.case_or_404(case_id, for_update=request.method == "POST")
+    if not case.is_draft:
+        return redirect(url_for("journey.receipt", case_id=case.id))
+    journey = Journey(case)
+    current = journey.page(slug)
+    if current is None:
+        abort(404)
+    reachable = flow.first_unfinished(journey.pages, case.completed_pages)
+    if journey.index(current) > journey.index(reachable):
+        return redirect(journey.url(reachable))
+    if current.kind == flow.PROCEDURES:
+        return _procedures_page(journey)
+    if current.kind == flow.CHECK:
+        return _check_page(journey, SubmitForm())
+    return _question_page(journey, current)
+
+
+def _question_page(journey: Journey, current: flow.Page) -> Page:
+    case = journey.case
+    form = page_form(
+        current.fields,
+        case.answers,
+        locked=set(case.locked_keys),
+        files={a.field_key: a.filename for a in case.attachments},
+    )
+    if request.method == "POST":
+        if (lookup := form.lookup_request()) is not None:
+            form.fill_from_postal_code(lookup)
+        elif form.group_action() is not None:
+            pass  # an entry was added or removed: show the page again
+        elif form.validate() and _store_uploads(case, form):
+            services.save_page(case, current, form.answers())
+            return redirect(journey.after(current))
+        else:
+            return journey.render("journey/page.html", current, form=form), 422
+    return journey.render("journey/page.html", current, form=form)
+
+
+def _store_uploads(case: Case, form: Any) -> bool:
+    """Attach each chosen file; a refused one gets its message beside its field."""
+    stored = True
+    for key, upload in form.uploads().items():
+        try:
+            services.attach(case, key, upload)
+        except services.InvalidUpload as refused:
+            form.field_for(key).errors.append(refused.message)
+            stored = False
+    return stored
+
+
+def _procedures_page(journey: Journey) -> Page:
+    case = journey.case
+    optional = [p for p in journey.procedures if p.entry.optional]
+    form = ProceduresForm()
+    form.included.choices = [SelectChoice(p.form_id, str(p.form.title)) for p in optional]
+    if request.method == "GET":
+        form.included.data = [p.form_id for p in optional if p.included]
+    elif form.validate():
+        chosen = set(form.included.data or [])
+        services.choose_procedures(case, [p.form_id for p in optional if p.form_id not in chosen])
+        return redirect(journey.after(journey.page("procedures")))
+    return journey.render(
+        "journey/procedures.html", journey.page("procedures"), form=form, rows=journey.rows()
+    )
+
+
+def _check_page(journey: Journey, form: SubmitForm) -> Page:
+    return journey.render(
+        "journey/check.html",
+        journey.page("check"),
+        form=form,
+        groups=journey.summary(),
+        missing=journey.missing(),
+        rows=journey.rows(),
+    )
+
+
+@bp.post("/<int:case_id>/submit")
+@login_required
+def submit(case_id: int) -> Page:
+    case = access.case_or_404(case_id, for_update=True)
+    if not case.is_draft:
+        return redirect(url_for("journey.receipt", case_id=case.id))
+    journey = Journey(case)
+    form = SubmitForm()
+    if journey.missing() or not form.validate():
+        return _check_page(journey, form), 422
+    services.submit(case)
+    return redirect(url_for("journey.receipt", case_id=case.id))
+
+
+@bp.get("/<int:case_id>/receipt")
+@login_required
+def receipt(case_id: int) -> Page:
+    case = access.case_or_404(case_id)
+    if case.is_draft:
+        return redirect(url_for("journey.resume", case_id=case.id))
+    journey = Journey(case)
+    filed = {r.form_id for r in case.requests}
+    not_filed = [p for p in journey.procedures if p.included and p.form_id not in filed]
+    return render_template("journey/receipt.html", case=case, journey=journey, not_filed=not_filed)
+
+
+@bp.post("/<int:case_id>/discard")
+@login_required
+def discard(case_id: int) -> Response:
+    case = access.case_or_404(case_id, for_update=True)
+    if case.is_draft and DiscardForm().validate():
+        services.discard(case)
+    return redirect(url_for("dashboard.home"))
+
+
+@bp.get("/<int:case_id>/attachments/<int:attachment_id>")
+@login_required
+def attachment(case_id: int, attachment_id: int) -> Response:
+    found = access.attachment_or_404(case_id, attachment_id)
+    return send_file(
+        services.attachment_path(found),
+        mimetype=found.content_type,
+        as_attachment=True,
+        download_name=found.filename,
+    )
+
+
+class Journey:
+    """One case seen through its frozen definitions: pages, procedures, summary."""
+
+    def __init__(self, case: Case) -> None:
+        self.case = case
+        self.snapshot = services.snapshot_of(case)
+        self.pages = flow.pages(self.snapshot, case.answers, case.declined_forms)
+        self.procedures = flow.procedures(self.snapshot, case.answers, case.declined_forms)
+
+    @property
+    def workflow(self):  # noqa: ANN201 - model.Workflow
+        return self.snapshot.workflow
+
+    def page(self, slug: str) -> flow.Page | None:
+        return next((p for p in self.pages if p.slug == slug), None)
+
+    def index(self, page: flow.Page) -> int:
+        return self.pages.index(page)
+
+    def url(self, page: flow.Page, **params: str) -> str:
+        return url_for("journey.page", case_id=self.case.id, slug=page.slug, **params)
+
+    def after(self, page: flow.Page | None) -> str:
+        """The next page, or back to the check page when the resident came to change."""
+        if request.args.get("return_to") == "check":
+            return self.url(self.pages[-1])
+        # Recompute: this page's answers may have changed which pages follow.
+        pages = flow.pages(self.snapshot, self.case.answers, self.case.declined_forms)
+        slugs = [p.slug for p in pages]
+        position = slugs.index(page.slug) if page and page.slug in slugs else -1
+        return url_for("journey.page", case_id=self.case.id, slug=slugs[position + 1])
+
+    def back(self, page: flow.Page) -> str | None:
+        position = self.index(page)
+        return self.url(self.pages[position - 1]) if position > 0 else None
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The procedures that apply, with department, deadline and counter visit."""
+        rows = []
+        for procedure in self.procedures:
+            municipality = (
+                municipality_serving(procedure.municipality_code)
+                if procedure.municipality_code
+                else None
+            )
+            department = (
+                municipality.department_of_kind(procedure.form.department_kind)
+                if municipality
+                else None
+            )
+            rows.append(
+                {"procedure": procedure, "municipality": municipality, "department": department}
+            )
+        return rows
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Check-your-answers, grouped: the guidance answers, then each form's own."""
+        answers = self.case.answers
+        files = {a.field_key: a for a in self.case.attachments}
+        groups: list[dict[str, Any]] = []
+        for page in self.pages:
+            if not page.fields:
+                continue
+            title = str(page.form.title) if page.form else None
+            if not groups or groups[-1]["title"] != title:
+                groups.append({"title": title, "form": page.form, "rows": []})
+            for field in page.fields:
+                if field.item.type == "file":
+                    value = files[field.key].filename if field.key in files else ""
+                else:
+                    value = summarize(field.item, answers.get(field.key))
+                groups[-1]["rows"].append(
+                    {
+                        "label": str(field.item.summary_label or field.item.label),
+                        "value": value,
+                        "change": None
+                        if field.key in self.case.locked_keys
+                        else self.url(page, return_to="check"),
+                    }
+                )
+        return groups
+
+    def missing(self) -> list[tuple[flow.Page, Any]]:
+        keys = {a.field_key for a in self.case.attachments}
+        return flow.missing_answers(self.pages, self.case.answers, keys)
+
+    def render(self, template: str, page: flow.Page, **context: Any) -> str:
+        return render_template(
+            template,
+            case=self.case,
+            journey=self,
+            page=page,
+            back=self.back(page),
+            **context,
+        )

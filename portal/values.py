@@ -1,0 +1,451 @@
+"""Turning what a resident typed into clean values, or a message that says how to fix it.
+
+Residents type on phones in Japanese input modes, so the same answer arrives as ``１２３``,
+``ｶﾀｶﾅ``, ``100ー0013`` or with ideographic spaces. Each function here accepts those forms and
+returns one canonical value, or raises :class:`InvalidValue` whose ``message`` is a lazy string:
+it is translated when the page is rendered, in the resident's language.
+
+Every function except :func:`normalize_text` refuses a blank answer with an "Enter ..." or
+"Select ..." message; for an optional question, check :func:`is_blank` before calling.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+
+from portal.dates import format_resident_date
+
+#: Japan has no daylight saving time, so a fixed offset needs no time zone database.
+JST = timezone(timedelta(hours=9), "JST")
+
+#: Full-width ASCII (U+FF01–U+FF5E) to ASCII, as Japanese input modes produce it.
+_FULLWIDTH_ASCII = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+_FULLWIDTH_DIGITS = {code: code - 0xFEE0 for code in range(0xFF10, 0xFF1A)}
+#: Everything a phone keyboard offers for "-": in Japanese mode the hyphen key types ー.
+_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d\u30fc\uff70"
+_APOSTROPHES = {ord(c): "'" for c in "\u2018\u2019\u02bc\u2032\uff07"}
+_MIDDLE_DOTS = {ord(c): "\u30fb" for c in "\u00b7\uff65"}
+#: The spacing voiced marks ゛ ゜ become the combining ones, which NFC then joins to the kana.
+_SPACING_VOICED_MARKS = {0x309B: 0x3099, 0x309C: 0x309A}
+#: Invisible characters that come along with copied text: dropped silently.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u00ad"))
+#: Bidirectional embedding, override and isolate controls can make text read differently.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_HALFWIDTH_KANA = re.compile("[\uff61-\uff9f]+")
+_ASCII_DIGITS = re.compile("[0-9]+")
+_NUMBER = re.compile(r"(-?)([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.([0-9]+))?")
+
+_DEFAULT_NAME_LENGTH = 100
+_MAX_EMAIL_LENGTH = 254
+
+
+class InvalidValue(ValueError):
+    """A value the resident can correct: ``message`` says what is wrong and how to fix it.
+
+    ``fields`` names the parts to highlight when one question has several inputs (for a date:
+    ``"day"``, ``"month"``, ``"year"``); it is empty when the whole answer is wrong.
+    """
+
+    def __init__(self, message: LazyString, fields: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields
+
+
+def today_in_japan() -> date:
+    """Today's date at the counter: the server may well run on UTC, residents live on JST."""
+    return datetime.now(JST).date()
+
+
+def is_blank(raw: str | None) -> bool:
+    """True for a missing or whitespace-only answer, ideographic spaces included."""
+    return raw is None or not raw.strip()
+
+
+def _halfwidth_kana_to_fullwidth(value: str) -> str:
+    """ｶﾞ becomes ガ: NFKC over each run keeps a voiced mark with the kana before it."""
+    return _HALFWIDTH_KANA.sub(lambda m: unicodedata.normalize("NFKC", m.group()), value)
+
+
+def _collapse_spaces(value: str) -> str:
+    """Any run of whitespace (tabs, U+3000, no-break spaces) becomes one ASCII space."""
+    return " ".join(value.split())
+
+
+def _is_kana(char: str) -> bool:
+    """Hiragana or katakana (with ー and the iteration marks), but not the middle dot."""
+    return (
+        "\u3041" <= char <= "\u3096"
+        or "\u309d" <= char <= "\u309f"
+        or "\u30a1" <= char <= "\u30fa"
+        or "\u30fc" <= char <= "\u30ff"
+        or "\u31f0" <= char <= "\u31ff"
+    )
+
+
+def _too_long(value: str, max_length: int | None) -> bool:
+    return max_length is not None and len(value) > max_length
+
+
+def normalize_text(
+    raw: str | None, max_length: int | None = None, *, multiline: bool = False
+) -> str:
+    """Free text as one clean line (or lines): NFC, trimmed, whitespace runs collapsed.
+
+    Half-width katakana is widened because the municipalities' systems take JIS X 0208 text.
+    Zero-width spaces and byte order marks that come with copied text are dropped; other
+    control characters are refused, since they could hide or reorder what staff read. With
+    ``multiline`` the line breaks are kept, with at most one blank line in a row. A blank answer
+    gives ``""``: whether the question is required is for the caller to say.
+    """
+    value = unicodedata.normalize("NFC", (raw or "").translate(_INVISIBLE))
+    value = unicodedata.normalize("NFC", _halfwidth_kana_to_fullwidth(value))
+    if multiline:
+        lines = [_collapse_spaces(line) for line in value.splitlines()]
+        value = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
+    else:
+        value = _collapse_spaces(value)
+    for char in value:
+        if char == "\n":
+            continue
+        if unicodedata.category(char) in ("Cc", "Cs") or char in _BIDI_CONTROLS:
+            raise InvalidValue(
+                _l("Remove the control characters from your answer; copied text can bring them")
+            )
+    if _too_long(value, max_length):
+        raise InvalidValue(_l("The answer must be %(max)d characters or fewer", max=max_length))
+    return value
+
+
+def _widen_and_fold(raw: str | None) -> str:
+    """The common start of names and readings: one form for each character a phone can type."""
+    value = (raw or "").translate(_INVISIBLE).translate(_SPACING_VOICED_MARKS)
+    value = unicodedata.normalize("NFC", value)
+    value = _halfwidth_kana_to_fullwidth(value)
+    return unicodedata.normalize("NFC", value)
+
+
+def _fits_a_name(value: str, index: int) -> bool:
+    """A letter of any script, a mark on one (a diacritic), or one of the separators."""
+    category = unicodedata.category(value[index])
+    if category.startswith("L") or value[index] in " \u30fb-'.":
+        return True
+    return (
+        category.startswith("M") and index > 0 and unicodedata.category(value[index - 1])[0] in "LM"
+    )
+
+
+def normalize_name(raw: str | None, max_length: int = _DEFAULT_NAME_LENGTH) -> str:
+    """A name in kanji, kana or Latin letters, as it should be stored and shown to staff.
+
+    Full-width Latin becomes ASCII, half-width katakana becomes full-width, spaces collapse. A
+    dash after kana becomes ー (カ－タ－ is カーター) and anywhere else becomes "-", because the
+    hyphen key types ー in Japanese mode (Smithーjones is Smith-jones). Digits and most
+    punctuation are refused; letters of any script, ・ ' . and - are kept.
+    """
+    value = _widen_and_fold(raw).translate(_FULLWIDTH_ASCII)
+    value = value.translate(_APOSTROPHES).translate(_MIDDLE_DOTS)
+    value = _collapse_spaces(unicodedata.normalize("NFC", value))
+    out: list[str] = []
+    for char in value:
+        if char in _DASHES:
+            char = "\u30fc" if out and _is_kana(out[-1]) else "-"
+        out.append(char)
+    value = "".join(out)
+    if not value:
+        raise InvalidValue(_l("Enter the name"))
+    if any("0" <= char <= "9" or unicodedata.category(char) == "Nd" for char in value):
+        raise InvalidValue(_l("The name must not include numbers"))
+    fits = all(_fits_a_name(value, index) for index in range(len(value)))
+    has_letter = any(unicodedata.category(char).startswith("L") for char in value)
+    if not (fits and has_letter):
+        raise InvalidValue(
+            _l(
+                "The name must only include letters, spaces, hyphens (-), apostrophes ('), "
+                "full stops (.) and middle dots (・)"
+            )
+        )
+    if _too_long(value, max_length):
+        raise InvalidValue(_l("The name must be %(max)d characters or fewer", max=max_length))
+    return value
+
+
+def _is_katakana_reading(char: str) -> bool:
+    return (
+        "\u30a1" <= char <= "\u30fe"  # ァ..ヺ, ・, ー, ヽ, ヾ
+        or "\u31f0" <= char <= "\u31ff"  # small kana for Ainu
+        or char == " "
+    )
+
+
+def normalize_kana(raw: str | None, max_length: int = _DEFAULT_NAME_LENGTH) -> str:
+    """A reading (フリガナ) in full-width katakana, whichever kana the resident typed.
+
+    Hiragana becomes katakana, half-width katakana becomes full-width, any dash becomes ー and
+    ･ or · becomes ・; anything else (kanji, Latin letters, digits) is refused.
+    """
+    value = _widen_and_fold(raw).translate(_MIDDLE_DOTS)
+    value = "".join(
+        "\u30fc" if char in _DASHES else chr(ord(char) + 0x60) if _is_hiragana(char) else char
+        for char in value
+    )
+    value = _collapse_spaces(unicodedata.normalize("NFC", value))
+    if not value:
+        raise InvalidValue(_l("Enter the reading in katakana or hiragana"))
+    if not all(_is_katakana_reading(char) for char in value):
+        raise InvalidValue(
+            _l("The reading must only include katakana or hiragana, like ヤマダ タロウ")
+        )
+    if _too_long(value, max_length):
+        raise InvalidValue(_l("The reading must be %(max)d characters or fewer", max=max_length))
+    return value
+
+
+def _is_hiragana(char: str) -> bool:
+    """The hiragana that have a katakana 0x60 code points later: ぁ..ゖ and ゝ ゞ."""
+    return "\u3041" <= char <= "\u3096" or char in "\u309d\u309e"
+
+
+_MISSING_DATE_PARTS = {
+    ("day",): _l("The date must include a day"),
+    ("month",): _l("The date must include a month"),
+    ("year",): _l("The date must include a year"),
+    ("day", "month"): _l("The date must include a day and month"),
+    ("day", "year"): _l("The date must include a day and year"),
+    ("month", "year"): _l("The date must include a month and year"),
+}
+
+
+def _date_part(raw: str | None) -> str:
+    return "".join((raw or "").translate(_FULLWIDTH_DIGITS).split())
+
+
+def parse_date(year: str | None, month: str | None, day: str | None) -> date:
+    """A date from three inputs, the GOV.UK date pattern; full-width digits are fine.
+
+    The year is Western and must have 4 digits: a resident who types 7 for 令和7年 is told so,
+    rather than being taken to mean the year 7. ``InvalidValue.fields`` names the inputs to
+    highlight.
+    """
+    parts = {"day": _date_part(day), "month": _date_part(month), "year": _date_part(year)}
+    missing = tuple(name for name, value in parts.items() if not value)
+    if len(missing) == 3:
+        raise InvalidValue(_l("Enter the date"), missing)
+    if missing:
+        raise InvalidValue(_MISSING_DATE_PARTS[missing], missing)
+    not_numbers = tuple(name for name, value in parts.items() if not _ASCII_DIGITS.fullmatch(value))
+    if not_numbers:
+        raise InvalidValue(_l("Enter a real date"), not_numbers)
+    if len(parts["year"]) != 4:
+        raise InvalidValue(
+            _l("Enter the year as 4 digits in the Western calendar, like 2026"), ("year",)
+        )
+    number_year, number_month, number_day = (int(parts[n]) for n in ("year", "month", "day"))
+    if number_year < 1:
+        raise InvalidValue(_l("Enter a real date"), ("year",))
+    if not 1 <= number_month <= 12:
+        raise InvalidValue(_l("Enter a real date"), ("month",))
+    try:
+        return date(number_year, number_month, number_day)
+    except ValueError:
+        raise InvalidValue(_l("Enter a real date"), ("day",)) from None
+
+
+def _lazy_date(day: date) -> LazyString:
+    """The limit in a message, formatted in the resident's language when it is shown."""
+    return LazyString(format_resident_date, day)
+
+
+def check_date_range(
+    value: date,
+    *,
+    not_after_today: bool = False,
+    not_before_today: bool = False,
+    max_days_before_today: int | None = None,
+    max_days_after_today: int | None = None,
+    today: date | None = None,
+) -> date:
+    """The date itself when it is within the limits; the message names the limit that failed.
+
+    ``today`` defaults to today in Japan. Limits given in days are shown as dates, which a
+    resident can check against a calendar.
+    """
+    today = today or today_in_japan()
+    if not_after_today and value > today:
+        raise InvalidValue(_l("The date must be today or in the past"))
+    if not_before_today and value < today:
+        raise InvalidValue(_l("The date must be today or in the future"))
+    if max_days_before_today is not None:
+        earliest = today - timedelta(days=max_days_before_today)
+        if value < earliest:
+            raise InvalidValue(_l("The date must be %(date)s or later", date=_lazy_date(earliest)))
+    if max_days_after_today is not None:
+        latest = today + timedelta(days=max_days_after_today)
+        if value > latest:
+            raise InvalidValue(_l("The date must be %(date)s or earlier", date=_lazy_date(latest)))
+    return value
+
+
+def _without_separators(raw: str | None, separators: str) -> str:
+    """ASCII text with whitespace, every dash form and the given separators taken out."""
+    value = (raw or "").translate(_FULLWIDTH_ASCII)
+    return "".join(c for c in value if not c.isspace() and c not in _DASHES and c not in separators)
+
+
+def normalize_postal_code(raw: str | None) -> str:
+    """``NNN-NNNN`` from 1000013, 100-0013, １００－００１３, 〒100ー0013 and the like."""
+    if is_blank(raw):
+        raise InvalidValue(_l("Enter a postal code"))
+    value = _without_separators(raw, "〒〶")
+    if len(value) != 7 or not _ASCII_DIGITS.fullmatch(value):
+        raise InvalidValue(_l("Enter the postal code as 7 digits, like 100-0013"))
+    return f"{value[:3]}-{value[3:]}"
+
+
+def normalize_phone(raw: str | None) -> str:
+    """A phone number in Japan as its 10 or 11 digits only, like ``0312345678``.
+
+    Digits only, because the hyphens residents type vary for the same number, and placing them
+    right needs the table of area codes: digits compare and dial reliably, and a display can
+    add hyphens. Hyphens, parentheses (03(1234)5678) and spaces are accepted, full-width too;
+    +81 becomes 0, with or without the (0). Landlines have 10 digits; the 11-digit numbers
+    (mobile, IP, 0800) all start with 0X0.
+    """
+    if is_blank(raw):
+        raise InvalidValue(_l("Enter a phone number"))
+    value = _without_separators(raw, "()")
+    if value.startswith("+81"):
+        value = "0" + value[3:].removeprefix("0")
+    if not _ASCII_DIGITS.fullmatch(value):
+        raise InvalidValue(
+            _l("Enter a phone number in Japan, using numbers and hyphens only, like 090-1234-5678")
+        )
+    # 11 digits: 020, 050, 060, 070, 080, 090 and 0800; 010 is the international prefix.
+    valid_length = len(value) == 10 or (
+        len(value) == 11 and value[1] in "23456789" and value[2] == "0"
+    )
+    if not valid_length or not value.startswith("0") or value.startswith("00"):
+        raise InvalidValue(
+            _l("Enter the phone number as 10 or 11 digits, with the area code, like 03-1234-5678")
+        )
+    return value
+
+
+_DOMAIN_LABEL = re.compile(r"[^\W_](?:(?:[^\W_]|-)*[^\W_])?")
+_LOCAL_PART_FORBIDDEN = frozenset('<>()[]\\,;:"@')
+
+
+def normalize_email(raw: str | None) -> str:
+    """An email address: trimmed, the domain in lower case, the local part as typed.
+
+    Full-width letters, ＠, 。 and ー (from Japanese input mode) become ASCII. Dots are allowed
+    anywhere in the local part: older Japanese mobile addresses such as ``taro..@docomo.ne.jp``
+    break the RFC but still receive mail.
+    """
+    value = (raw or "").strip().translate(_FULLWIDTH_ASCII)
+    value = "".join("-" if c in _DASHES else "." if c in "\u3002\uff61" else c for c in value)
+    value = unicodedata.normalize("NFC", value)
+    if not value:
+        raise InvalidValue(_l("Enter an email address"))
+    if len(value) > _MAX_EMAIL_LENGTH:
+        raise InvalidValue(_l("The email address must be 254 characters or fewer"))
+    local, _, domain = value.partition("@")
+    labels = domain.split(".")
+    valid = (
+        0 < len(local) <= 64
+        and not any(c.isspace() or c in _LOCAL_PART_FORBIDDEN or not c.isprintable() for c in local)
+        and len(labels) >= 2
+        and all(_DOMAIN_LABEL.fullmatch(label) for label in labels)
+    )
+    if not valid:
+        raise InvalidValue(
+            _l("Enter an email address in the correct format, like name@example.com")
+        )
+    return f"{local}@{domain.lower()}"
+
+
+def _format_limit(limit: int | Decimal) -> str:
+    return f"{limit:,}"
+
+
+def parse_number(
+    raw: str | None,
+    *,
+    integer: bool = False,
+    minimum: int | Decimal | None = None,
+    maximum: int | Decimal | None = None,
+) -> int | Decimal:
+    """An ``int`` (with ``integer``) or a ``Decimal``, never a float, so amounts stay exact.
+
+    Full-width digits and signs, and commas between groups of three (1,500), are accepted;
+    exponents, NaN and ".5" are not.
+    """
+    if is_blank(raw):
+        raise InvalidValue(_l("Enter a number"))
+    value = "".join((raw or "").translate(_FULLWIDTH_ASCII).split()).replace("\u2212", "-")
+    match = _NUMBER.fullmatch(value)
+    if not match or (integer and match.group(3) is not None):
+        if integer:
+            raise InvalidValue(_l("Enter a whole number using digits, like 1500"))
+        raise InvalidValue(_l("Enter a number using digits, like 1500 or 12.5"))
+    sign, whole, fraction = match.groups()
+    text = sign + whole.replace(",", "") + (f".{fraction}" if fraction else "")
+    number: int | Decimal = int(text) if integer else Decimal(text)
+    too_small = minimum is not None and number < minimum
+    too_big = maximum is not None and number > maximum
+    if (too_small or too_big) and minimum is not None and maximum is not None:
+        raise InvalidValue(
+            _l(
+                "The number must be between %(minimum)s and %(maximum)s",
+                minimum=_format_limit(minimum),
+                maximum=_format_limit(maximum),
+            )
+        )
+    if too_small and minimum is not None:
+        raise InvalidValue(
+            _l("The number must be %(minimum)s or more", minimum=_format_limit(minimum))
+        )
+    if too_big and maximum is not None:
+        raise InvalidValue(
+            _l("The number must be %(maximum)s or less", maximum=_format_limit(maximum))
+        )
+    return number
+
+
+def normalize_choice(raw: str | None, allowed: Iterable[str]) -> str:
+    """One of the radio buttons' values; anything else means a stale or altered form."""
+    value = (raw or "").strip()
+    if not value:
+        raise InvalidValue(_l("Select an option"))
+    if value not in set(allowed):
+        raise InvalidValue(_l("Select from the options shown"))
+    return value
+
+
+def normalize_choices(raws: Iterable[str | None], allowed: Iterable[str]) -> list[str]:
+    """The ticked checkboxes' values, without repeats, in the order the options are listed.
+
+    Refuses none ticked; an optional question checks for an empty list before calling.
+    """
+    options = list(allowed)
+    chosen = {value for value in ((raw or "").strip() for raw in raws) if value}
+    if not chosen:
+        raise InvalidValue(_l("Select at least one option"))
+    if not chosen <= set(options):
+        raise InvalidValue(_l("Select from the options shown"))
+    return [option for option in dict.fromkeys(options) if option in chosen]
+
+
+def parse_yes_no(raw: str | None) -> bool:
+    """The yes/no radio pair: ``"yes"`` is True, ``"no"`` is False."""
+    value = (raw or "").strip().lower()
+    if value not in ("yes", "no"):
+        raise InvalidValue(_l("Select yes or no"))
+    return value == "yes"

@@ -1,0 +1,192 @@
+"""``definitions check`` reports each kind of fault with its file and place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from portal.definitions.checker import check
+from portal.definitions.sources import read_sources
+from tests.definitions import minimal
+
+
+def problems_of(tmp_path: Path, data: dict[str, Any]) -> list[str]:
+    return [str(p) for p in check(read_sources(*minimal.write(tmp_path, data)))]
+
+
+def test_the_minimal_set_is_sound(tmp_path: Path) -> None:
+    assert problems_of(tmp_path, minimal.definitions()) == []
+
+
+def test_every_shipped_definition_passes() -> None:
+    sources = read_sources()
+    assert {s.kind for s in sources.files} == {"vocabulary", "form", "workflow"}
+    assert [str(p) for p in check(sources)] == []
+
+
+def _form(data: dict[str, Any]) -> dict[str, Any]:
+    return data["forms"]["mic/tenshutsu"]
+
+
+def _field(data: dict[str, Any], index: int) -> dict[str, Any]:
+    return _form(data)["sections"][0]["fields"][index]
+
+
+def _workflow(data: dict[str, Any]) -> dict[str, Any]:
+    return data["workflows"]["moving"]
+
+
+FAULTS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
+    (
+        "unknown vocabulary key",
+        lambda d: _field(d, 0).update(key="applicant.nickname"),
+        "forms/mic/tenshutsu.yaml:sections/0/fields/0/key: "
+        "unknown vocabulary key 'applicant.nickname'",
+    ),
+    (
+        "unknown form",
+        lambda d: _workflow(d)["forms"].append({"form": "mic.tenkyo", "municipality": "current"}),
+        "workflows/moving.yaml:forms/1/form: unknown form 'mic.tenkyo'",
+    ),
+    (
+        "condition naming a missing item",
+        lambda d: _field(d, 2).update(show_if={"==": [{"var": "move.reason"}, "work"]}),
+        "forms/mic/tenshutsu.yaml:sections/0/fields/2/show_if: condition names a missing item "
+        "'move.reason'",
+    ),
+    (
+        "condition naming a missing part of an address",
+        lambda d: _field(d, 2).update(show_if={"==": [{"var": "move.new_address.ward"}, "x"]}),
+        "condition names a missing item 'move.new_address.ward'",
+    ),
+    (
+        "malformed condition",
+        lambda d: _field(d, 2).update(show_if={"between": [1, 2, 3]}),
+        "forms/mic/tenshutsu.yaml:sections/0/fields/2/show_if: condition:",
+    ),
+    (
+        "unreachable form",
+        lambda d: d["forms"].update({"mic/tenkyo": {**_form(d), "id": "mic.tenkyo"}}),
+        "forms/mic/tenkyo.yaml:id: unreachable form",
+    ),
+    (
+        "form that can never apply",
+        lambda d: _workflow(d)["forms"][0].update(applies_if=False),
+        "workflows/moving.yaml:forms/0/applies_if: 'mic.tenshutsu' can never apply",
+    ),
+    (
+        "duplicate id",
+        lambda d: d["forms"].update({"mic/tenshutsu2": _form(d)}),
+        "duplicate form id 'mic.tenshutsu'",
+    ),
+    (
+        "id not matching the file",
+        lambda d: d["forms"].update({"mic/other": {**_form(d), "id": "mic.elsewhere"}}),
+        "form id 'mic.elsewhere' must live in forms/mic/elsewhere.yaml",
+    ),
+    (
+        "schema: a text without English",
+        lambda d: _form(d)["title"].pop("en"),
+        "forms/mic/tenshutsu.yaml:title: 'en' is a required property",
+    ),
+    (
+        "schema: an unknown department kind",
+        lambda d: _form(d).update(department_kind="police"),
+        "forms/mic/tenshutsu.yaml:department_kind: 'police' is not one of",
+    ),
+    (
+        "YAML syntax",
+        lambda d: d["forms"].update({"mic/broken": "id: [unclosed\n"}),
+        "forms/mic/broken.yaml:/: not valid YAML",
+    ),
+    (
+        "local item without the form's prefix",
+        lambda d: _field(d, 2).update(key="reason"),
+        "sections/0/fields/2/key: a local item's key must start with 'mic.tenshutsu.'",
+    ),
+    (
+        "local item shadowing the vocabulary",
+        lambda d: _field(d, 2).update(key="move.date"),
+        "'move.date' is in the vocabulary: refer to it without 'item'",
+    ),
+    (
+        "a fact asked twice in one form",
+        lambda d: _form(d)["sections"][0]["fields"].append({"key": "move.new_address"}),
+        "sections/0/fields/3/key: 'move.new_address' is asked twice",
+    ),
+    (
+        "deadline counted from something that is not a date",
+        lambda d: _form(d)["deadline"].update({"from": "household.kokuho"}),
+        "deadline/from: 'household.kokuho' is not a date item",
+    ),
+    (
+        "deadline counted from a date the guidance does not ask",
+        lambda d: _workflow(d).update(
+            questions=[{"key": "household.kokuho"}],
+            forms=[{"form": "mic.tenshutsu", "municipality": "old"}],
+        ),
+        "counts its deadline from 'move.date', which the guidance questions do not ask",
+    ),
+    (
+        "applies_if on an answer the guidance does not ask",
+        lambda d: _workflow(d)["forms"][0].update(applies_if={"var": "move.new_address"}),
+        "'move.new_address' decides whether a form applies but is not a guidance question",
+    ),
+    (
+        "a municipality no address names",
+        lambda d: _workflow(d)["municipalities"].pop("old"),
+        "workflows/moving.yaml:forms/0/municipality: no address names the 'old' municipality",
+    ),
+    (
+        "a municipality named by something that is not an address",
+        lambda d: _workflow(d)["municipalities"].update(new="move.date"),
+        "municipalities/new: 'move.date' is not an address item",
+    ),
+    (
+        "an attachment that is not a file",
+        lambda d: _form(d)["attachments"].append({"key": "household.kokuho"}),
+        "attachments/1/key: attachment 'household.kokuho' is not a file item",
+    ),
+    (
+        "unknown identity claim",
+        lambda d: d["vocabulary"]["items"]["applicant.family_name"].update(prefill="surname"),
+        "forms/vocabulary.yaml:items/applicant.family_name/prefill: unknown identity claim",
+    ),
+    (
+        "no vocabulary",
+        lambda d: d.update(vocabulary=None),
+        "forms/vocabulary.yaml:/: the vocabulary is missing",
+    ),
+]
+
+
+@pytest.mark.parametrize(("fault", "breaks", "expected"), FAULTS, ids=[f[0] for f in FAULTS])
+def test_each_fault_is_reported(
+    tmp_path: Path, fault: str, breaks: Callable[[dict[str, Any]], None], expected: str
+) -> None:
+    data = minimal.definitions()
+    breaks(data)
+    problems = problems_of(tmp_path, data)
+    assert any(expected in problem for problem in problems), problems
+
+
+def test_check_command_prints_each_fault_and_fails(runner, tmp_path: Path) -> None:
+    data = minimal.definitions()
+    _field(data, 0).update(key="applicant.nickname")
+    _workflow(data)["forms"].append({"form": "mic.tenkyo", "municipality": "current"})
+    forms, workflows = minimal.write(tmp_path, data)
+    result = runner.invoke(
+        args=["definitions", "check", "--forms", str(forms), "--workflows", str(workflows)]
+    )
+    assert result.exit_code == 1
+    assert "unknown vocabulary key 'applicant.nickname'" in result.output
+    assert "unknown form 'mic.tenkyo'" in result.output
+
+
+def test_check_command_passes_the_shipped_definitions(runner) -> None:
+    result = runner.invoke(args=["definitions", "check"])
+    assert result.exit_code == 0, result.output
+    assert "no problems" in result.output

@@ -1,0 +1,223 @@
+"""A resident walking a life event through the test client, page by page, as a browser would.
+
+Every page is read from its HTML: which answers it asks (so a fact asked twice is caught),
+where its form posts. The answers typed are the test's, or for anything the test leaves
+open, a valid answer for the item's type.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from portal.definitions.model import Item
+from portal.extensions import db
+from portal.journey.models import Case
+from portal.journey.services import snapshot_of
+from portal.values import today_in_japan
+from tests.support.html import Form, post_form
+from tests.support.people import csrf_token
+
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+CHIYODA_ADDRESS = {"postal_code": "100-0013", "street": "1-3-1", "building": ""}
+BUTTONS = {"lookup", "add", "remove", "csrf_token"}
+
+
+@dataclass
+class Walk:
+    """What the resident saw: each page's URL and the answers it asked for."""
+
+    pages: list[tuple[str, list[str]]] = field(default_factory=list)
+    last: TestResponse | None = None
+
+    @property
+    def asked(self) -> list[str]:
+        return [key for _url, keys in self.pages for key in keys]
+
+    def asked_twice(self) -> list[str]:
+        seen, twice = set(), []
+        for key in self.asked:
+            if key in seen:
+                twice.append(key)
+            seen.add(key)
+        return twice
+
+
+class Resident:
+    def __init__(self, app: Flask, client: FlaskClient) -> None:
+        self.app = app
+        self.client = client
+        self.case_id: int | None = None
+        self.today = today_in_japan()
+
+    # starting ---------------------------------------------------------------------------
+
+    def start(self, workflow: str) -> str:
+        """Press "Start" for the life event on the dashboard; returns the first page's URL."""
+        home = self.client.get("/")
+        assert home.status_code == 200
+        response = self.client.post(
+            "/cases/", data={"csrf_token": csrf_token(home.text), "workflow": workflow}
+        )
+        assert response.status_code == 302, response.status_code
+        resumed = self.client.get(response.headers["Location"])
+        assert resumed.status_code == 302
+        self.case_id = int(re.search(r"/cases/(\d+)", response.headers["Location"]).group(1))
+        return resumed.headers["Location"]
+
+    def case(self) -> Case:
+        with self.app.app_context():
+            case = db.session.get(Case, self.case_id)
+            assert case is not None
+            db.session.expunge(case)
+            return case
+
+    def items(self) -> dict[str, Item]:
+        """Every item the case's definitions can ask, by key."""
+        with self.app.app_context():
+            snapshot = snapshot_of(db.session.get(Case, self.case_id))
+            items = dict(snapshot.vocabulary)
+            for form in snapshot.forms.values():
+                for form_field in form.fields():
+                    items[form_field.key] = form_field.item
+            for question in snapshot.workflow.questions:
+                items[question.key] = question.item
+            return items
+
+    # walking ----------------------------------------------------------------------------
+
+    def walk(self, url: str, answers: Mapping[str, Any], *, until: str = "/check") -> Walk:
+        """Answer page after page until a URL ending with ``until``."""
+        walk = Walk()
+        items = self.items()
+        for _step in range(80):
+            if url.split("?")[0].endswith(until):
+                walk.last = self.client.get(url)
+                return walk
+            page = self.client.get(url)
+            assert page.status_code == 200, (url, page.status_code)
+            form = post_form(page.text)
+            keys = asked_keys(form)
+            walk.pages.append((url, keys))
+            data = self.fill(form, keys, items, answers)
+            response = self.client.post(url, data=data, content_type="multipart/form-data")
+            assert response.status_code == 302, (url, response.status_code, errors(response.text))
+            url = response.headers["Location"]
+        raise AssertionError("the journey did not end")
+
+    def fill(
+        self, form: Form, keys: list[str], items: Mapping[str, Item], answers: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        data: dict[str, Any] = {"csrf_token": form.fields.get("csrf_token", "")}
+        if "included" in form.choices:  # the procedures page: keep what is ticked
+            data["included"] = [
+                v
+                for v in form.choices["included"]
+                if v in answers.get("included", form.choices["included"])
+            ]
+            return data
+        for key in keys:
+            item = items[key]
+            value = answers[key] if key in answers else self.typical(item)
+            data.update(encode(name_of(key), item, value))
+        return data
+
+    def typical(self, item: Item) -> Any:
+        """A valid answer for an item the test does not care about."""
+        kind = item.type
+        validation = item.validation
+        if kind == "date":
+            return self.today.isoformat()
+        if kind == "address":
+            return CHIYODA_ADDRESS
+        if kind == "number":
+            return validation.get("min", 1) if validation.get("min", 1) > 0 else 1
+        if kind in ("select", "radio"):
+            return item.options[0].value
+        if kind == "checkbox":
+            return [item.options[0].value]
+        if kind == "yes_no":
+            return False
+        if kind == "group":
+            return [{sub.key: self.typical(sub.item) for sub in item.fields}] * max(
+                1, item.min_items
+            )
+        return {
+            "name": "山田",
+            "kana": "ヤマダ",
+            "postal_code": "100-0013",
+            "phone": "03-1234-5678",
+            "email": "taro@example.jp",
+            "file": PDF,
+        }.get(kind, "記入例")
+
+    def submit(self, check_page: TestResponse) -> TestResponse:
+        form = post_form(check_page.text)
+        return self.client.post(
+            form.action, data={"csrf_token": form.fields["csrf_token"], "declaration": "y"}
+        )
+
+
+def name_of(key: str) -> str:
+    return key.replace(".", "__")
+
+
+def asked_keys(form: Form) -> list[str]:
+    """The keys a page asks, from its inputs' names (``a__b-year`` asks ``a.b``)."""
+    names = [*form.fields, *form.choices]
+    keys: list[str] = []
+    for name in names:
+        if name in BUTTONS or name in ("declaration", "included"):
+            continue
+        key = name.split("-")[0].replace("__", ".")
+        if key not in keys:
+            keys.append(key)
+    return keys
+
+
+def encode(name: str, item: Item, value: Any) -> dict[str, Any]:
+    """How a browser posts an answer of this type."""
+    kind = item.type
+    if kind == "date":
+        day = date.fromisoformat(value) if isinstance(value, str) else value
+        return {
+            f"{name}-year": str(day.year),
+            f"{name}-month": str(day.month),
+            f"{name}-day": str(day.day),
+        }
+    if kind == "address":
+        return {
+            f"{name}-{part}": str(part_value)
+            for part, part_value in value.items()
+            if part != "municipality_code"
+        }
+    if kind == "yes_no":
+        return {name: "yes" if value else "no"}
+    if kind == "checkbox":
+        return {name: list(value)}
+    if kind == "file":
+        return {name: (io.BytesIO(value if isinstance(value, bytes) else PDF), "document.pdf")}
+    if kind == "group":
+        data: dict[str, Any] = {}
+        for index, entry in enumerate(value):
+            for sub in item.fields:
+                if sub.key in entry:
+                    data.update(encode(f"{name}-{index}-{sub.key}", sub.item, entry[sub.key]))
+        return data
+    return {name: str(value)}
+
+
+def errors(html: str) -> list[str]:
+    return re.findall(r'class="field-error"[^>]*>(.*?)</p>', html, flags=re.S)
+
+
+def days_ago(days: int) -> str:
+    return (date.today() - timedelta(days=days)).isoformat()
