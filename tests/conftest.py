@@ -183,3 +183,26 @@ def person(client: FlaskClient, provider: Provider):  # noqa: ANN201
         return Person(client, persona, pin)
 
     return make
+
+
+@pytest.fixture
+def definitions(app: Flask) -> None:
+    """The shipped forms and workflows, loaded as a deployment's `make run` loads them."""
+    from portal.definitions import services
+
+    with app.app_context():
+        services.load()
+        db.session.commit()
+
+
+@pytest.fixture
+def resident(app: Flask, client: FlaskClient, provider: Provider, demo, definitions):  # noqa: ANN201
+    """``resident("yamada-taro")``: signed in through the provider, ready to start a case."""
+    from tests.support.journey import Resident
+
+    def make(persona: str = "yamada-taro") -> Resident:
+        signed_in = Person(client, persona).sign_in()
+        assert signed_in.response.status_code == 302
+        return Resident(app, client)
+
+    return make

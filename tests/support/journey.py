@@ -104,7 +104,7 @@ class Resident:
                 return walk
             page = self.client.get(url)
             assert page.status_code == 200, (url, page.status_code)
-            form = post_form(page.text)
+            form = self.add_group_entries(url, post_form(page.text), items, answers)
             keys = asked_keys(form)
             walk.pages.append((url, keys))
             data = self.fill(form, keys, items, answers)
@@ -112,6 +112,22 @@ class Resident:
             assert response.status_code == 302, (url, response.status_code, errors(response.text))
             url = response.headers["Location"]
         raise AssertionError("the journey did not end")
+
+    def add_group_entries(
+        self, url: str, form: Form, items: Mapping[str, Item], answers: Mapping[str, Any]
+    ) -> Form:
+        """Press "Add" until each group has as many entries as the test's answer."""
+        for group_name in form.choices.get("add", []):
+            key = group_name.replace("__", ".")
+            wanted = answers.get(key, [])
+            while (shown := entries_shown(form, group_name)) < len(wanted):
+                data = {"csrf_token": form.fields.get("csrf_token", ""), "add": group_name}
+                entries = [self.complete_entry(items[key], e) for e in wanted[:shown]]
+                data.update(encode(group_name, items[key], entries))
+                response = self.client.post(url, data=data)
+                assert response.status_code == 200, response.status_code
+                form = post_form(response.text)
+        return form
 
     def fill(
         self, form: Form, keys: list[str], items: Mapping[str, Item], answers: Mapping[str, Any]
@@ -127,8 +143,14 @@ class Resident:
         for key in keys:
             item = items[key]
             value = answers[key] if key in answers else self.typical(item)
+            if item.type == "group":
+                value = [self.complete_entry(item, entry) for entry in value]
             data.update(encode(name_of(key), item, value))
         return data
+
+    def complete_entry(self, group: Item, entry: Mapping[str, Any]) -> dict[str, Any]:
+        """A group entry with the test's answers and typical ones for the rest."""
+        return {sub.key: entry.get(sub.key, self.typical(sub.item)) for sub in group.fields}
 
     def typical(self, item: Item) -> Any:
         """A valid answer for an item the test does not care about."""
@@ -146,6 +168,8 @@ class Resident:
             return [item.options[0].value]
         if kind == "yes_no":
             return False
+        if kind == "text" and validation.get("min_length"):
+            return ("1234567890" * 10)[: validation["min_length"]]
         if kind == "group":
             return [{sub.key: self.typical(sub.item) for sub in item.fields}] * max(
                 1, item.min_items
@@ -168,6 +192,15 @@ class Resident:
 
 def name_of(key: str) -> str:
     return key.replace(".", "__")
+
+
+def entries_shown(form: Form, group_name: str) -> int:
+    indexes = {
+        name.split("-")[1]
+        for name in [*form.fields, *form.choices]
+        if name.startswith(group_name + "-")
+    }
+    return len(indexes)
 
 
 def asked_keys(form: Form) -> list[str]:
