@@ -44,6 +44,8 @@ DEFAULTS: dict[str, Any] = {
     "LANGUAGES": ("ja", "en"),
     "LANGUAGE_COOKIE_NAME": "madoguchi_lang",
     "WTF_CSRF_TIME_LIMIT": None,
+    "UPLOAD_MAX_BYTES": 10 * 1024 * 1024,
+    "UPLOAD_DIR": "",
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     "SQLALCHEMY_TRACK_MODIFICATIONS": False,
 }

@@ -24,7 +24,6 @@ from portal.journey.models import Attachment, Case, CaseStatus, ProcedureRequest
 from portal.postal import lookup
 from portal.tenancy.services import municipality_serving
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 #: What an upload must start with to be what it claims: checked by content, not by name.
 SIGNATURES = {
     b"%PDF-": ("application/pdf", "pdf"),
@@ -138,9 +137,10 @@ def choose_procedures(case: Case, declined: list[str]) -> None:
 
 def attach(case: Case, key: str, upload: FileStorage) -> Attachment:
     """Store an upload outside the web root, replacing the earlier one for the same item."""
-    data = upload.stream.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise InvalidUpload(_l("The file must be smaller than 10 MB"))
+    limit = int(current_app.config["UPLOAD_MAX_BYTES"])
+    data = upload.stream.read(limit + 1)
+    if len(data) > limit:
+        raise InvalidUpload(_l("The file must be smaller than %(size)s", size=_size(limit)))
     if not data:
         raise InvalidUpload(_l("The selected file is empty"))
     kind = next((kind for magic, kind in SIGNATURES.items() if data.startswith(magic)), None)
@@ -163,6 +163,10 @@ def attach(case: Case, key: str, upload: FileStorage) -> Attachment:
     case.attachments.append(attachment)
     db.session.flush()
     return attachment
+
+
+def _size(limit: int) -> str:
+    return f"{limit // 2**20} MB" if limit >= 2**20 else f"{limit // 2**10} KB"
 
 
 def upload_dir() -> Path:
