@@ -74,7 +74,8 @@ def _question_page(journey: Journey, current: flow.Page) -> Page:
     )
     if request.method == "POST":
         if (lookup := form.lookup_request()) is not None:
-            form.fill_from_postal_code(lookup)
+            if not form.fill_from_postal_code(lookup):
+                return journey.render("journey/page.html", current, form=form), 422
         elif form.group_action() is not None:
             pass  # an entry was added or removed: show the page again
         elif form.validate() and _store_uploads(case, form):
