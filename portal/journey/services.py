@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from werkzeug.datastructures import FileStorage
 
+from portal import files
 from portal.accounts.models import Account
 from portal.db import db, utcnow
 from portal.definitions.model import Item, Snapshot
@@ -148,9 +149,11 @@ def attach(case: Case, key: str, upload: FileStorage) -> Attachment:
         raise InvalidUpload(_l("The file must be a PDF, JPEG or PNG"))
     content_type, extension = kind
     storage_name = f"{secrets.token_hex(16)}.{extension}"
-    (upload_dir() / storage_name).write_bytes(data)
+    stored = upload_dir() / storage_name
+    stored.write_bytes(data)
+    files.delete_after_rollback(db.session(), stored)
     for old in [a for a in case.attachments if a.field_key == key]:
-        _remove_file(old)
+        files.delete_after_commit(db.session(), attachment_path(old))
         case.attachments.remove(old)
     attachment = Attachment(
         field_key=key,
@@ -177,10 +180,6 @@ def upload_dir() -> Path:
 
 def attachment_path(attachment: Attachment) -> Path:
     return upload_dir() / attachment.storage_name
-
-
-def _remove_file(attachment: Attachment) -> None:
-    attachment_path(attachment).unlink(missing_ok=True)
 
 
 def _display_name(filename: str | None, extension: str) -> str:
@@ -245,6 +244,6 @@ def _new_receipt_number() -> str:
 def discard(case: Case) -> None:
     """A draft the resident no longer wants, with its uploads."""
     for attachment in case.attachments:
-        _remove_file(attachment)
+        files.delete_after_commit(db.session(), attachment_path(attachment))
     db.session.delete(case)
     db.session.flush()

@@ -244,3 +244,32 @@ def test_the_journey_speaks_english_too(resident) -> None:
     page = person.client.get(person.start("moving")).text
     assert "Are you filing on behalf of someone else" in page
     assert '<html lang="en">' in page
+
+
+def test_a_replaced_document_leaves_no_file_behind(app, resident) -> None:
+    from portal.journey.services import upload_dir
+
+    person = resident("yamada-taro")
+    _proxy_case(person)
+    page_url = person.start("moving")
+    stored = []
+    for content in (PDF, b"\x89PNG\r\n\x1a\n" + b"0" * 32):
+        form = post_form(person.client.get(page_url).text)
+        response = person.client.post(
+            page_url,
+            data={
+                "csrf_token": form.fields["csrf_token"],
+                name_of("filing.delegation_letter"): (io.BytesIO(content), "letter"),
+            },
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 302
+        page_url = f"/cases/{person.case_id}/d-mic.tenshutsu"
+        with app.app_context():
+            kept = db.session.scalars(select(Attachment).filter_by(case_id=person.case_id)).all()
+            stored.append([a.storage_name for a in kept])
+    first, second = stored
+    assert len(first) == len(second) == 1 and first != second
+    with app.app_context():
+        assert not (upload_dir() / first[0]).exists()
+        assert (upload_dir() / second[0]).exists()

@@ -61,7 +61,7 @@ def test_moving_between_municipalities(app, resident) -> None:
     assert "転出届" in receipt and "横浜市" in receipt
 
 
-def test_moving_within_one_municipality_leaving_out_an_optional_form(app, resident) -> None:
+def test_moving_within_one_municipality(app, resident) -> None:
     person = resident("yamada-taro")
     complete(
         person,
@@ -182,3 +182,24 @@ def test_starting_the_same_event_again_resumes_the_draft(app, resident) -> None:
     again = person.start("moving")
     assert person.case_id == case_id
     assert again.endswith("/q-move.scope")  # where the resident left off
+
+
+def test_an_optional_procedure_can_be_left_out(app, resident) -> None:
+    person = resident("yamada-taro")
+    complete(
+        person,
+        "moving",
+        {
+            "filing.proxy": False,
+            "move.scope": "between",
+            "move.new_address": YOKOHAMA_ADDRESS,
+            "move.date": days_ago(2),
+            "move.members": [],
+            "move.circumstances": [],
+            "included": [],  # untick 印鑑登録 on the procedures page
+        },
+    )
+    assert filed(app, person.case_id) == {
+        "mic.tenshutsu": ("131016", "resident_registration"),
+        "mic.tennyu": ("141003", "resident_registration"),
+    }
