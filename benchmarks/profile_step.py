@@ -46,6 +46,7 @@ KNOWN_COSTS = [
     ("JSON decoding (json.loads)", "json/__init__.py", "loads"),
     ("JSON encoding (json.dumps)", "json/__init__.py", "dumps"),
     ("access.case_or_404 (load the case)", "portal/access.py", "case_or_404"),
+    ("case_or_404 with --fix-for-update", "benchmarks/for_update_fix.py", "case_or_404"),
     ("Flask-Login user loader", "portal/transactions.py", "_load_account"),
     ("session cookie: open", "flask/sessions.py", "open_session"),
     ("session cookie: save", "flask/sessions.py", "save_session"),
@@ -204,6 +205,8 @@ def breakdown(app: Any, client: Any, token: str, journey: bench.Journey, account
 
 
 def profile(app: Any, journey: bench.Journey, args: argparse.Namespace) -> None:
+    from sqlalchemy import event
+
     from portal.extensions import db
     from tests.support.people import csrf_token, login_as
 
@@ -223,11 +226,24 @@ def profile(app: Any, journey: bench.Journey, args: argparse.Namespace) -> None:
     profiler = cProfile.Profile(time.process_time if args.timer == "cpu" else time.perf_counter)
     wall: dict[str, list[float]] = defaultdict(list)
 
+    statements: dict[str, list[str]] = defaultdict(list)
+    current: list[list[str]] = []
+
+    def count_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if current:
+            current[-1].append(statement.split(None, 1)[0].upper())
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", count_statement)
+
     def request(method: str, url: str, **kw: Any) -> Any:
+        kind = kind_of(method, url)
+        current.append(statements[kind])
         started, started_wall = time.process_time(), time.perf_counter()
         response = client.open(url, method=method, **kw)
-        cpu[kind_of(method, url)].append(time.process_time() - started)
-        wall[kind_of(method, url)].append(time.perf_counter() - started_wall)
+        cpu[kind].append(time.process_time() - started)
+        wall[kind].append(time.perf_counter() - started_wall)
+        current.pop()
         return response
 
     def walk(profiled: bool) -> int:
@@ -254,6 +270,7 @@ def profile(app: Any, journey: bench.Journey, args: argparse.Namespace) -> None:
     walk(profiled=False)  # the first journey warms caches up
     cpu.clear()
     wall.clear()
+    statements.clear()
     timed_steps = sum(walk(profiled=False) for _ in range(args.journeys))
     steps = sum(walk(profiled=True) for _ in range(args.journeys))
 
@@ -271,11 +288,15 @@ def profile(app: Any, journey: bench.Journey, args: argparse.Namespace) -> None:
             f"  {kind:<24} n={len(values):<5} CPU median {1000 * values[len(values) // 2]:6.2f}"
             f"  mean {1000 * sum(values) / len(values):6.2f}"
             f"   wall mean {1000 * sum(wall[kind]) / len(values):6.2f}"
+            f"   SQL/request {len(statements[kind]) / len(values):4.1f}"
         )
     print(
         f"  one step (POST + GET), mean: CPU {1000 * total_cpu / max(1, timed_steps):.2f} ms, "
-        f"wall {1000 * total_wall / max(1, timed_steps):.2f} ms\n"
+        f"wall {1000 * total_wall / max(1, timed_steps):.2f} ms"
     )
+    every = [name for kind in statements for name in statements[kind]]
+    kinds = ", ".join(f"{every.count(n) / timed_steps:.1f} {n}" for n in sorted(set(every)))
+    print(f"  SQL statements per step: {len(every) / max(1, timed_steps):.1f} ({kinds})\n")
 
     stats = pstats.Stats(profiler)
     entries = stats.stats  # type: ignore[attr-defined]
