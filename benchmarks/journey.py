@@ -321,7 +321,7 @@ class JourneyUnavailable(Exception):
 
 
 @contextlib.contextmanager
-def portal_app(target: Target, fix_for_update: bool) -> Iterator[Any]:
+def portal_app(target: Target) -> Iterator[Any]:
     """The portal in this process, configured exactly as the served one."""
     for key in [k for k in os.environ if k.startswith("PORTAL_")]:
         del os.environ[key]
@@ -329,10 +329,6 @@ def portal_app(target: Target, fix_for_update: bool) -> Iterator[Any]:
     from portal import create_app
     from portal.extensions import db
 
-    if fix_for_update:
-        import for_update_fix
-
-        for_update_fix.apply()
     app = create_app()
     try:
         yield app
@@ -342,7 +338,7 @@ def portal_app(target: Target, fix_for_update: bool) -> Iterator[Any]:
             db.engine.dispose()
 
 
-def make_residents(target: Target, count: int, fix_for_update: bool) -> Journey:
+def make_residents(target: Target, count: int) -> Journey:
     from flask import session
     from flask_login import login_user
 
@@ -353,7 +349,7 @@ def make_residents(target: Target, count: int, fix_for_update: bool) -> Journey:
 
     persona = next(p for p in PERSONAS if p.id == "yamada-taro")  # a Chiyoda resident
     claims = {**persona.identity_claims({"openid", "profile", "address"}), "acr": persona.acr}
-    with portal_app(target, fix_for_update) as app:
+    with portal_app(target) as app:
         issuer = app.config["DEVIDP_ISSUER"]
         with app.app_context():
             accounts = [
@@ -878,7 +874,7 @@ def run_database(
     target = prepare(name, args, secret_key, workdir, cleanup)
     failure: str | None = None
     try:
-        journey: Journey | None = make_residents(target, args.residents, args.fix_for_update)
+        journey: Journey | None = make_residents(target, args.residents)
     except JourneyUnavailable as unavailable:
         journey, failure = None, str(unavailable)
         log(f"  JOURNEY NOT MEASURED: {failure}")
@@ -891,12 +887,11 @@ def run_database(
     if journey is not None:
         portal = start_server(
             f"portal-{name}",
-            "for_update_fix:create_app()" if args.fix_for_update else "wsgi:app",
+            "wsgi:app",
             settings,
             target.env,
             workdir,
             cleanup,
-            extra=["--pythonpath", str(BENCH_DIR)],
         )
     ceiling = start_server(
         f"ceiling-{name}",
@@ -993,12 +988,7 @@ def table(rows: list[Row], settings: ServerSettings, args: argparse.Namespace) -
         f"{args.residents} concurrent clients (threads, one requests.Session each, no think "
         f"time); per server {args.rounds} x {args.duration / args.rounds:g} s measured, journey "
         "and ceiling alternating",
-        f"server: {settings.describe()}"
-        + (
-            "; portal with benchmarks/for_update_fix.py (FOR UPDATE OF cases)"
-            if args.fix_for_update
-            else ""
-        ),
+        f"server: {settings.describe()}; portal at commit {args.commit}",
         "request = one HTTP request; step = POST a page's answers (302) + GET the next page "
         "(200) = 2 requests;",
         "ceiling round trip = POST the 10-field form (302) + GET it (200) = 2 requests; "
@@ -1100,12 +1090,6 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         default="postgres",
         help="database to connect to for CREATE/DROP DATABASE (postgres)",
     )
-    parser.add_argument(
-        "--fix-for-update",
-        action="store_true",
-        help="serve the portal with the FOR UPDATE OF cases fix of benchmarks/for_update_fix.py "
-        "(without it every journey POST answers 500 on PostgreSQL); marked in the output",
-    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)
     args.databases = [d.strip() for d in args.databases.split(",") if d.strip()]
@@ -1119,6 +1103,30 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def portal_commit() -> str:
+    """The commit measured (read only), "+changes" when files outside benchmarks/ differ."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + ("+changes" if changed else "")
+
+
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -1129,7 +1137,8 @@ def main(argv: list[str] | None = None) -> int:
     dropped = sorted(k for k in os.environ if k.startswith("PORTAL_"))
     if dropped:
         log(f"ignoring {', '.join(dropped)}: the benchmark sets its own")
-    log(f"server settings: {settings.describe()}")
+    args.commit = portal_commit()
+    log(f"server settings: {settings.describe()}; portal at commit {args.commit}")
     cleanup = Cleanup()
     # SIGTERM (e.g. from a CI runner or `kill`) cleans up like Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -1153,11 +1162,11 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps(
                 {
                     "server": settings.describe(),
+                    "commit": args.commit,
                     "residents": args.residents,
                     "warmup_seconds": args.warmup,
                     "measured_seconds_per_server": args.duration,
                     "rounds": args.rounds,
-                    "fix_for_update": args.fix_for_update,
                     "goal": {"ratio": GOAL_RATIO, "p95_ms": GOAL_P95_MS},
                     "cores": os.cpu_count(),
                     "results": [row.as_dict() for row in rows],

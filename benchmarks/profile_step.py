@@ -3,7 +3,7 @@
 Run by hand from the repository root::
 
     .venv/bin/python benchmarks/profile_step.py                 # SQLite, 20 journeys
-    .venv/bin/python benchmarks/profile_step.py --database postgresql --fix-for-update
+    .venv/bin/python benchmarks/profile_step.py --database postgresql
 
 It prepares a fresh database as ``journey.py`` does, walks the moving journey once to learn
 its pages, then replays it ``--journeys`` times (one warm-up journey first) through Flask's
@@ -46,7 +46,6 @@ KNOWN_COSTS = [
     ("JSON decoding (json.loads)", "json/__init__.py", "loads"),
     ("JSON encoding (json.dumps)", "json/__init__.py", "dumps"),
     ("access.case_or_404 (load the case)", "portal/access.py", "case_or_404"),
-    ("case_or_404 with --fix-for-update", "benchmarks/for_update_fix.py", "case_or_404"),
     ("Flask-Login user loader", "portal/transactions.py", "_load_account"),
     ("session cookie: open", "flask/sessions.py", "open_session"),
     ("session cookie: save", "flask/sessions.py", "save_session"),
@@ -73,7 +72,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--journeys", type=int, default=20, help="journeys profiled (20)")
     parser.add_argument("--top", type=int, default=30, help="rows per listing (30)")
-    parser.add_argument("--fix-for-update", action="store_true", help="as in journey.py")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--pg-database", default="bench")
     parser.add_argument("--pg-admin-database", default="postgres")
@@ -94,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     cleanup.add("temporary folder", lambda: shutil.rmtree(workdir, ignore_errors=True))
     try:
         target = bench.prepare(args.database, args, secrets.token_urlsafe(32), workdir, cleanup)
-        journey = bench.make_residents(target, 1, args.fix_for_update)
-        with bench.portal_app(target, args.fix_for_update) as app:
+        journey = bench.make_residents(target, 1)
+        with bench.portal_app(target) as app:
             profile(app, journey, args)
     finally:
         cleanup.run_all()

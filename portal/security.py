@@ -11,6 +11,8 @@ from flask_login import logout_user
 
 SESSION_STARTED = "_started"
 SESSION_SEEN = "_seen"
+#: How precisely idleness is tracked, in seconds.
+SEEN_RESOLUTION = 60
 
 
 def init_app(app: Flask) -> None:
@@ -43,7 +45,8 @@ def _expire_stale_session() -> None:
         session.clear()
         flash(_("For your security, you were signed out after a period without activity."))
         return
-    session[SESSION_SEEN] = now
+    if idle >= SEEN_RESOLUTION:
+        session[SESSION_SEEN] = now  # not on every request: a changed session is re-sent
 
 
 def _provider_origins() -> str:

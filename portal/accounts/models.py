@@ -45,7 +45,6 @@ class Account(UserMixin, db.Model):
         back_populates="account",
         cascade="all, delete-orphan",
         foreign_keys="StaffRole.account_id",
-        lazy="selectin",
     )
 
     @property

@@ -738,7 +738,13 @@ _PLAIN: Final[dict[str, Callable[[list[Any]], Any]]] = {
 assert set(_SPECIAL) | set(_PLAIN) == set(OPERATORS)
 
 
-def evaluate(rule: Any, data: Mapping[str, Any] | None, *, today: date | None = None) -> Any:
+def evaluate(
+    rule: Any,
+    data: Mapping[str, Any] | None,
+    *,
+    today: date | None = None,
+    checked: bool = False,
+) -> Any:
     """Evaluate a JsonLogic rule against the data (a flat mapping whose keys may contain dots).
 
     ``{"var": "a.b.c"}`` finds the longest dotted prefix that is a key of the data (``"a.b"``
@@ -752,11 +758,14 @@ def evaluate(rule: Any, data: Mapping[str, Any] | None, *, today: date | None = 
     ``today`` stands in for the current date in Japan (``{"today": []}``).
 
     Raises :class:`LogicError` when :func:`validate` finds a problem, whatever the data.
-    Well-formed rules never raise, whatever the (JSON-like) data.
+    Well-formed rules never raise, whatever the (JSON-like) data. ``checked=True`` skips that
+    validation for rules already validated, such as those of loaded definitions (which the
+    checker validated before they could be stored): it is the hot path of every page.
     """
-    problems = validate(rule)
-    if problems:
-        raise LogicError(problems)
+    if not checked:
+        problems = validate(rule)
+        if problems:
+            raise LogicError(problems)
     return _Evaluator(today).apply(rule, {} if data is None else data)
 
 

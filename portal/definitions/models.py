@@ -41,5 +41,6 @@ class DefinitionSnapshot(db.Model):
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     workflow_key: Mapped[str] = mapped_column(String(100))
     workflow_version: Mapped[int]
-    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: Read only when a process first needs this snapshot: parsed copies are cached by digest.
+    content: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -167,7 +167,8 @@ _parsed_snapshots: dict[str, Snapshot] = {}
 
 
 def parsed_snapshot(snapshot: DefinitionSnapshot) -> Snapshot:
-    """A snapshot's definitions as objects, built once per snapshot digest."""
+    """A snapshot's definitions as objects, built once per digest; its large JSON content is
+    deferred, so it is only read from the database the first time."""
     with _parsed_lock:
         parsed = _parsed_snapshots.get(snapshot.digest)
     if parsed is None:

@@ -53,7 +53,8 @@ def condition_holds(rule: Any, answers: Mapping[str, Any], today: date | None = 
         return True
     if rule is False:
         return False
-    return truthy(evaluate(rule, answers, today=today))
+    # Definitions are checked before they are stored, so their rules need no re-validation.
+    return truthy(evaluate(rule, answers, today=today, checked=True))
 
 
 def visible(field: Field, answers: Mapping[str, Any], today: date | None = None) -> bool:
@@ -115,9 +116,12 @@ def pages(
     answers: Mapping[str, Any],
     declined: Sequence[str] = (),
     today: date | None = None,
+    applicable: Sequence[Procedure] | None = None,
 ) -> list[Page]:
     """Every page in order: one per guidance question, the procedures that apply, each form's
-    sections and documents with only what was not asked before, then the check page."""
+    sections and documents with only what was not asked before, then the check page.
+
+    ``applicable`` passes procedures already computed for the same answers."""
     result: list[Page] = []
     asked: set[str] = set()
     for field in snapshot.workflow.questions:
@@ -125,7 +129,9 @@ def pages(
         if visible(field, answers, today):
             result.append(Page(f"q-{field.key}", QUESTION, (field,)))
     result.append(Page("procedures", PROCEDURES))
-    for procedure in procedures(snapshot, answers, declined, today):
+    if applicable is None:
+        applicable = procedures(snapshot, answers, declined, today)
+    for procedure in applicable:
         if not procedure.included:
             continue
         form = procedure.form

@@ -65,7 +65,7 @@ class Case(db.Model):
     submitted_at: Mapped[datetime | None]
 
     account: Mapped[Account] = relationship()
-    snapshot: Mapped[DefinitionSnapshot] = relationship(lazy="joined")
+    snapshot: Mapped[DefinitionSnapshot] = relationship()
     requests: Mapped[list[ProcedureRequest]] = relationship(
         back_populates="case", order_by="ProcedureRequest.id", cascade="all, delete-orphan"
     )

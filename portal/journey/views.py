@@ -178,8 +178,10 @@ class Journey:
     def __init__(self, case: Case) -> None:
         self.case = case
         self.snapshot = services.snapshot_of(case)
-        self.pages = flow.pages(self.snapshot, case.answers, case.declined_forms)
         self.procedures = flow.procedures(self.snapshot, case.answers, case.declined_forms)
+        self.pages = flow.pages(
+            self.snapshot, case.answers, case.declined_forms, applicable=self.procedures
+        )
 
     @property
     def workflow(self):  # noqa: ANN201 - model.Workflow
@@ -211,12 +213,12 @@ class Journey:
     def rows(self) -> list[dict[str, Any]]:
         """The procedures that apply, with department, deadline and counter visit."""
         rows = []
+        serving: dict[str, Any] = {}
         for procedure in self.procedures:
-            municipality = (
-                municipality_serving(procedure.municipality_code)
-                if procedure.municipality_code
-                else None
-            )
+            code = procedure.municipality_code
+            if code and code not in serving:
+                serving[code] = municipality_serving(code)
+            municipality = serving.get(code) if code else None
             department = (
                 municipality.department_of_kind(procedure.form.department_kind)
                 if municipality

@@ -59,15 +59,17 @@ def test_page_says_it_is_a_development_stand_in(browser: FlaskClient) -> None:
 def test_every_persona_is_a_labelled_radio_in_a_fieldset(browser: FlaskClient) -> None:
     html = _page(browser, english())
     assert re.search(r"<fieldset[^>]*>\s*<legend", html)
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), "every id on the page is unique"
     for number, persona in enumerate(PERSONAS):
         input_id = "persona" if number == 0 else f"persona-{number}"
         assert re.search(
             rf'<input type="radio" id="{input_id}" name="persona" value="{persona.id}" required'
-            rf'\s+aria-describedby="{input_id}-hint"',
+            rf'\s+aria-describedby="{input_id}-description"',
             html,
         )
         assert f'<label for="{input_id}">' in html
-        assert f'id="{input_id}-hint"' in html
+        assert f'id="{input_id}-description"' in html
         assert persona.name in html
         assert persona.name_kana in html
         assert persona.description_en.replace("'", "&#39;") in html
