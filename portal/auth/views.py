@@ -65,6 +65,8 @@ def callback() -> Response | tuple[str, int]:
     login_user(account)
     session["id_token"] = identity.id_token
     session["audience"] = audience.value
+    # Only for showing the staff link; every staff page still checks the roles themselves.
+    session["staff"] = account.is_staff
     destination = pending.get("next") or (
         url_for("staff.home") if audience is Audience.STAFF else url_for("dashboard.home")
     )

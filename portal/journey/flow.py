@@ -6,6 +6,9 @@ again from the case's answers whenever they are needed, so a changed answer chan
 
 from __future__ import annotations
 
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -14,6 +17,7 @@ from typing import Any
 from portal.deadlines import deadline as legal_deadline
 from portal.definitions.logic import evaluate, truthy
 from portal.definitions.model import Field, Form, Snapshot, Text, WorkflowForm
+from portal.values import today_in_japan
 
 QUESTION, PROCEDURES, SECTION, DOCUMENTS, CHECK = (
     "question",
@@ -159,6 +163,43 @@ def _new_fields(
         asked.add(field.key)
         new.append(field)
     return tuple(new)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Which procedures apply and which pages to ask, for one state of the answers."""
+
+    procedures: list[Procedure]
+    pages: list[Page]
+
+
+_shapes: OrderedDict[tuple[int, str, tuple[str, ...], date], tuple[Snapshot, Shape]] = OrderedDict()
+_shapes_lock = threading.Lock()
+SHAPE_CACHE_SIZE = 512
+
+
+def shape(snapshot: Snapshot, answers: Mapping[str, Any], declined: Sequence[str] = ()) -> Shape:
+    """Procedures and pages, remembered for the same answers: a page's POST computes the
+    shape that the next page's GET needs again, and conditions are the costly part."""
+    today = today_in_japan()
+    key = (
+        id(snapshot),
+        json.dumps(answers, sort_keys=True, ensure_ascii=False, default=str),
+        tuple(sorted(declined)),
+        today,
+    )
+    with _shapes_lock:
+        cached = _shapes.get(key)
+        if cached is not None and cached[0] is snapshot:
+            _shapes.move_to_end(key)
+            return cached[1]
+    applicable = procedures(snapshot, answers, declined, today)
+    result = Shape(applicable, pages(snapshot, answers, declined, today, applicable))
+    with _shapes_lock:
+        _shapes[key] = (snapshot, result)
+        while len(_shapes) > SHAPE_CACHE_SIZE:
+            _shapes.popitem(last=False)
+    return result
 
 
 def first_unfinished(all_pages: Sequence[Page], completed: Sequence[str]) -> Page:

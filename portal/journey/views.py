@@ -178,10 +178,9 @@ class Journey:
     def __init__(self, case: Case) -> None:
         self.case = case
         self.snapshot = services.snapshot_of(case)
-        self.procedures = flow.procedures(self.snapshot, case.answers, case.declined_forms)
-        self.pages = flow.pages(
-            self.snapshot, case.answers, case.declined_forms, applicable=self.procedures
-        )
+        shape = flow.shape(self.snapshot, case.answers, case.declined_forms)
+        self.procedures = shape.procedures
+        self.pages = shape.pages
 
     @property
     def workflow(self):  # noqa: ANN201 - model.Workflow
@@ -201,7 +200,7 @@ class Journey:
         if request.args.get("return_to") == "check":
             return self.url(self.pages[-1])
         # Recompute: this page's answers may have changed which pages follow.
-        pages = flow.pages(self.snapshot, self.case.answers, self.case.declined_forms)
+        pages = flow.shape(self.snapshot, self.case.answers, self.case.declined_forms).pages
         slugs = [p.slug for p in pages]
         position = slugs.index(page.slug) if page and page.slug in slugs else -1
         return url_for("journey.page", case_id=self.case.id, slug=slugs[position + 1])
