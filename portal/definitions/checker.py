@@ -16,18 +16,10 @@ from referencing import Registry, Resource
 
 from portal.accounts.services import KEPT_CLAIMS
 from portal.definitions import logic
+from portal.definitions.model import ADDRESS_PARTS
 from portal.definitions.sources import Problem, Source, Sources
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
-ADDRESS_PARTS = (
-    "postal_code",
-    "prefecture",
-    "city",
-    "town",
-    "street",
-    "building",
-    "municipality_code",
-)
 #: Sub-paths a condition may read below an item of these types.
 ITEM_PARTS = {"address": set(ADDRESS_PARTS), "date": set(), "group": None}
 

@@ -12,6 +12,18 @@ from typing import Any
 
 from portal.i18n import localized
 
+#: The parts of an address answer, in the order they are stored and asked; conditions may
+#: read each part (``move.new_address.municipality_code``).
+ADDRESS_PARTS = (
+    "postal_code",
+    "prefecture",
+    "city",
+    "town",
+    "street",
+    "building",
+    "municipality_code",
+)
+
 
 @dataclass(frozen=True)
 class Text:

@@ -56,7 +56,7 @@ from wtforms.validators import StopValidation
 
 from portal import postal
 from portal.dates import format_resident_date
-from portal.definitions.model import Field, Item, Text
+from portal.definitions.model import ADDRESS_PARTS, Field, Item, Text
 from portal.i18n import current_language
 from portal.templating import field_attributes
 from portal.values import (
@@ -76,16 +76,6 @@ from portal.values import (
     parse_yes_no,
 )
 
-#: The parts of an address answer, in the order they are stored and asked.
-ADDRESS_PARTS = (
-    "postal_code",
-    "prefecture",
-    "city",
-    "town",
-    "street",
-    "building",
-    "municipality_code",
-)
 #: The submit buttons' names: find an address, add an entry, remove an entry.
 LOOKUP, ADD, REMOVE = "lookup", "add", "remove"
 #: page_form's default: the request's form and files on POST, nothing on GET.
