@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -166,15 +166,15 @@ _parsed_lock = threading.Lock()
 _parsed_snapshots: dict[str, Snapshot] = {}
 
 
-def parsed_snapshot(snapshot: DefinitionSnapshot) -> Snapshot:
-    """A snapshot's definitions as objects, built once per digest; its large JSON content is
-    deferred, so it is only read from the database the first time."""
+def parsed_snapshot(digest: str, row: Callable[[], DefinitionSnapshot]) -> Snapshot:
+    """A snapshot's definitions as objects, built once per digest: snapshots never change, so
+    their row (and its large JSON) is loaded, through ``row``, only on the first use."""
     with _parsed_lock:
-        parsed = _parsed_snapshots.get(snapshot.digest)
+        parsed = _parsed_snapshots.get(digest)
     if parsed is None:
-        parsed = build_snapshot(snapshot.content)
+        parsed = build_snapshot(row().content)
         with _parsed_lock:
             if len(_parsed_snapshots) > 256:
                 _parsed_snapshots.clear()
-            _parsed_snapshots[snapshot.digest] = parsed
+            _parsed_snapshots[digest] = parsed
     return parsed

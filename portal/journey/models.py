@@ -48,6 +48,8 @@ class Case(db.Model):
         ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
     snapshot_id: Mapped[int] = mapped_column(ForeignKey("definition_snapshots.id"))
+    #: The snapshot's digest, so the parsed definitions are found without loading its row.
+    snapshot_digest: Mapped[str] = mapped_column(String(64))
     workflow_key: Mapped[str] = mapped_column(String(100))
     status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus), default=CaseStatus.DRAFT)
     #: Every answer of the case by vocabulary key: each fact once, for all its forms.

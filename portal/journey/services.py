@@ -41,7 +41,7 @@ class InvalidUpload(ValueError):
 
 
 def snapshot_of(case: Case) -> Snapshot:
-    return parsed_snapshot(case.snapshot)
+    return parsed_snapshot(case.snapshot_digest, lambda: case.snapshot)
 
 
 def draft_of(account: Account, workflow_key: str) -> Case | None:
@@ -57,10 +57,13 @@ def start_case(account: Account, workflow_key: str) -> Case:
     if existing is not None:
         return existing
     snapshot_row = snapshot_for(workflow_key)
-    answers, locked = prefill(parsed_snapshot(snapshot_row), account.identity or {})
+    answers, locked = prefill(
+        parsed_snapshot(snapshot_row.digest, lambda: snapshot_row), account.identity or {}
+    )
     case = Case(
         account=account,
         snapshot=snapshot_row,
+        snapshot_digest=snapshot_row.digest,
         workflow_key=workflow_key,
         answers=answers,
         locked_keys=locked,

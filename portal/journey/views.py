@@ -70,7 +70,11 @@ def _question_page(journey: Journey, current: flow.Page) -> Page:
         current.fields,
         case.answers,
         locked=set(case.locked_keys),
-        files={a.field_key: a.filename for a in case.attachments},
+        files=(
+            {a.field_key: a.filename for a in case.attachments}
+            if any(f.item.type == "file" for f in current.fields)
+            else {}
+        ),
     )
     if request.method == "POST":
         if (lookup := form.lookup_request()) is not None:

@@ -1,8 +1,8 @@
 """definitions cases requests attachments areas
 
-Revision ID: 931b4a079827
+Revision ID: 034d58dd5a60
 Revises: 5fd0e8432add
-Create Date: 2026-11-27 11:58:18.399870
+Create Date: 2026-11-27 12:38:54.593239
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import portal.db  # noqa: F401 - custom column types
 
 
 # revision identifiers, used by Alembic.
-revision = '931b4a079827'
+revision = '034d58dd5a60'
 down_revision = '5fd0e8432add'
 branch_labels = None
 depends_on = None
@@ -46,6 +46,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('account_id', sa.Integer(), nullable=False),
     sa.Column('snapshot_id', sa.Integer(), nullable=False),
+    sa.Column('snapshot_digest', sa.String(length=64), nullable=False),
     sa.Column('workflow_key', sa.String(length=100), nullable=False),
     sa.Column('status', sa.Enum('draft', 'submitted', name='casestatus', native_enum=False, length=20), nullable=False),
     sa.Column('answers', sa.JSON(), nullable=False),
