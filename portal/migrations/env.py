@@ -39,6 +39,7 @@ def run_migrations_online() -> None:
             # Batch migrations copy and drop tables: enforced foreign keys would cascade the
             # drop into the rows that refer to them.
             connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+            connection.commit()  # end the transaction the PRAGMA began: Alembic runs its own
         context.configure(connection=connection, target_metadata=db.metadata, **conf_args)
         with context.begin_transaction():
             context.run_migrations()
