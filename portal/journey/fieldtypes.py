@@ -23,7 +23,9 @@ names a field inside a group entry the same way with the key: ``household-0-name
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -1402,9 +1404,30 @@ def page_form(
     satisfied without a new upload. ``meta`` is passed to Flask-WTF (tests: ``{"csrf":
     False}``).
     """
+    form_class = _form_class(tuple(fields), frozenset(locked))
+    if formdata is FROM_REQUEST:
+        submitted = bool(request) and request.method in _SUBMIT_METHODS
+        formdata = CombinedMultiDict((request.files, request.form)) if submitted else None
+    return form_class(formdata, answers, files or {}, meta=dict(meta or {}))
+
+
+_form_classes: OrderedDict[tuple[Any, ...], tuple[tuple[Field, ...], type[PageForm]]] = (
+    OrderedDict()
+)
+_form_classes_lock = threading.Lock()
+
+
+def _form_class(fields: tuple[Field, ...], locked: frozenset[str]) -> type[PageForm]:
+    """The form class of a page, made once: fields come from cached, immutable definitions,
+    and building a WTForms class is a large part of a page's cost."""
+    key = (tuple(id(f) for f in fields), locked & {f.key for f in fields})
+    with _form_classes_lock:
+        cached = _form_classes.get(key)
+        if cached is not None and all(a is b for a, b in zip(cached[0], fields, strict=True)):
+            _form_classes.move_to_end(key)
+            return cached[1]
     definitions: dict[str, Field] = {}
     attributes: dict[str, Any] = {}
-    locked = set(locked)
     locked_names = set()
     for definition in fields:
         name = _checked_name(definition.key, PageForm)
@@ -1415,11 +1438,12 @@ def page_form(
         definitions[name] = definition
     attributes["_definitions"] = definitions
     attributes["_locked_names"] = frozenset(locked_names)
-    form_class: Callable[..., PageForm] = type("JourneyPageForm", (PageForm,), attributes)
-    if formdata is FROM_REQUEST:
-        submitted = bool(request) and request.method in _SUBMIT_METHODS
-        formdata = CombinedMultiDict((request.files, request.form)) if submitted else None
-    return form_class(formdata, answers, files or {}, meta=dict(meta or {}))
+    form_class = type("JourneyPageForm", (PageForm,), attributes)
+    with _form_classes_lock:
+        _form_classes[key] = (fields, form_class)
+        while len(_form_classes) > 1024:
+            _form_classes.popitem(last=False)
+    return form_class
 
 
 def summarize(item: Item, answer: Any) -> str | list[str]:

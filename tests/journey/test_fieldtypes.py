@@ -688,3 +688,24 @@ def test_summaries_in_english(app: Flask) -> None:
             "Child 1: Name: 山田 花子; Date of birth: April 1, 2020; Lives with you: Yes",
             "Child 2: Name: 山田 次郎; Date of birth: June 15, 2022; Lives with you: No",
         ]
+
+
+def test_a_pages_form_class_is_made_once_and_speaks_each_language(app) -> None:
+    """Form classes are cached per page; labels still follow each request's language."""
+    from flask_babel import force_locale
+
+    from portal.definitions.model import Field as FieldDef
+    from portal.definitions.model import Item as ItemDef
+    from portal.definitions.model import Text as TextDef
+    from portal.journey.fieldtypes import page_form
+
+    item = ItemDef(key="a.b", type="text", label=TextDef("氏名", "Name"))
+    fields = (FieldDef(key="a.b", item=item),)
+    with app.test_request_context():
+        with force_locale("ja"):
+            first = page_form(fields, {}, formdata=None, meta={"csrf": False})
+            assert "氏名" in str(first["a__b"].label)
+        with force_locale("en"):
+            second = page_form(fields, {}, formdata=None, meta={"csrf": False})
+            assert "Name" in str(second["a__b"].label)
+    assert type(first) is type(second)
