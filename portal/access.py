@@ -84,7 +84,7 @@ def case_or_404(case_id: int, *, for_update: bool = False) -> Case:
     """
     query = select(Case).where(Case.id == case_id)
     if for_update:
-        query = query.with_for_update(of=Case)
+        query = query.with_for_update(of=Case, key_share=True)  # FOR NO KEY UPDATE
     case = db.session.scalar(query)
     if case is None or case.account_id != _account().id:
         abort(404)

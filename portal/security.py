@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, flash, request, session
@@ -16,6 +18,7 @@ SEEN_RESOLUTION = 60
 
 
 def init_app(app: Flask) -> None:
+    app.config["CONTENT_SECURITY_POLICY"] = content_security_policy(app.config)
     app.before_request(_expire_stale_session)
     app.after_request(_set_security_headers)
 
@@ -49,24 +52,24 @@ def _expire_stale_session() -> None:
         session[SESSION_SEEN] = now  # not on every request: a changed session is re-sent
 
 
-def _provider_origins() -> str:
-    """Sign-out posts a form that ends at the provider: Chrome checks form-action on redirects."""
+def content_security_policy(config: Mapping[str, Any]) -> str:
+    """Sign-out posts a form that ends at the provider: Chrome checks form-action on redirects,
+    so the providers' origins are allowed there."""
     origins = set()
     for key in ("OIDC_DISCOVERY_URL", "STAFF_OIDC_DISCOVERY_URL"):
-        parts = urlsplit(current_app.config[key])
+        parts = urlsplit(config[key])
         if parts.scheme and parts.netloc:
             origins.add(f"{parts.scheme}://{parts.netloc}")
-    return " ".join(sorted(origins))
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+        f"form-action 'self' {' '.join(sorted(origins))}"
+    ).strip()
 
 
 def _set_security_headers(response: Response) -> Response:
-    csp = (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-        f"form-action 'self' {_provider_origins()}"
-    )
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", csp.strip())
+    headers.setdefault("Content-Security-Policy", current_app.config["CONTENT_SECURITY_POLICY"])
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")

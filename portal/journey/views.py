@@ -12,10 +12,10 @@ from wtforms import SelectChoice
 from portal import access
 from portal.definitions.services import current_catalog
 from portal.journey import flow, services
-from portal.journey.fieldtypes import page_form, summarize
+from portal.journey.fieldtypes import page_form
 from portal.journey.forms import DiscardForm, ProceduresForm, StartForm, SubmitForm
 from portal.journey.models import Case
-from portal.tenancy.services import municipality_serving
+from portal.journey.presenter import Journey
 
 bp = Blueprint("journey", __name__, url_prefix="/cases")
 
@@ -174,101 +174,3 @@ def attachment(case_id: int, attachment_id: int) -> Response:
         as_attachment=True,
         download_name=found.filename,
     )
-
-
-class Journey:
-    """One case seen through its frozen definitions: pages, procedures, summary."""
-
-    def __init__(self, case: Case) -> None:
-        self.case = case
-        self.snapshot = services.snapshot_of(case)
-        shape = flow.shape(self.snapshot, case.answers, case.declined_forms)
-        self.procedures = shape.procedures
-        self.pages = shape.pages
-
-    @property
-    def workflow(self):  # noqa: ANN201 - model.Workflow
-        return self.snapshot.workflow
-
-    def page(self, slug: str) -> flow.Page | None:
-        return next((p for p in self.pages if p.slug == slug), None)
-
-    def index(self, page: flow.Page) -> int:
-        return self.pages.index(page)
-
-    def url(self, page: flow.Page, **params: str) -> str:
-        return url_for("journey.page", case_id=self.case.id, slug=page.slug, **params)
-
-    def after(self, page: flow.Page | None) -> str:
-        """The next page, or back to the check page when the resident came to change."""
-        if request.args.get("return_to") == "check":
-            return self.url(self.pages[-1])
-        # Recompute: this page's answers may have changed which pages follow.
-        pages = flow.shape(self.snapshot, self.case.answers, self.case.declined_forms).pages
-        slugs = [p.slug for p in pages]
-        position = slugs.index(page.slug) if page and page.slug in slugs else -1
-        return url_for("journey.page", case_id=self.case.id, slug=slugs[position + 1])
-
-    def back(self, page: flow.Page) -> str | None:
-        position = self.index(page)
-        return self.url(self.pages[position - 1]) if position > 0 else None
-
-    def rows(self) -> list[dict[str, Any]]:
-        """The procedures that apply, with department, deadline and counter visit."""
-        rows = []
-        serving: dict[str, Any] = {}
-        for procedure in self.procedures:
-            code = procedure.municipality_code
-            if code and code not in serving:
-                serving[code] = municipality_serving(code)
-            municipality = serving.get(code) if code else None
-            department = (
-                municipality.department_of_kind(procedure.form.department_kind)
-                if municipality
-                else None
-            )
-            rows.append(
-                {"procedure": procedure, "municipality": municipality, "department": department}
-            )
-        return rows
-
-    def summary(self) -> list[dict[str, Any]]:
-        """Check-your-answers, grouped: the guidance answers, then each form's own."""
-        answers = self.case.answers
-        files = {a.field_key: a for a in self.case.attachments}
-        groups: list[dict[str, Any]] = []
-        for page in self.pages:
-            if not page.fields:
-                continue
-            title = str(page.form.title) if page.form else None
-            if not groups or groups[-1]["title"] != title:
-                groups.append({"title": title, "form": page.form, "rows": []})
-            for field in page.fields:
-                if field.item.type == "file":
-                    value = files[field.key].filename if field.key in files else ""
-                else:
-                    value = summarize(field.item, answers.get(field.key))
-                groups[-1]["rows"].append(
-                    {
-                        "label": str(field.item.summary_label or field.item.label),
-                        "value": value,
-                        "change": None
-                        if field.key in self.case.locked_keys
-                        else self.url(page, return_to="check"),
-                    }
-                )
-        return groups
-
-    def missing(self) -> list[tuple[flow.Page, Any]]:
-        keys = {a.field_key for a in self.case.attachments}
-        return flow.missing_answers(self.pages, self.case.answers, keys)
-
-    def render(self, template: str, page: flow.Page, **context: Any) -> str:
-        return render_template(
-            template,
-            case=self.case,
-            journey=self,
-            page=page,
-            back=self.back(page),
-            **context,
-        )
