@@ -1064,7 +1064,13 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         "alternating, so both see the same background load (2)",
     )
     parser.add_argument("--warmup", type=float, default=5, help="seconds of warm-up (5)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=(os.cpu_count() or 2) + 1,
+        help="gunicorn sync workers (cores + 1: a worker waiting for a commit to reach the disk "
+        "leaves its core to another; gunicorn's docs suggest up to 2 x cores + 1)",
+    )
     parser.add_argument(
         "--threads",
         type=int,
