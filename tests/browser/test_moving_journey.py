@@ -315,4 +315,3 @@ def test_an_invalid_postal_code_is_explained_beside_the_field(
     axe.check(phone)
     save_and_continue(phone)
     arrive(phone, axe, "q-move.date", "あなたの状況について")
-

@@ -190,4 +190,3 @@ def test_check_command_passes_the_shipped_definitions(runner) -> None:
     result = runner.invoke(args=["definitions", "check"])
     assert result.exit_code == 0, result.output
     assert "no problems" in result.output
-
