@@ -27,9 +27,9 @@ def start_session() -> None:
     """A fresh session after sign-in: nothing from before it is carried over."""
     session.clear()
     session.permanent = True
-    now = int(time.time())
-    session[SESSION_STARTED] = now
-    session[SESSION_SEEN] = now
+    now = time.time()
+    session[SESSION_STARTED] = now  # to the sub-second: a sign-out just before must not end it
+    session[SESSION_SEEN] = int(now)
 
 
 def _expire_stale_session() -> None:
@@ -39,6 +39,7 @@ def _expire_stale_session() -> None:
         return
     now = int(time.time())
     idle = now - int(session.get(SESSION_SEEN, started))
+    started = int(started)
     config = current_app.config
     if (
         idle > config["SESSION_IDLE_MINUTES"] * 60

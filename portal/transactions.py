@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, session
 
 from portal.accounts.models import Account
 from portal.extensions import db, login_manager
+from portal.security import SESSION_STARTED
 
 
 def init_app(app: Flask) -> None:
@@ -31,6 +32,13 @@ def _rollback_on_error(error: BaseException | None) -> None:
 
 
 def _load_account(account_id: str) -> Account | None:
+    """The signed-in account, unless this session began before the account signed out."""
     if not account_id.isdigit():
         return None
-    return db.session.get(Account, int(account_id))
+    account = db.session.get(Account, int(account_id))
+    if account is None or account.signed_out_at is None:
+        return account
+    started = session.get(SESSION_STARTED)
+    if started is None or float(started) < account.signed_out_at.timestamp():
+        return None
+    return account

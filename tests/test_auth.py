@@ -19,6 +19,7 @@ from sqlalchemy import select
 from portal.accounts.models import Account
 from portal.devidp.keys import rotate_signing_key, signing_key
 from portal.extensions import db
+from tests.support.people import Person
 
 
 def rewrite_id_token(
@@ -239,3 +240,22 @@ def test_unreachable_provider_gets_a_page_not_an_error(provider) -> None:
     response = app.test_client().get("/auth/login")
     assert response.status_code == 503
     assert "認証サービスにつながりませんでした" in response.text
+
+
+def test_signing_out_ends_the_session_everywhere(app, person, demo) -> None:
+    phone = person("yamada-taro")
+    phone.sign_in()
+    copied = phone.client.get_cookie("madoguchi_session").value
+    computer = app.test_client()
+    Person(computer, "yamada-taro").sign_in()
+    assert "山田 太郎" in computer.get("/").text
+
+    phone.sign_out()
+    thief = app.test_client()
+    thief.set_cookie("madoguchi_session", copied)
+    assert "山田 太郎" not in thief.get("/").text  # the copied cookie no longer works
+    assert "山田 太郎" not in computer.get("/").text  # nor the other device's session
+
+    again = Person(phone.client, "yamada-taro").sign_in()  # signing in again works at once
+    assert again.response.status_code == 302
+    assert "山田 太郎" in phone.client.get("/").text

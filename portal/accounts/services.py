@@ -62,6 +62,12 @@ def record_sign_in(issuer: str, subject: str, claims: Mapping[str, Any]) -> Acco
     return account
 
 
+def record_sign_out(account: Account) -> None:
+    """End the account's sessions everywhere (see ``Account.signed_out_at``)."""
+    account.signed_out_at = utcnow()
+    db.session.flush()
+
+
 def grant_clerk(
     account: Account, departments: Iterable[Department], granted_by: Account | None = None
 ) -> list[StaffRole]:

@@ -78,6 +78,8 @@ def logout() -> Response:
     id_token = session.get("id_token")
     audience = Audience(session.get("audience", Audience.RESIDENT.value))
     signed_in = current_user.is_authenticated
+    if signed_in:
+        accounts.record_sign_out(current_user)
     logout_user()
     session.clear()
     if not signed_in:
