@@ -449,3 +449,24 @@ def parse_yes_no(raw: str | None) -> bool:
     if value not in ("yes", "no"):
         raise InvalidValue(_l("Select yes or no"))
     return value == "yes"
+
+
+#: Numbers whose grouping does not depend on the area-code table: mobile, IP phone, toll-free.
+_PHONE_GROUPS = (
+    (("070", "080", "090", "050", "020", "060"), 11, (3, 4, 4)),
+    (("0120", "0800"), 10, (4, 3, 3)),
+    (("0570",), 10, (4, 3, 3)),
+)
+
+
+def display_phone(digits: str) -> str:
+    """A stored phone number as people write it, 090-1234-5678; numbers whose grouping needs
+    the area-code table (fixed lines) are shown as stored."""
+    for prefixes, length, groups in _PHONE_GROUPS:
+        if len(digits) == length and digits.startswith(prefixes) and digits.isdigit():
+            parts, start = [], 0
+            for size in groups:
+                parts.append(digits[start : start + size])
+                start += size
+            return "-".join(parts)
+    return digits

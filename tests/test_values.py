@@ -679,3 +679,21 @@ def test_numbers_read_back_as_typed(number: int, commas: bool, full_width: bool)
         text = text.translate({code: code + 0xFEE0 for code in range(0x21, 0x7F)})
     assert parse_number(text, integer=True) == number
     assert parse_number(text) == Decimal(number)
+
+
+@pytest.mark.parametrize(
+    ("digits", "shown"),
+    [
+        ("09012345678", "090-1234-5678"),
+        ("05012345678", "050-1234-5678"),
+        ("0120123456", "0120-123-456"),
+        ("0312345678", "0312345678"),  # a fixed line: grouping needs the area-code table
+        ("", ""),
+    ],
+)
+def test_phone_numbers_are_shown_grouped_where_the_grouping_is_certain(digits, shown) -> None:
+    from portal.values import display_phone
+
+    assert display_phone(digits) == shown
+    if digits:
+        assert normalize_phone(shown) == digits

@@ -64,6 +64,7 @@ from portal.templating import field_attributes
 from portal.values import (
     InvalidValue,
     check_date_range,
+    display_phone,
     is_blank,
     normalize_choice,
     normalize_choices,
@@ -330,6 +331,12 @@ class PhoneType(FieldType):
 
     def normalize(self, form_field: WTField, item: Item) -> Any:
         return normalize_phone(form_field.data)
+
+    def form_data(self, item: Item, answer: Any) -> Any:
+        return None if answer is None else display_phone(str(answer))
+
+    def summarize(self, item: Item, answer: Any) -> str | list[str]:
+        return display_phone(str(answer)) if answer else ""
 
     def input_attributes(self, item: Item) -> dict[str, str]:
         return {"autocomplete": "tel", "inputmode": "tel", "spellcheck": "false"}
