@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from portal.accounts.models import Account, Role
 from portal.db import db
+from portal.definitions.services import parsed_snapshot
 from portal.journey.models import Attachment, Case
 from portal.tenancy.models import Department, Municipality
 
@@ -96,10 +97,9 @@ def may_see_attachment(account: Account, attachment: Attachment) -> bool:
     case = attachment.case
     if case.account_id == account.id:
         return True
-    snapshot = case.snapshot.content
+    snapshot = parsed_snapshot(case.snapshot_digest, lambda: case.snapshot)
     for request in case.requests:
-        form = snapshot["forms"].get(request.form_id, {})
-        keys = {field["key"] for field in form.get("attachments", [])}
+        keys = {field.key for field in snapshot.form(request.form_id).attachments}
         if attachment.field_key in keys and may_work_in_department(account, request.department):
             return True
     return False
