@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from portal.clock import JAPAN_ZONE_NAME
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_SECRET_KEY = "development-only-secret-key-do-not-deploy"
@@ -40,7 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,
     "BABEL_DEFAULT_LOCALE": "ja",
-    "BABEL_DEFAULT_TIMEZONE": "Asia/Tokyo",
+    "BABEL_DEFAULT_TIMEZONE": JAPAN_ZONE_NAME,
     "LANGUAGES": ("ja", "en"),
     "LANGUAGE_COOKIE_NAME": "madoguchi_lang",
     "WTF_CSRF_TIME_LIMIT": None,

@@ -1,15 +1,17 @@
-"""Dates as residents read them: the Western date, and in Japanese also the era (和暦)."""
+"""Dates as residents read them: the Western date, and in Japanese also the era (和暦).
+
+In the current language (:func:`portal.i18n.current_language`), so also outside a request;
+times in Japan's time (:mod:`portal.clock`), whatever the server's time zone.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
-from flask_babel import format_date
+from babel.dates import format_date
 
+from portal.clock import in_japan
 from portal.i18n import current_language
-
-JAPAN = ZoneInfo("Asia/Tokyo")
 
 #: Eras since the Gregorian calendar was adopted (1873), newest first, with their first day.
 ERAS = (
@@ -35,7 +37,7 @@ def format_resident_date(day: date) -> str:
     """In Japanese, the Western date followed by the era; in English, the long Western date."""
     if current_language() == "ja":
         return f"{day.year}年{day.month}月{day.day}日（{japanese_era(day)}）"
-    return format_date(day, format="long")
+    return format_date(day, format="long", locale=current_language())
 
 
 def format_iso_date(value: str) -> str:
@@ -48,7 +50,7 @@ def format_iso_date(value: str) -> str:
 
 def format_resident_datetime(moment: datetime) -> str:
     """A timestamp in Japan's time, as the resident reads it."""
-    local = moment.astimezone(JAPAN)
+    local = in_japan(moment)
     if current_language() == "ja":
         return f"{format_resident_date(local.date())} {local:%H:%M}"
-    return f"{format_date(local.date(), format='long')} {local:%H:%M}"
+    return f"{format_date(local.date(), format='long', locale=current_language())} {local:%H:%M}"

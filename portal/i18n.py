@@ -1,24 +1,52 @@
 """Language choice and localised values.
 
-Japanese is the default; a resident may switch to English, which a cookie remembers.
+Japanese is the default; a resident may switch to English, which a cookie remembers. Inside a
+request the resident's choice applies. Outside one (a CLI command, a job, a PDF or an e-mail
+for someone else) nothing reads the request: texts render in the default language, or in the
+one given with :func:`force_locale`, as Indico renders what it sends to others.
 """
 
 from __future__ import annotations
 
-from flask import current_app, request
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import flask_babel
+from flask import current_app, has_app_context, has_request_context, request
 from flask_babel import get_locale
+
+#: The language where no request and no app says otherwise.
+DEFAULT_LANGUAGE = "ja"
 
 
 def select_locale() -> str:
+    """Flask-Babel's locale selector: the cookie's language in a request, else the default."""
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
+    if not has_request_context():
+        return default
     chosen = request.cookies.get(current_app.config["LANGUAGE_COOKIE_NAME"])
-    if chosen in current_app.config["LANGUAGES"]:
-        return chosen
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+    return chosen if chosen in current_app.config["LANGUAGES"] else default
 
 
 def current_language() -> str:
-    locale = get_locale()
-    return locale.language if locale else "ja"
+    locale = get_locale() if has_app_context() else None
+    return locale.language if locale else DEFAULT_LANGUAGE
+
+
+@contextmanager
+def force_locale(language: str) -> Iterator[None]:
+    """Render everything in the block in ``language`` (``"ja"`` or ``"en"``), in a request or
+    not: for what is written for someone other than the person asking.
+
+    Flask-Babel's ``force_locale`` silently does nothing outside an app context, and takes any
+    locale; here both are errors, so a text never comes out in a language nobody chose.
+    """
+    if not has_app_context():
+        raise RuntimeError("force_locale needs an app context: use app.app_context()")
+    if language not in current_app.config["LANGUAGES"]:
+        raise ValueError(f"{language!r} is not one of {current_app.config['LANGUAGES']}")
+    with flask_babel.force_locale(language):
+        yield
 
 
 def localized(ja: str, en: str | None) -> str:

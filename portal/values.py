@@ -14,16 +14,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
+from portal.clock import today_in_japan
 from portal.dates import format_resident_date
-
-#: Japan has no daylight saving time, so a fixed offset needs no time zone database.
-JST = timezone(timedelta(hours=9), "JST")
 
 #: Full-width ASCII (U+FF01–U+FF5E) to ASCII, as Japanese input modes produce it.
 _FULLWIDTH_ASCII = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
@@ -57,11 +55,6 @@ class InvalidValue(ValueError):
         super().__init__(message)
         self.message = message
         self.fields = fields
-
-
-def today_in_japan() -> date:
-    """Today's date at the counter: the server may well run on UTC, residents live on JST."""
-    return datetime.now(JST).date()
 
 
 def is_blank(raw: str | None) -> bool:

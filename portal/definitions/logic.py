@@ -82,9 +82,11 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any, Final
+
+from portal.clock import JAPAN, today_in_japan
 
 __all__ = [
     "JST",
@@ -100,8 +102,8 @@ __all__ = [
     "variables",
 ]
 
-#: Japan Standard Time; Japan has no daylight saving time.
-JST: Final = timezone(timedelta(hours=9), "Asia/Tokyo")
+#: Japan Standard Time, from :mod:`portal.clock`.
+JST: Final = JAPAN
 
 #: How deeply rules may nest, counting every list and mapping: deeper rules are rejected
 #: (this also catches self-referencing YAML anchors) so evaluation never hits Python's limit.
@@ -551,7 +553,7 @@ class _Evaluator:
 
     def today(self) -> date:
         if self._today is None:
-            self._today = datetime.now(JST).date()
+            self._today = today_in_japan()
         return self._today
 
     def apply(self, rule: Any, data: Any) -> Any:

@@ -16,7 +16,8 @@ from werkzeug.datastructures import FileStorage
 
 from portal import files
 from portal.accounts.models import Account
-from portal.db import db, utcnow
+from portal.clock import today_in_japan, utcnow
+from portal.db import db
 from portal.definitions.model import Item, Snapshot
 from portal.definitions.services import parsed_snapshot, snapshot_for
 from portal.i18n import current_language
@@ -239,9 +240,10 @@ def submit(case: Case) -> Submission:
 
 
 def _new_receipt_number() -> str:
-    """Short enough to read out on the phone: date and eight characters, e.g. 261127-K7Q2-9M4X."""
+    """Short enough to read out on the phone: the date in Japan and eight characters, e.g.
+    261127-K7Q2-9M4X (a case sent at 00:30 in Japan carries that day, not UTC's day before)."""
     random = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(8))
-    return f"{utcnow():%y%m%d}-{random[:4]}-{random[4:]}"
+    return f"{today_in_japan():%y%m%d}-{random[:4]}-{random[4:]}"
 
 
 def discard(case: Case) -> None:

@@ -11,9 +11,9 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from portal.clock import today_in_japan
 from portal.extensions import db
 from portal.journey.models import Case, CaseStatus, ProcedureRequest
-from portal.values import today_in_japan
 
 pytestmark = pytest.mark.browser
 

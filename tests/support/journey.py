@@ -18,11 +18,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from portal.clock import today_in_japan
 from portal.definitions.model import Item
 from portal.extensions import db
 from portal.journey.models import Case
 from portal.journey.services import snapshot_of
-from portal.values import today_in_japan
 from tests.support.html import Form, post_form
 from tests.support.people import csrf_token
 
