@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import click
 from flask import Flask
 from flask.cli import AppGroup
@@ -13,9 +16,22 @@ from portal.accounts.queries import all_staff_roles
 from portal.extensions import db
 from portal.tenancy.kinds import DepartmentKind
 from portal.tenancy.services import municipality_by_code
+from portal.transactions import unit_of_work
 
-staff_cli = AppGroup("staff", help="Grant and list staff roles (never taken from token claims).")
-demo_cli = AppGroup("demo", help="Demo data for development.")
+
+class UnitOfWorkGroup(AppGroup):
+    """Commands that are each one unit of work, as a request is: committed when the command
+    ends normally, rolled back when it fails (a usage error, a non-zero exit, any exception)."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], click.Command]:
+        register = super().command(*args, **kwargs)
+        return lambda f: register(unit_of_work()(f))
+
+
+staff_cli = UnitOfWorkGroup(
+    "staff", help="Grant and list staff roles (never taken from token claims)."
+)
+demo_cli = UnitOfWorkGroup("demo", help="Demo data for development.")
 
 
 def init_app(app: Flask) -> None:
@@ -91,7 +107,6 @@ def grant(
         if (municipality is None) != whole_portal:
             raise click.UsageError("an admin needs either --municipality or --portal")
         accounts.grant_admin(account, municipality)
-    db.session.commit()
     click.echo(f"granted {role} to account {account.id}")
 
 
@@ -101,7 +116,6 @@ def revoke(account_id: int | None, issuer: str | None, subject: str | None) -> N
     """Remove every staff role of an account."""
     account = _account(account_id, issuer, subject)
     count = accounts.revoke_roles(account)
-    db.session.commit()
     click.echo(f"revoked {count} role(s) of account {account.id}")
 
 
@@ -124,6 +138,5 @@ def load_demo() -> None:
     from portal import demo
 
     demo.load()
-    db.session.commit()
     count = len(db.session.scalars(select(Account)).all())
     click.echo(f"demo data loaded ({count} accounts)")

@@ -67,3 +67,13 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.execute("PRAGMA busy_timeout = 5000")
     cursor.close()
+
+
+@event.listens_for(Engine, "savepoint")
+def _sqlite_savepoint_inside_a_transaction(connection: Any, name: str) -> None:
+    """pysqlite begins a transaction only before a write, so a SAVEPOINT issued first (as
+    ``begin_nested`` does) would begin one of its own, and its RELEASE would commit it, however
+    the unit of work ends. Begin the transaction first, so that a rollback undoes it too."""
+    dbapi_connection = connection.connection.dbapi_connection
+    if isinstance(dbapi_connection, sqlite3.Connection) and not dbapi_connection.in_transaction:
+        dbapi_connection.execute("BEGIN")

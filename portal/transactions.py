@@ -1,8 +1,15 @@
-"""The request's unit of work: one commit when the request succeeds, a rollback otherwise."""
+"""Units of work: one commit when the work succeeds, a rollback otherwise.
+
+A request is one unit (committed when it answers below 400); outside requests, a CLI command
+or a job is one, through :func:`unit_of_work`. Services only flush: they never commit.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, Response, session
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import Flask, Response, has_request_context, session
 
 from portal.accounts.models import Account
 from portal.extensions import db, login_manager
@@ -29,6 +36,22 @@ def _commit(response: Response) -> Response:
 def _rollback_on_error(error: BaseException | None) -> None:
     if error is not None:
         db.session.rollback()
+
+
+@contextmanager
+def unit_of_work() -> Iterator[None]:
+    """The request's rule for work outside requests: commit when the block (or, used as
+    ``@unit_of_work()``, the function) ends normally; roll back when anything is raised, a
+    command's usage error or exit code included, so a failure leaves no row behind and the
+    next unit in the same process starts clean."""
+    if has_request_context():
+        raise RuntimeError("a request is its own unit of work: services only flush")
+    try:
+        yield
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
 
 
 def _load_account(account_id: str) -> Account | None:

@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask.cli import AppGroup
 
+from portal.cli import UnitOfWorkGroup
 from portal.definitions import checker, services
 from portal.definitions.sources import FORMS_DIR, WORKFLOWS_DIR, read_sources
-from portal.extensions import db
 
-definitions_cli = AppGroup("definitions", help="Check and load forms and workflows.")
+definitions_cli = UnitOfWorkGroup("definitions", help="Check and load forms and workflows.")
 
 _dirs = [
     click.option(
@@ -57,12 +56,10 @@ def load(forms_dir: Path, workflows_dir: Path) -> None:
     try:
         report = services.load(read_sources(forms_dir, workflows_dir))
     except services.DefinitionsRefused as refused:
-        db.session.rollback()
         for problem in refused.problems:
             click.echo(str(problem), err=True)
         click.echo("nothing was loaded", err=True)
         raise click.exceptions.Exit(1) from None
-    db.session.commit()
     for label in report.added:
         click.echo(f"added {label}")
     click.echo(f"{len(report.added)} added, {len(report.unchanged)} unchanged")
