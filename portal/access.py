@@ -12,7 +12,7 @@ from typing import ParamSpec, TypeVar
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, select
 
 from portal.accounts.models import Account, Role
 from portal.db import db
@@ -77,17 +77,27 @@ def municipality_or_404(municipality_id: int) -> Municipality:
     return municipality
 
 
+def owns_case(account: Account) -> ColumnElement[bool]:
+    """The owner rule, as SQL: a resident's case is seen and changed by its filer only."""
+    return Case.account_id == account.id
+
+
+def own_cases(account: Account) -> Select[tuple[Case]]:
+    """The account's cases, for a query to narrow (``.where``, ``.order_by``, ``.options``)."""
+    return select(Case).where(owns_case(account))
+
+
 def case_or_404(case_id: int, *, for_update: bool = False) -> Case:
     """A resident's case: only its filer sees or changes it.
 
     ``for_update`` locks the row (on PostgreSQL) so two tabs saving at once do not lose
     each other's answers.
     """
-    query = select(Case).where(Case.id == case_id)
+    query = own_cases(_account()).where(Case.id == case_id)
     if for_update:
         query = query.with_for_update(of=Case, key_share=True)  # FOR NO KEY UPDATE
     case = db.session.scalar(query)
-    if case is None or case.account_id != _account().id:
+    if case is None:
         abort(404)
     return case
 
@@ -95,7 +105,7 @@ def case_or_404(case_id: int, *, for_update: bool = False) -> Case:
 def may_see_attachment(account: Account, attachment: Attachment) -> bool:
     """The filer, and clerks of the departments whose forms ask for this document."""
     case = attachment.case
-    if case.account_id == account.id:
+    if db.session.scalar(own_cases(account).where(Case.id == case.id)) is not None:
         return True
     snapshot = parsed_snapshot(case.snapshot_digest, lambda: case.snapshot)
     for request in case.requests:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from portal.access import own_cases
 from portal.accounts.models import Account
 from portal.db import db
 from portal.journey.models import Case, CaseStatus
@@ -13,8 +13,7 @@ from portal.journey.models import Case, CaseStatus
 def cases_of(account: Account) -> tuple[list[Case], list[Case]]:
     """The account's drafts (newest first) and submitted cases (newest first)."""
     query = (
-        select(Case)
-        .where(Case.account_id == account.id)
+        own_cases(account)
         .options(selectinload(Case.requests))
         .order_by(Case.updated_at.desc(), Case.id.desc())
     )

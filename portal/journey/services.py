@@ -11,10 +11,11 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import update
 from werkzeug.datastructures import FileStorage
 
 from portal import files
+from portal.access import own_cases
 from portal.accounts.models import Account
 from portal.clock import today_in_japan, utcnow
 from portal.db import db
@@ -46,9 +47,7 @@ def snapshot_of(case: Case) -> Snapshot:
 
 
 def draft_of(account: Account, workflow_key: str) -> Case | None:
-    query = select(Case).filter_by(
-        account_id=account.id, workflow_key=workflow_key, status=CaseStatus.DRAFT
-    )
+    query = own_cases(account).filter_by(workflow_key=workflow_key, status=CaseStatus.DRAFT)
     return db.session.scalars(query.order_by(Case.id)).first()
 
 
