@@ -40,7 +40,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from portal import cli, errors, security, templating, transactions
+    from portal import access, cli, errors, security, templating, transactions
     from portal.auth import oidc
     from portal.extensions import babel, csrf, db, login_manager, migrate
     from portal.i18n import select_locale
@@ -62,6 +62,7 @@ def _init_extensions(app: Flask) -> None:
     templating.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
+    access.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

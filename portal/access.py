@@ -1,16 +1,19 @@
 """Who may see or change what: the one place that answers it.
 
-Every view that loads an object by id goes through a ``*_or_404`` function here. A denied
-object answers 404, exactly like a missing one, so that ids cannot be probed.
+Every view declares who may call it, ``@requires(FILER)`` and the like; a view without a
+declared rule is never served, and a test walks every route with outsiders. Every view that
+loads an object by id goes through a ``*_or_404`` function here. A denied object answers
+404, exactly like a missing one, so that ids cannot be probed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
-from flask import abort
+from flask import Flask, abort, current_app, request
 from flask_login import current_user
 from sqlalchemy import ColumnElement, Select, select
 
@@ -22,6 +25,77 @@ from portal.tenancy.models import Department, Municipality
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may call a view. ``guards`` names the URL arguments whose objects the view loads
+    through a ``*_or_404`` function of this module, which answers for each object."""
+
+    who: str
+    sign_in: bool = True
+    staff: bool = False
+    guards: frozenset[str] = frozenset()
+
+
+ANYONE = Rule("anyone, signed in or not", sign_in=False)
+SIGNED_IN = Rule("any signed-in account, for its own things")
+FILER = Rule("the case's filer", guards=frozenset({"case_id"}))
+DOCUMENT_READER = Rule(
+    "the case's filer, and staff of the departments whose forms ask for the document",
+    guards=frozenset({"case_id", "attachment_id"}),
+)
+STAFF = Rule("any staff member", staff=True)
+DEPARTMENT_STAFF = Rule(
+    "the department's clerks and the admins above it",
+    staff=True,
+    guards=frozenset({"department_id"}),
+)
+MUNICIPALITY_ADMIN = Rule(
+    "the municipality's admins and the portal's", staff=True, guards=frozenset({"municipality_id"})
+)
+
+
+def requires(rule: Rule) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Declare a view's rule and check what can be checked before it runs: strangers are sent
+    to sign in, non-staff get the 404 of an unknown URL. The view then loads each guarded
+    object with its ``*_or_404`` function."""
+
+    def declare(view: Callable[P, R]) -> Callable[P, R]:
+        if not rule.sign_in:
+            view.access_rule = rule  # type: ignore[attr-defined]
+            return view
+
+        @wraps(view)
+        def checked(*args: P.args, **kwargs: P.kwargs) -> Any:
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+            if rule.staff and not current_user.is_staff:
+                abort(404)
+            return view(*args, **kwargs)
+
+        checked.access_rule = rule  # type: ignore[attr-defined]
+        return checked
+
+    return declare
+
+
+def rule_of(view: Callable[..., Any]) -> Rule | None:
+    return getattr(view, "access_rule", None)
+
+
+def init_app(app: Flask) -> None:
+    """Flask's own static files are for anyone; any other view without a rule is refused."""
+    if "static" in app.view_functions:
+        app.view_functions["static"] = requires(ANYONE)(app.view_functions["static"])
+    app.before_request(_refuse_undeclared_views)
+
+
+def _refuse_undeclared_views() -> None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is not None and rule_of(view) is None:
+        current_app.logger.error("view %s declares no access rule: refused", request.endpoint)
+        abort(404)
 
 
 def is_portal_admin(account: Account) -> bool:
@@ -108,9 +182,9 @@ def may_see_attachment(account: Account, attachment: Attachment) -> bool:
     if db.session.scalar(own_cases(account).where(Case.id == case.id)) is not None:
         return True
     snapshot = parsed_snapshot(case.snapshot_digest, lambda: case.snapshot)
-    for request in case.requests:
-        keys = {field.key for field in snapshot.form(request.form_id).attachments}
-        if attachment.field_key in keys and may_work_in_department(account, request.department):
+    for filed in case.requests:
+        keys = {field.key for field in snapshot.form(filed.form_id).attachments}
+        if attachment.field_key in keys and may_work_in_department(account, filed.department):
             return True
     return False
 
@@ -126,20 +200,8 @@ def attachment_or_404(case_id: int, attachment_id: int) -> Attachment:
     return attachment
 
 
-def staff_only(view: Callable[P, R]) -> Callable[P, R]:
-    """For staff pages that load no object: others get the same 404 as for an unknown URL."""
-
-    @wraps(view)
-    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
-        if not _account().is_staff:
-            abort(404)
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
 def _account() -> Account:
-    """The signed-in account; views reach here behind ``login_required``."""
+    """The signed-in account; views reach here behind ``requires``."""
     if not current_user.is_authenticated:
         abort(404)
     return current_user._get_current_object()

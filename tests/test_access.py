@@ -1,96 +1,256 @@
-"""Who may open which staff page: everything else answers 404, as if it did not exist."""
+"""Who may open what, over every route of the portal, read from ``app.url_map``.
+
+Every view declares its rule (``@access.requires(...)``). For each route, the outsiders of its
+rule (a stranger, another resident, a clerk of another department or municipality, an admin
+of another municipality, ...) get 404 or the sign-in page, never the page; its insiders get
+through, which proves the URL names real objects. A new route fails here until it declares
+a rule, and a new rule until this file says who is outside it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.routing import Rule as UrlRule
 
-from portal.accounts import services as accounts
+from portal import access, create_app
 from portal.accounts.models import Account
-from portal.devidp.subjects import subject_for
 from portal.extensions import db
+from portal.journey.models import Case, CaseStatus
 from portal.tenancy.kinds import DepartmentKind
-from portal.tenancy.models import Department, Municipality
-from tests.support.people import login_as
-
-CHIYODA, YOKOHAMA = "131016", "141003"
-
-
-def _department(code: str, kind: DepartmentKind) -> int:
-    query = (
-        select(Department.id)
-        .join(Department.municipality)
-        .where(Municipality.code == code, Department.kind == kind)
-    )
-    return db.session.scalar(query)
-
-
-def _municipality(code: str) -> int:
-    return db.session.scalar(select(Municipality.id).filter_by(code=code))
-
-
-def _persona_account(app, persona: str) -> int:
-    subject = subject_for(app.config["DEVIDP_KEY_DIR"], persona, app.config["OIDC_CLIENT_ID"])
-    return accounts.account_for(app.config["DEVIDP_ISSUER"], subject).id
-
-
-# (persona, path template, expected status)
-RR, IP, CC = (
-    DepartmentKind.RESIDENT_REGISTRATION,
-    DepartmentKind.INSURANCE_PENSION,
-    DepartmentKind.CHILDCARE,
+from tests.factories import (
+    AccountFactory,
+    AttachmentFactory,
+    CaseFactory,
+    MunicipalityFactory,
+    RoleFactory,
 )
-CASES = [
-    ("yamada-taro", "/staff/", None, 404),
-    ("yamada-taro", "dept", (CHIYODA, RR), 404),
-    ("yamada-taro", "muni", CHIYODA, 404),
-    ("tanaka-jiro", "/staff/", None, 200),
-    ("tanaka-jiro", "dept", (CHIYODA, RR), 200),
-    ("tanaka-jiro", "dept", (CHIYODA, CC), 404),
-    ("tanaka-jiro", "dept", (YOKOHAMA, RR), 404),
-    ("tanaka-jiro", "muni", CHIYODA, 404),
-    ("takahashi-misaki", "dept", (YOKOHAMA, IP), 200),
-    ("takahashi-misaki", "dept", (CHIYODA, IP), 404),
-    ("ito-ken", "dept", (CHIYODA, CC), 200),
-    ("ito-ken", "muni", CHIYODA, 200),
-    ("ito-ken", "muni", YOKOHAMA, 404),
-    ("ito-ken", "dept", (YOKOHAMA, RR), 404),
-    ("watanabe-yui", "muni", YOKOHAMA, 200),
-    ("watanabe-yui", "dept", (YOKOHAMA, CC), 200),
-]
+from tests.support.people import csrf_token, login_as
+
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+
+#: For each rule: who must be refused (404, or sent to sign in) and who must get through.
+OUTSIDERS: dict[access.Rule, set[str]] = {
+    access.ANYONE: set(),
+    access.SIGNED_IN: {"stranger"},
+    access.FILER: {
+        "stranger",
+        "another resident",
+        "clerk of another department",
+        "clerk of another municipality",
+        "admin of another municipality",
+        "clerk of the department filed with",  # handles the request, not the resident's pages
+        "admin of the municipality filed with",
+        "portal admin",
+    },
+    access.DOCUMENT_READER: {
+        "stranger",
+        "another resident",
+        "clerk of another department",
+        "clerk of another municipality",
+        "admin of another municipality",
+    },
+    access.STAFF: {"stranger", "another resident", "filer"},
+    access.DEPARTMENT_STAFF: {
+        "stranger",
+        "another resident",
+        "filer",
+        "clerk of another department",
+        "clerk of another municipality",
+        "admin of another municipality",
+    },
+    access.MUNICIPALITY_ADMIN: {
+        "stranger",
+        "another resident",
+        "filer",
+        "clerk of another department",
+        "clerk of another municipality",
+        "admin of another municipality",
+        "clerk of the department filed with",
+    },
+}
+INSIDERS: dict[access.Rule, set[str]] = {
+    access.ANYONE: set(),
+    access.SIGNED_IN: set(),  # starting a case needs a whole form: the journey tests do it
+    access.FILER: {"filer"},
+    access.DOCUMENT_READER: {
+        "filer",
+        "clerk of the department filed with",
+        "admin of the municipality filed with",
+        "portal admin",
+    },
+    access.STAFF: {"clerk of another department", "admin of another municipality", "portal admin"},
+    access.DEPARTMENT_STAFF: {
+        "clerk of the department filed with",
+        "admin of the municipality filed with",
+        "portal admin",
+    },
+    access.MUNICIPALITY_ADMIN: {"admin of the municipality filed with", "portal admin"},
+}
+PERSONAS = sorted(set().union(*OUTSIDERS.values(), *INSIDERS.values()))
 
 
-@pytest.mark.parametrize(("persona", "route", "target", "status"), CASES)
-def test_staff_pages_open_only_to_those_allowed(
-    app, client, demo, persona: str, route: str, target, status: int
+@dataclass
+class World:
+    """A case filed with municipality A's residents division, with a document that division's
+    form asks for, a draft beside it, and the people around them (account ids)."""
+
+    people: dict[str, int | None]
+    #: URL arguments for the filed case and for the draft.
+    filed: dict[str, object]
+    draft: dict[str, object]
+
+
+@pytest.fixture
+def world(app: Flask) -> World:
+    with app.app_context():
+        a, b = MunicipalityFactory(), MunicipalityFactory()
+        residents = a.department_of_kind(DepartmentKind.RESIDENT_REGISTRATION)
+        filer = AccountFactory()
+        filed = CaseFactory(account=filer, filed=True, municipality=a, forms=["mic.tenshutsu"])
+        draft = CaseFactory(account=filer)
+        people = {
+            "stranger": None,
+            "filer": filer,
+            "another resident": AccountFactory(),
+            "clerk of the department filed with": RoleFactory(department=residents).account,
+            "clerk of another department": RoleFactory(
+                department=a.department_of_kind(DepartmentKind.CHILDCARE)
+            ).account,
+            "clerk of another municipality": RoleFactory(
+                department=b.department_of_kind(DepartmentKind.RESIDENT_REGISTRATION)
+            ).account,
+            "admin of the municipality filed with": RoleFactory(admin=True, municipality=a).account,
+            "admin of another municipality": RoleFactory(admin=True, municipality=b).account,
+            "portal admin": RoleFactory(portal_admin=True).account,
+        }
+        staff_arguments = {"department_id": residents.id, "municipality_id": a.id}
+        world = World(
+            people={name: account.id if account else None for name, account in people.items()},
+            filed={
+                "case_id": filed.id,
+                "attachment_id": AttachmentFactory(case=filed).id,
+                **staff_arguments,
+            },
+            draft={
+                "case_id": draft.id,
+                "attachment_id": AttachmentFactory(case=draft).id,
+                **staff_arguments,
+            },
+        )
+        db.session.commit()
+    return world
+
+
+#: Values for URL arguments that name no object (objects come from the world).
+PLAIN_ARGUMENTS = {"slug": "check"}
+
+
+def _routes(app: Flask) -> Iterator[tuple[UrlRule, str, access.Rule]]:
+    for url_rule in app.url_map.iter_rules():
+        rule = access.rule_of(app.view_functions[url_rule.endpoint])
+        assert rule is not None, f"{url_rule.endpoint} declares no access rule"
+        for method in sorted((url_rule.methods or set()) - IGNORED_METHODS):
+            yield url_rule, method, rule
+
+
+def _path(app: Flask, url_rule: UrlRule, objects: dict[str, object]) -> str:
+    values = {**PLAIN_ARGUMENTS, **objects}
+    missing = set(url_rule.arguments) - set(values)
+    assert not missing, f"{url_rule.endpoint}: give this test a value for {sorted(missing)}"
+    adapter = app.url_map.bind("localhost")
+    return adapter.build(url_rule.endpoint, {k: values[k] for k in url_rule.arguments})
+
+
+def _client(app: Flask, account_id: int | None) -> tuple[FlaskClient, str]:
+    client = app.test_client()
+    if account_id is not None:
+        login_as(client, account_id)
+    return client, csrf_token(client.get("/").text)
+
+
+def _call(client: FlaskClient, method: str, path: str, token: str) -> tuple[int, str]:
+    response = client.open(
+        path, method=method, data={"csrf_token": token} if method == "POST" else None
+    )
+    response.close()
+    return response.status_code, response.headers.get("Location", "")
+
+
+def test_every_route_declares_who_may_call_it(app: Flask) -> None:
+    undeclared = [
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if access.rule_of(app.view_functions[rule.endpoint]) is None
+    ]
+    assert undeclared == []
+    used = {rule for _url, _method, rule in _routes(app)}
+    assert used <= OUTSIDERS.keys() and used <= INSIDERS.keys(), "say who is outside a new rule"
+
+
+def test_each_route_guards_exactly_the_objects_its_url_names(app: Flask) -> None:
+    """A route with ``case_id`` in its URL must declare a rule that checks the case, and a
+    rule that checks a case belongs on a route that names one."""
+    for url_rule, _method, rule in _routes(app):
+        ids = {name for name in url_rule.arguments if name.endswith("_id")}
+        assert ids == rule.guards, (
+            f"{url_rule.endpoint}: URL names {ids}, rule guards {rule.guards}"
+        )
+
+
+def test_a_view_without_a_rule_is_never_served() -> None:
+    undeclared = create_app({"TESTING": True, "DATABASE_URL": "sqlite://"})
+    undeclared.add_url_rule("/undeclared", "undeclared", lambda: "what nobody allowed")
+    assert undeclared.test_client().get("/undeclared").status_code == 404
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_outsiders_get_404_or_sign_in_on_every_route(
+    app: Flask, world: World, persona: str
 ) -> None:
-    with app.app_context():
-        account_id = _persona_account(app, persona)
-        db.session.commit()
-        if route == "dept":
-            path = f"/staff/departments/{_department(*target)}"
-        elif route == "muni":
-            path = f"/staff/municipalities/{_municipality(target)}"
-        else:
-            path = route
-    login_as(client, account_id)
-    assert client.get(path).status_code == status
+    client, token = _client(app, world.people[persona])
+    refused: list[str] = []
+    for url_rule, method, rule in _routes(app):
+        if persona not in OUTSIDERS[rule]:
+            continue
+        for objects in (world.filed, world.draft):
+            path = _path(app, url_rule, objects)
+            status, location = _call(client, method, path, token)
+            signed_out = persona == "stranger"
+            if not (
+                status == 404
+                or (signed_out and status == 302 and location.startswith("/auth/login"))
+            ):
+                refused.append(f"{method} {path}: {status} {location}")
+    assert refused == [], f"{persona} was let through"
+    with app.app_context():  # and nothing was changed on the way
+        assert db.session.get(Case, world.draft["case_id"]).status is CaseStatus.DRAFT
+        assert db.session.get(Case, world.filed["case_id"]).status is CaseStatus.SUBMITTED
 
 
-@pytest.mark.parametrize("path", ["/staff/", "/staff/departments/1", "/staff/municipalities/1"])
-def test_staff_pages_send_strangers_to_sign_in(client, demo, path: str) -> None:
-    response = client.get(path)
-    assert response.status_code == 302
-    assert response.headers["Location"].startswith("/auth/login")
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_insiders_get_through_on_every_route(app: Flask, world: World, persona: str) -> None:
+    """What shows the outsiders' 404s are refusals, not URLs that name nothing."""
+    client, token = _client(app, world.people[persona])
+    for url_rule, method, rule in _routes(app):
+        if persona in INSIDERS[rule]:
+            path = _path(app, url_rule, world.filed)
+            status, _location = _call(client, method, path, token)
+            assert status in (200, 302), f"{persona}: {method} {path} answered {status}"
 
 
-def test_unknown_ids_look_like_forbidden_ones(app, client, demo) -> None:
-    with app.app_context():
-        account_id = _persona_account(app, "watanabe-yui")
-        db.session.commit()
-    login_as(client, account_id)
-    assert client.get("/staff/departments/999999").status_code == 404
-    assert client.get("/staff/municipalities/999999").status_code == 404
+def test_unknown_ids_look_like_forbidden_ones(app: Flask, world: World) -> None:
+    for persona in ("filer", "portal admin"):
+        client, token = _client(app, world.people[persona])
+        for url_rule, method, rule in _routes(app):
+            for name in rule.guards:
+                path = _path(app, url_rule, {**world.filed, name: 999999})
+                assert _call(client, method, path, token)[0] == 404, f"{persona}: {method} {path}"
 
 
 def test_a_clerk_sees_their_own_queues_on_the_staff_home(app, client, demo) -> None:
@@ -111,3 +271,11 @@ def test_roles_are_never_taken_from_token_claims(app, person, demo) -> None:
     with app.app_context():
         account = db.session.scalar(select(Account).filter_by(display_name="山田 太郎"))
         assert account.roles == []
+
+
+def _persona_account(app: Flask, persona: str) -> int:
+    from portal.accounts import services as accounts
+    from portal.devidp.subjects import subject_for
+
+    subject = subject_for(app.config["DEVIDP_KEY_DIR"], persona, app.config["OIDC_CLIENT_ID"])
+    return accounts.account_for(app.config["DEVIDP_ISSUER"], subject).id

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
+from portal import access
 from portal.accounts import services as accounts
 from portal.auth import oidc
 from portal.auth.oidc import Audience, SignInFailed
@@ -31,11 +32,13 @@ def safe_next(target: str | None) -> str | None:
 
 
 @bp.get("/login")
+@access.requires(access.ANYONE)
 def login() -> Response | tuple[str, int]:
     return _start(Audience.RESIDENT)
 
 
 @bp.get("/staff/login")
+@access.requires(access.ANYONE)
 def staff_login() -> Response | tuple[str, int]:
     return _start(Audience.STAFF)
 
@@ -51,6 +54,7 @@ def _start(audience: Audience) -> Response | tuple[str, int]:
 
 
 @bp.get("/callback")
+@access.requires(access.ANYONE)
 def callback() -> Response | tuple[str, int]:
     pending = session.get(_PENDING) or {}
     audience = Audience(pending.get("audience", Audience.RESIDENT.value))
@@ -74,6 +78,7 @@ def callback() -> Response | tuple[str, int]:
 
 
 @bp.post("/logout")
+@access.requires(access.ANYONE)
 def logout() -> Response:
     id_token = session.get("id_token")
     audience = Audience(session.get("audience", Audience.RESIDENT.value))

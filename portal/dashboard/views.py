@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from portal import access
 from portal.auth.views import safe_next
 from portal.dashboard.forms import LanguageForm
 from portal.definitions.services import current_catalog
@@ -19,6 +20,7 @@ ONE_YEAR = 365 * 24 * 3600
 
 
 @bp.get("/")
+@access.requires(access.ANYONE)
 def home() -> str:
     if not current_user.is_authenticated:
         return render_template("dashboard/welcome.html")
@@ -36,6 +38,7 @@ def home() -> str:
 
 
 @bp.post("/language")
+@access.requires(access.ANYONE)
 def choose_language() -> Response:
     form = LanguageForm()
     target = safe_next(request.form.get("next")) or url_for("dashboard.home")

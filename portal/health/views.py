@@ -6,12 +6,14 @@ from flask import Blueprint, current_app
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from portal import access
 from portal.extensions import csrf, db
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
+@access.requires(access.ANYONE)
 @csrf.exempt
 def healthz() -> tuple[dict[str, str], int]:
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, send_file, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
@@ -23,7 +23,7 @@ Page = Response | str | tuple[str, int]
 
 
 @bp.post("/")
-@login_required
+@access.requires(access.SIGNED_IN)
 def start() -> Response:
     form = StartForm()
     workflow = current_catalog().workflow(form.workflow.data or "") if form.validate() else None
@@ -34,7 +34,7 @@ def start() -> Response:
 
 
 @bp.get("/<int:case_id>")
-@login_required
+@access.requires(access.FILER)
 def resume(case_id: int) -> Response:
     case = access.case_or_404(case_id)
     if not case.is_draft:
@@ -45,7 +45,7 @@ def resume(case_id: int) -> Response:
 
 
 @bp.route("/<int:case_id>/<slug>", methods=["GET", "POST"])
-@login_required
+@access.requires(access.FILER)
 def page(case_id: int, slug: str) -> Page:
     case = access.case_or_404(case_id, for_update=request.method == "POST")
     if not case.is_draft:
@@ -130,7 +130,7 @@ def _check_page(journey: Journey, form: SubmitForm) -> Page:
 
 
 @bp.post("/<int:case_id>/submit")
-@login_required
+@access.requires(access.FILER)
 def submit(case_id: int) -> Page:
     case = access.case_or_404(case_id, for_update=True)
     if not case.is_draft:
@@ -144,7 +144,7 @@ def submit(case_id: int) -> Page:
 
 
 @bp.get("/<int:case_id>/receipt")
-@login_required
+@access.requires(access.FILER)
 def receipt(case_id: int) -> Page:
     case = access.case_or_404(case_id)
     if case.is_draft:
@@ -156,7 +156,7 @@ def receipt(case_id: int) -> Page:
 
 
 @bp.post("/<int:case_id>/discard")
-@login_required
+@access.requires(access.FILER)
 def discard(case_id: int) -> Response:
     case = access.case_or_404(case_id, for_update=True)
     if case.is_draft and DiscardForm().validate():
@@ -165,7 +165,7 @@ def discard(case_id: int) -> Response:
 
 
 @bp.get("/<int:case_id>/attachments/<int:attachment_id>")
-@login_required
+@access.requires(access.DOCUMENT_READER)
 def attachment(case_id: int, attachment_id: int) -> Response:
     found = access.attachment_or_404(case_id, attachment_id)
     return send_file(

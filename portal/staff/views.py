@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from portal import access
 from portal.accounts.queries import staff_roles_in
@@ -12,8 +12,7 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 
 @bp.get("/")
-@login_required
-@access.staff_only
+@access.requires(access.STAFF)
 def home() -> str:
     return render_template(
         "staff/home.html",
@@ -23,7 +22,7 @@ def home() -> str:
 
 
 @bp.get("/departments/<int:department_id>")
-@login_required
+@access.requires(access.DEPARTMENT_STAFF)
 def department(department_id: int) -> str:
     return render_template(
         "staff/department.html", department=access.department_or_404(department_id)
@@ -31,7 +30,7 @@ def department(department_id: int) -> str:
 
 
 @bp.get("/municipalities/<int:municipality_id>")
-@login_required
+@access.requires(access.MUNICIPALITY_ADMIN)
 def municipality(municipality_id: int) -> str:
     municipality = access.municipality_or_404(municipality_id)
     return render_template(

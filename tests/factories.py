@@ -1,0 +1,250 @@
+"""Test data built directly, for tests about what happens once it exists.
+
+``CaseFactory(filed=True)`` is a case sent with one request per procedure, each to its
+department of one municipality, without walking the journey: for access rules and the
+back office. The journey itself is tested by walking it (``tests/support/journey.py``).
+
+Factories flush into ``db.session``; call them inside an app context and commit when the
+test's data is complete::
+
+    with app.app_context():
+        case = CaseFactory(filed=True, forms=["mic.tenshutsu"])
+        db.session.commit()
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from functools import cache
+from typing import Any
+
+import factory
+from factory.alchemy import SQLAlchemyModelFactory
+
+from portal.accounts.models import Account, Role, StaffRole
+from portal.clock import today_in_japan, utcnow
+from portal.definitions.models import DefinitionSnapshot
+from portal.definitions.services import Catalog, parsed_snapshot
+from portal.definitions.sources import content_digest, read_sources
+from portal.extensions import db
+from portal.journey import services
+from portal.journey.models import Attachment, Case, CaseStatus, ProcedureRequest
+from portal.postal import municipality_code
+from portal.tenancy.kinds import DepartmentKind
+from portal.tenancy.models import Department, Municipality, MunicipalityArea
+
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+class _Factory(SQLAlchemyModelFactory):
+    class Meta:
+        abstract = True
+        sqlalchemy_session_factory = lambda: db.session  # noqa: E731
+        sqlalchemy_session_persistence = "flush"
+
+
+class MunicipalityFactory(_Factory):
+    """A municipality with a department of every kind, as each one on the portal has."""
+
+    class Meta:
+        model = Municipality
+        sqlalchemy_get_or_create = ("code",)
+
+    # Fictitious area codes (prefecture 49 does not exist), with a valid check digit.
+    code = factory.Sequence(lambda n: municipality_code(f"49{n % 1000:03d}"))
+    prefecture_ja = "架空県"
+    name_ja = factory.Sequence(lambda n: f"第{n}市")
+    name_en = factory.Sequence(lambda n: f"City No. {n}")
+
+    @factory.post_generation
+    def departments(municipality: Municipality, create: bool, kinds: Any, **_: Any) -> None:
+        for kind in DepartmentKind if kinds is None else kinds:
+            DepartmentFactory(municipality=municipality, kind=kind)
+
+    @factory.post_generation
+    def areas(municipality: Municipality, create: bool, codes: Any, **_: Any) -> None:
+        """It serves addresses carrying its own code (and ``areas=[...]``, e.g. wards')."""
+        served = {area.code for area in municipality.areas}
+        for code in {municipality.code, *(codes or ())} - served:
+            municipality.areas.append(MunicipalityArea(code=code))
+        db.session.flush()
+
+
+class DepartmentFactory(_Factory):
+    """One per kind and municipality: asking again for the same pair gives the same one."""
+
+    class Meta:
+        model = Department
+        sqlalchemy_get_or_create = ("municipality", "kind")
+
+    municipality = factory.SubFactory(MunicipalityFactory, departments=[])
+    kind = DepartmentKind.RESIDENT_REGISTRATION
+    name_ja = factory.LazyAttribute(lambda d: f"{d.kind.value}課")
+    name_en = factory.LazyAttribute(lambda d: f"{d.kind.value.replace('_', ' ').title()} Division")
+
+
+class AccountFactory(_Factory):
+    """Someone who signed in: a resident, unless given roles (``RoleFactory``)."""
+
+    class Meta:
+        model = Account
+
+    issuer = "https://id.example.jp"
+    subject = factory.Sequence(lambda n: f"subject-{n:05d}")
+    display_name = factory.Faker("name", locale="ja_JP")
+    identity = factory.LazyFunction(dict)
+    last_signed_in_at = factory.LazyFunction(utcnow)
+
+
+class RoleFactory(_Factory):
+    """A clerk of a department; ``admin=True`` of a municipality; ``portal_admin=True``."""
+
+    class Meta:
+        model = StaffRole
+
+    class Params:
+        admin = factory.Trait(
+            role=Role.ADMIN,
+            department=None,
+            municipality=factory.SubFactory(MunicipalityFactory),
+        )
+        portal_admin = factory.Trait(role=Role.ADMIN, department=None, municipality=None)
+
+    account = factory.SubFactory(AccountFactory)
+    role = Role.CLERK
+    department = factory.SubFactory(DepartmentFactory)
+    municipality = factory.LazyAttribute(
+        lambda r: r.department.municipality if r.department else None
+    )
+
+
+@cache
+def _shipped_catalog() -> Catalog:
+    """The repository's forms and workflows, read once per test run."""
+    sources = read_sources()
+    assert not sources.problems, sources.problems
+    data = {
+        kind: {s.data.get("id", kind): s.data for s in sources.of_kind(kind)}
+        for kind in ("form", "workflow")
+    }
+    vocabulary = sources.of_kind("vocabulary")[0].data
+    return Catalog(stamp=0, vocabulary=vocabulary, forms=data["form"], workflows=data["workflow"])
+
+
+def shipped_snapshot(workflow_key: str) -> DefinitionSnapshot:
+    """The snapshot a case of this workflow starts from, with the shipped definitions."""
+    content = _shipped_catalog().snapshot_content(workflow_key)
+    digest = content_digest(content)
+    existing = db.session.scalars(db.select(DefinitionSnapshot).filter_by(digest=digest)).first()
+    if existing is not None:
+        return existing
+    snapshot = DefinitionSnapshot(
+        digest=digest,
+        workflow_key=workflow_key,
+        workflow_version=int(content["workflow"]["version"]),
+        content=content,
+    )
+    db.session.add(snapshot)
+    db.session.flush()
+    return snapshot
+
+
+class RequestFactory(_Factory):
+    """One procedure of a filed case, at the department of its form's kind."""
+
+    class Meta:
+        model = ProcedureRequest
+
+    case = factory.SubFactory("tests.factories.CaseFactory", filed=True, forms=[])
+    form_id = "mic.tenshutsu"
+    form_version = factory.LazyAttribute(lambda r: _form(r.case, r.form_id).version)
+    municipality = factory.SubFactory(MunicipalityFactory)
+    department = factory.LazyAttribute(
+        lambda r: DepartmentFactory(
+            municipality=r.municipality,
+            kind=DepartmentKind(_form(r.case, r.form_id).department_kind),
+        )
+    )
+    deadline = factory.LazyFunction(lambda: today_in_japan() + timedelta(days=14))
+
+
+def _form(case: Case, form_id: str) -> Any:
+    return parsed_snapshot(case.snapshot_digest, lambda: case.snapshot).form(form_id)
+
+
+class CaseFactory(_Factory):
+    """A resident's draft of a life event; ``filed=True`` sends it.
+
+    A filed case has a receipt number and one request per form in ``forms`` (all the
+    workflow's forms unless given), each to its department of ``municipality`` (a new
+    municipality unless given).
+    """
+
+    class Meta:
+        model = Case
+
+    class Params:
+        filed = factory.Trait(
+            status=CaseStatus.SUBMITTED,
+            receipt_number=factory.Sequence(
+                lambda n: f"{today_in_japan():%y%m%d}-{n % 10000:04d}-TEST"
+            ),
+            submitted_at=factory.LazyFunction(utcnow),
+        )
+
+    account = factory.SubFactory(AccountFactory)
+    workflow_key = "moving"
+    snapshot = factory.LazyAttribute(lambda c: shipped_snapshot(c.workflow_key))
+    snapshot_digest = factory.LazyAttribute(lambda c: c.snapshot.digest)
+    answers = factory.LazyFunction(dict)
+    language = "ja"
+
+    @factory.post_generation
+    def municipality(case: Case, create: bool, given: Municipality | None, **_: Any) -> None:
+        """Where a filed case's requests go (kept for ``forms``, which runs next)."""
+        if case.status is CaseStatus.SUBMITTED:
+            case._filed_with = given or MunicipalityFactory()  # type: ignore[attr-defined]
+
+    @factory.post_generation
+    def forms(case: Case, create: bool, form_ids: Any, **_: Any) -> None:
+        if case.status is not CaseStatus.SUBMITTED:
+            return
+        snapshot = parsed_snapshot(case.snapshot_digest, lambda: case.snapshot)
+        if form_ids is None:
+            form_ids = [entry.form_id for entry in snapshot.workflow.forms]
+        for form_id in form_ids:
+            RequestFactory(case=case, form_id=form_id, municipality=case._filed_with)  # type: ignore[attr-defined]
+
+
+class AttachmentFactory(_Factory):
+    """A small PDF uploaded for a case, stored where the portal keeps uploads.
+
+    ``field_key`` defaults to a document that one of the case's forms asks for: the first
+    filed form's, for a filed case.
+    """
+
+    class Meta:
+        model = Attachment
+
+    case = factory.SubFactory(CaseFactory)
+    field_key = factory.LazyAttribute(lambda a: _document_key(a.case))
+    filename = "document.pdf"
+    content_type = "application/pdf"
+    size = len(PDF)
+    sha256 = hashlib.sha256(PDF).hexdigest()
+    storage_name = factory.LazyFunction(lambda: f"{secrets.token_hex(16)}.pdf")
+
+    @factory.post_generation
+    def stored(attachment: Attachment, create: bool, extracted: Any, **_: Any) -> None:
+        services.attachment_path(attachment).write_bytes(PDF)
+
+
+def _document_key(case: Case) -> str:
+    snapshot = parsed_snapshot(case.snapshot_digest, lambda: case.snapshot)
+    form_ids = [r.form_id for r in case.requests] or [e.form_id for e in snapshot.workflow.forms]
+    for form_id in form_ids:
+        for field in snapshot.form(form_id).attachments:
+            return field.key
+    raise ValueError(f"no form of case {case.id} asks for a document")

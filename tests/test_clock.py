@@ -1,0 +1,39 @@
+"""Days are counted in Japan: after midnight there, it is the next day, whatever UTC says."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import time_machine
+from flask import Flask
+
+from portal.clock import JAPAN, now_in_japan, today_in_japan, utcnow
+from portal.definitions.logic import evaluate
+from portal.extensions import db
+from portal.journey import services
+from tests.factories import CaseFactory
+
+#: 00:30 on 2 December 2026 in Japan: still 1 December in UTC.
+HALF_PAST_MIDNIGHT_IN_JAPAN = datetime(2026, 12, 2, 0, 30, tzinfo=JAPAN)
+
+
+def test_half_past_midnight_in_japan_is_already_the_next_day() -> None:
+    with time_machine.travel(HALF_PAST_MIDNIGHT_IN_JAPAN, tick=False):
+        assert utcnow() == datetime(2026, 12, 1, 15, 30, tzinfo=UTC)
+        assert utcnow().tzinfo is UTC
+        assert today_in_japan() == date(2026, 12, 2)
+        assert now_in_japan().hour == 0
+        assert evaluate({"today": []}, {}) == "2026-12-02"  # the rules' "today" too
+    assert JAPAN.utcoffset(None) == timedelta(hours=9)
+
+
+def test_the_receipt_number_carries_the_date_in_japan(app: Flask) -> None:
+    """A case sent at 00:30 in Japan is quoted at the counter with that day's date."""
+    with app.app_context():
+        case = CaseFactory()
+        db.session.flush()
+        with time_machine.travel(HALF_PAST_MIDNIGHT_IN_JAPAN, tick=False):
+            services.submit(case)
+        db.session.commit()
+        assert case.receipt_number.startswith("261202-")
+        assert case.submitted_at == datetime(2026, 12, 1, 15, 30, tzinfo=UTC)
