@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import time_machine
 from flask import Flask
@@ -37,3 +39,16 @@ def test_the_receipt_number_carries_the_date_in_japan(app: Flask) -> None:
         db.session.commit()
         assert case.receipt_number.startswith("261202-")
         assert case.submitted_at == datetime(2026, 12, 1, 15, 30, tzinfo=UTC)
+
+
+def test_the_clock_is_the_only_place_that_reads_the_time_or_names_a_time_zone() -> None:
+    portal = Path(__file__).resolve().parent.parent / "portal"
+    readers = re.compile(r"datetime\.(now|utcnow)\(|date\.today\(|ZoneInfo\(|\btimezone\(")
+    found = [
+        f"{path.relative_to(portal)}:{number}"
+        for path in sorted(portal.rglob("*.py"))
+        if path.name != "clock.py" and "migrations" not in path.parts
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if readers.search(line)
+    ]
+    assert found == [], "use portal.clock"

@@ -10,6 +10,8 @@ from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
+from portal.clock import JAPAN_ZONE_NAME
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INSTANCE_PATH = REPO_ROOT / "instance"
 TEMPLATE_FOLDER = REPO_ROOT / "templates"
@@ -47,7 +49,7 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "BABEL_DEFAULT_LOCALE": "ja",
-    "BABEL_DEFAULT_TIMEZONE": "Asia/Tokyo",
+    "BABEL_DEFAULT_TIMEZONE": JAPAN_ZONE_NAME,
     "BABEL_TRANSLATION_DIRECTORIES": str(TRANSLATIONS_FOLDER),
     "WTF_CSRF_TIME_LIMIT": None,
     # Flask-WTF's HTTPS referrer check cannot pass: every page sends Referrer-Policy: no-referrer.

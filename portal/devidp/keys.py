@@ -11,11 +11,12 @@ import contextlib
 import os
 import secrets
 import threading
-from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
 from joserfc.jwk import RSAKey
+
+from portal.clock import utcnow
 
 SIGNING_PREFIX = "signing-"
 SIGNING_SUFFIX = ".pem"
@@ -107,7 +108,7 @@ def _signing_key_paths(directory: Path) -> list[Path]:
 
 
 def _generate_signing_key(directory: Path) -> Path:
-    stamp = int(datetime.now(UTC).strftime(_STAMP_FORMAT))
+    stamp = int(utcnow().strftime(_STAMP_FORMAT))
     existing = _signing_key_paths(directory)
     if existing:
         # Keep names strictly increasing even for two rotations within a microsecond.
