@@ -9,7 +9,8 @@ import json
 from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
@@ -21,7 +22,9 @@ from portal.definitions.sources import Problem, Source, Sources
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 #: Sub-paths a condition may read below an item of these types.
-ITEM_PARTS = {"address": set(ADDRESS_PARTS), "date": set(), "group": None}
+ITEM_PARTS = {"address": set(ADDRESS_PARTS), "date": set()}
+#: What a condition reading one part of an address resolves to.
+PART: Final = MappingProxyType({"type": "part"})
 
 
 @cache
@@ -91,7 +94,33 @@ class _Checker:
         for source in self.forms:
             if source.data["id"] not in used:
                 self._add(source, "id", f"unreachable form: no workflow files {source.data['id']}")
+        self._check_key_prefixes()
         return self.found
+
+    def _check_key_prefixes(self) -> None:
+        """Answers are nested by their dotted keys for conditions, so no key may be a dotted
+        prefix of another (``move.date`` and ``move.date.kind`` could not both be kept)."""
+        places: dict[str, tuple[str, str]] = {
+            key: ("forms/vocabulary.yaml", f"items/{key}") for key in self.vocabulary
+        }
+        for source in [*self.forms, *self.workflows]:
+            data = source.data
+            fields = [(f"questions/{i}", q) for i, q in enumerate(data.get("questions", ()))] + [
+                (f"sections/{s}/fields/{f}", field)
+                for s, section in enumerate(data.get("sections", ()))
+                for f, field in enumerate(section["fields"])
+            ]
+            for path, field in fields:
+                if "item" in field:
+                    places.setdefault(field["key"], (source.file, f"{path}/key"))
+        for key, (file, path) in sorted(places.items()):
+            parts = key.split(".")
+            for end in range(1, len(parts)):
+                prefix = ".".join(parts[:end])
+                if prefix in places:
+                    self.found.append(
+                        Problem(file, path, f"{key!r} extends the key {prefix!r}: rename one")
+                    )
 
     def _add(self, source: Source, path: str, message: str) -> None:
         self.found.append(Problem(source.file, path, message))
@@ -183,12 +212,47 @@ class _Checker:
             return
         for message in logic.validate(rule):
             self._add(source, path, f"condition: {message}")
-        for name in sorted(logic.variables(rule)):
-            if not self._resolves(name, known):
-                self._add(source, path, f"condition names a missing item {name!r}")
+        for read in logic.reads(rule):
+            problem = self._read_problem(read, known)
+            if problem:
+                self._add(source, path, f"condition {problem}")
 
-    def _resolves(self, name: str, known: Mapping[str, Any], with_vocabulary: bool = True) -> bool:
-        """Whether a condition's variable names an item (or a part of an address item)."""
+    def _read_problem(self, read: logic.Read, known: Mapping[str, Any]) -> str | None:
+        """Why a name a condition reads names no answer; None when it does."""
+        if read.scope is None:
+            if self._resolve(read.name, known) is None:
+                return f"names a missing item {read.name!r}"
+            return None
+        if self._read_problem(read.scope, known):
+            return None  # reported for the list itself
+        group = self._element_item(read.scope, known)
+        if group is None or group.get("type") not in ("group", "checkbox"):
+            return f"iterates over {read.scope.name!r}, which is not a group"
+        if group["type"] == "checkbox":
+            if read.name:
+                return f"reads {read.name!r} of a checkbox value: use {{'var': ''}}"
+            return None
+        sub_items = {f["key"]: f["item"] for f in group.get("fields", ())}
+        if self._resolve(read.name, sub_items, with_vocabulary=False) is None:
+            return (
+                f"names {read.name!r}, which is not a field of {read.scope.name!r} "
+                f"(fields: {', '.join(sub_items)})"
+            )
+        return None
+
+    def _element_item(self, read: logic.Read, known: Mapping[str, Any]) -> Any:
+        """The item a read names, following ``some`` & co. into a group's fields."""
+        if read.scope is None:
+            return self._resolve(read.name, known)
+        group = self._element_item(read.scope, known)
+        if not isinstance(group, Mapping) or group.get("type") != "group":
+            return None
+        sub_items = {f["key"]: f["item"] for f in group.get("fields", ())}
+        return self._resolve(read.name, sub_items, with_vocabulary=False)
+
+    def _resolve(self, name: str, known: Mapping[str, Any], with_vocabulary: bool = True) -> Any:
+        """The item a condition's variable names, ``PART`` for a part of an address item, or
+        None when it names nothing."""
         parts = name.split(".")
         for end in range(len(parts), 0, -1):
             key = ".".join(parts[:end])
@@ -197,10 +261,13 @@ class _Checker:
                 continue
             rest = parts[end:]
             if not rest:
-                return True
+                return item
             allowed = ITEM_PARTS.get(item["type"], set())
-            return allowed is None or (len(rest) == 1 and rest[0] in allowed)
-        return False
+            return PART if len(rest) == 1 and rest[0] in allowed else None
+        return None
+
+    def _resolves(self, name: str, known: Mapping[str, Any], with_vocabulary: bool = True) -> bool:
+        return self._resolve(name, known, with_vocabulary) is not None
 
     # workflows --------------------------------------------------------------------------
 

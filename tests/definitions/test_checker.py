@@ -11,6 +11,7 @@ import pytest
 from portal.definitions.checker import check
 from portal.definitions.sources import read_sources
 from tests.definitions import minimal
+from tests.definitions.minimal import text
 
 
 def problems_of(tmp_path: Path, data: dict[str, Any]) -> list[str]:
@@ -61,6 +62,55 @@ FAULTS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "condition naming a missing part of an address",
         lambda d: _field(d, 2).update(show_if={"==": [{"var": "move.new_address.ward"}, "x"]}),
         "condition names a missing item 'move.new_address.ward'",
+    ),
+    (
+        "a misspelt field of a group inside some",
+        lambda d: _field(d, 2).update(
+            show_if={"some": [{"var": "move.members"}, {"<": [{"var": "birthdat"}, "2007-04-01"]}]}
+        ),
+        "forms/mic/tenshutsu.yaml:sections/0/fields/2/show_if: condition names 'birthdat', "
+        "which is not a field of 'move.members' (fields: name, birthdate)",
+    ),
+    (
+        "a misspelt field of a group inside a nested all",
+        lambda d: _field(d, 2).update(
+            show_if={"and": [True, {"all": [{"var": "move.members"}, {"var": "name.kana"}]}]}
+        ),
+        "condition names 'name.kana', which is not a field of 'move.members'",
+    ),
+    (
+        "some over an answer that is not a group",
+        lambda d: _field(d, 2).update(show_if={"some": [{"var": "move.date"}, {"var": "x"}]}),
+        "condition iterates over 'move.date', which is not a group",
+    ),
+    (
+        "some over a missing item",
+        lambda d: _field(d, 2).update(show_if={"none": [{"var": "move.member"}, {"var": "x"}]}),
+        "condition names a missing item 'move.member'",
+    ),
+    (
+        "an operator not allowed in definitions",
+        lambda d: _field(d, 2).update(show_if={"substr": [{"var": "move.date"}, 0, 4]}),
+        "condition: operator 'substr' is not allowed in definitions",
+    ),
+    (
+        "a key extending another key",
+        lambda d: d["vocabulary"]["items"].update(
+            {"move.date.kind": {"type": "text", "label": text("種類", "Kind")}}
+        ),
+        "forms/vocabulary.yaml:items/move.date.kind: 'move.date.kind' extends the key "
+        "'move.date': rename one",
+    ),
+    (
+        "a local key extending another local key",
+        lambda d: _form(d)["sections"][0]["fields"].append(
+            {
+                "key": "mic.tenshutsu.reason.detail",
+                "item": {"type": "text", "label": text("詳細", "Detail")},
+            }
+        ),
+        "forms/mic/tenshutsu.yaml:sections/0/fields/3/key: 'mic.tenshutsu.reason.detail' extends "
+        "the key 'mic.tenshutsu.reason': rename one",
     ),
     (
         "malformed condition",
