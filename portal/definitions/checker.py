@@ -5,7 +5,9 @@ Reports every fault with its file and place, so an author can fix them all in on
 
 from __future__ import annotations
 
+import difflib
 import json
+import unicodedata
 from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
@@ -91,6 +93,7 @@ class _Checker:
         used: set[str] = set()
         for source in self.workflows:
             used |= self._check_workflow(source, form_items)
+            self._check_same_facts(source, form_items)
         for source in self.forms:
             if source.data["id"] not in used:
                 self._add(source, "id", f"unreachable form: no workflow files {source.data['id']}")
@@ -216,6 +219,16 @@ class _Checker:
             problem = self._read_problem(read, known)
             if problem:
                 self._add(source, path, f"condition {problem}")
+            elif read.negated and read.name:
+                item = self._element_item(read, known)
+                if isinstance(item, Mapping) and item.get("type") != "yes_no":
+                    self._add(
+                        source,
+                        path,
+                        f"condition negates {read.name!r}, which is not a yes/no answer: "
+                        f"'!' of a missing answer is unknown; test with "
+                        f"{{'missing': [{read.name!r}]}}",
+                    )
 
     def _read_problem(self, read: logic.Read, known: Mapping[str, Any]) -> str | None:
         """Why a name a condition reads names no answer; None when it does."""
@@ -312,6 +325,37 @@ class _Checker:
             self._check_deadline_is_known(source, path, form_id, asked)
         return used
 
+    def _check_same_facts(self, source: Source, form_items: Mapping[str, dict[str, Any]]) -> None:
+        """Once-only: a fact has one key. Two keys a case can ask that have the same type and
+        labels that read alike are most likely one fact asked twice; so are two groups whose
+        entries ask a field of the same type and label (two lists of the same people)."""
+        items: dict[str, Mapping[str, Any]] = {}
+        for question in source.data["questions"]:
+            item = question.get("item") or self.vocabulary.get(question["key"])
+            if item:
+                items[question["key"]] = item
+        for entry in source.data["forms"]:
+            items.update(form_items.get(entry["form"], {}))
+        for key, item in list(items.items()):
+            for sub in item.get("fields", ()) if item["type"] == "group" else ():
+                items[f"{key}[].{sub['key']}"] = sub["item"]
+        keys = sorted(items)
+        for index, first in enumerate(keys):
+            for second in keys[index + 1 :]:
+                if (
+                    _comparable(first, second)
+                    and items[first]["type"] == items[second]["type"]
+                    and _look_alike(items[first], items[second])
+                ):
+                    self._add(
+                        source,
+                        "forms",
+                        f"{first!r} and {second!r} look like the same fact (both "
+                        f"{items[first]['type']}, labelled {_shown_label(items[first])!r} and "
+                        f"{_shown_label(items[second])!r}): merge them into one vocabulary "
+                        "item, or label them so that they say how they differ",
+                    )
+
     def _check_deadline_is_known(
         self, source: Source, path: str, form_id: str, asked: Mapping[str, Any]
     ) -> None:
@@ -324,3 +368,39 @@ class _Checker:
                 f"{form_id!r} counts its deadline from {deadline_from!r}, "
                 "which the guidance questions do not ask",
             )
+
+
+def _shown_label(item: Mapping[str, Any]) -> str:
+    return (item.get("summary_label") or item["label"])["ja"]
+
+
+def _normalised(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+
+def _comparable(first: str, second: str) -> bool:
+    """Items, or fields of two different groups (``move.members[].name``): the fields of one
+    group are facts of one entry, and a group's field is not compared with a whole item."""
+    first_group, _, _ = first.partition("[]")
+    second_group, _, _ = second.partition("[]")
+    in_groups = ("[]" in first, "[]" in second)
+    if in_groups == (False, False):
+        return True
+    return in_groups == (True, True) and first_group != second_group
+
+
+#: How alike two labels must read, in both languages (difflib's ratio), to be one fact.
+SAME_FACT_RATIO: Final = 0.9
+
+
+def _look_alike(first: Mapping[str, Any], second: Mapping[str, Any]) -> bool:
+    """The same label (as shown in summaries) in either language, or labels that read
+    nearly the same in both: one fact asked twice, or two the summary cannot tell apart."""
+    labels = [item.get("summary_label") or item["label"] for item in (first, second)]
+    ja = [_normalised(label["ja"]) for label in labels]
+    en = [_normalised(label["en"]) for label in labels]
+    if ja[0] == ja[1] or en[0] == en[1]:
+        return True
+    return all(
+        difflib.SequenceMatcher(None, *texts).ratio() >= SAME_FACT_RATIO for texts in (ja, en)
+    )

@@ -349,6 +349,9 @@ class Read:
 
     name: str
     scope: Read | None = None
+    #: Read as the operand of ``!``: "not x" is unknown when x is missing, so it is no way to
+    #: ask "was x not given?" (the checker allows it on yes/no answers only).
+    negated: bool = False
 
 
 def _tree(rule: Any) -> Any:
@@ -432,6 +435,11 @@ def _collect(node: Any, scope: Read | None, found: list[Read]) -> None:
     if operator == "var" and args and isinstance(args[0], str | int):
         found.append(Read(str(args[0]), scope))
         return
+    if operator == "!" and len(args) == 1 and isinstance(args[0], Operation):
+        inner = args[0]
+        if inner.operator == "var" and inner.arguments and isinstance(inner.arguments[0], str):
+            found.append(Read(inner.arguments[0], scope, negated=True))
+            return
     if operator in ("missing", "missing_some"):
         keys = args[1:] if operator == "missing_some" else args
         for key in keys:

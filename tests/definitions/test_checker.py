@@ -113,6 +113,66 @@ FAULTS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "the key 'mic.tenshutsu.reason': rename one",
     ),
     (
+        "'!' of an answer that is not yes/no",
+        lambda d: _field(d, 2).update(show_if={"!": {"var": "move.new_address"}}),
+        "sections/0/fields/2/show_if: condition negates 'move.new_address', which is not a "
+        "yes/no answer: '!' of a missing answer is unknown; test with "
+        "{'missing': ['move.new_address']}",
+    ),
+    (
+        "one fact under two keys: the same label",
+        lambda d: _form(d)["sections"][0]["fields"].append(
+            {
+                "key": "mic.tenshutsu.moving_day",
+                "item": {"type": "date", "label": text("異動日", "Moving day")},
+            }
+        ),
+        "workflows/moving.yaml:forms: 'mic.tenshutsu.moving_day' and 'move.date' look like the "
+        "same fact (both date, labelled '異動日' and '異動日')",
+    ),
+    (
+        "one fact under two keys: labels that read alike in both languages",
+        lambda d: (
+            _field(d, 2)["item"].update(
+                label=text("転出の理由を詳しく書いて下さい", "Reasons for moving out")
+            ),
+            _form(d)["sections"][0]["fields"].append(
+                {
+                    "key": "mic.tenshutsu.reasons",
+                    "item": {
+                        "type": "text",
+                        "label": text("転出の理由を詳しく書いてください", "Reason for moving out"),
+                    },
+                }
+            ),
+        ),
+        "'mic.tenshutsu.reason' and 'mic.tenshutsu.reasons' look like the same fact",
+    ),
+    (
+        "two lists of the same people",
+        lambda d: (
+            _workflow(d)["questions"].append({"key": "move.members"}),
+            _form(d)["sections"][0]["fields"].append(
+                {
+                    "key": "mic.tenshutsu.movers",
+                    "item": {
+                        "type": "group",
+                        "label": text("転出する人", "People moving out"),
+                        "item_label": text("人", "Person"),
+                        "fields": [
+                            {
+                                "key": "full_name",
+                                "item": {"type": "name", "label": text("氏名", "Name")},
+                            }
+                        ],
+                    },
+                }
+            ),
+        ),
+        "'mic.tenshutsu.movers[].full_name' and 'move.members[].name' look like the same fact "
+        "(both name, labelled '氏名' and '氏名')",
+    ),
+    (
         "malformed condition",
         lambda d: _field(d, 2).update(show_if={"between": [1, 2, 3]}),
         "forms/mic/tenshutsu.yaml:sections/0/fields/2/show_if: condition:",
@@ -211,6 +271,27 @@ FAULTS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "forms/vocabulary.yaml:/: the vocabulary is missing",
     ),
 ]
+
+
+def test_a_sound_set_uses_conditions_and_labels_as_intended(tmp_path: Path) -> None:
+    """Negating a yes/no answer, reading a group's own fields, one label on two types, and
+    like labels in one group entry are no faults."""
+    data = minimal.definitions()
+    _workflow(data)["questions"].append({"key": "move.members"})
+    members = {"var": "move.members"}
+    _field(data, 2).update(
+        show_if={
+            "and": [
+                {"!": {"var": "household.kokuho"}},
+                {"some": [members, {"<": [{"var": "birthdate"}, "2007-04-01"]}]},
+                {"missing": ["move.date"]},
+            ]
+        }
+    )
+    _form(data)["sections"][0]["fields"].append(
+        {"key": "mic.tenshutsu.day_text", "item": {"type": "text", "label": text("異動日", "x")}}
+    )
+    assert problems_of(tmp_path, data) == []
 
 
 @pytest.mark.parametrize(("fault", "breaks", "expected"), FAULTS, ids=[f[0] for f in FAULTS])

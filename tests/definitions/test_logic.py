@@ -124,6 +124,16 @@ def test_presence_is_tested_explicitly() -> None:
     assert run({"var": ["x", 0]}) == 0  # a default is given on purpose
 
 
+def test_a_prefilled_question_shows_while_its_answer_is_missing() -> None:
+    """How the workflows write "ask it only if the sign-in did not give it"."""
+    rule = {"or": [{"var": "filing.proxy"}, {"missing": ["principal.address"]}]}
+    assert truthy(run(rule, {"filing.proxy": False}))
+    assert truthy(run(rule, {"filing.proxy": False, "principal.address": None}))
+    assert not truthy(run(rule, {"filing.proxy": False, "principal.address": {"city": "千代田区"}}))
+    assert truthy(run(rule, {"filing.proxy": True, "principal.address": {"city": "千代田区"}}))
+    assert not truthy(run({"!": {"var": "principal.address"}}, {}))  # why '!' will not do
+
+
 def test_values_the_library_cannot_compare_are_unknown() -> None:
     assert run({"<": [{"var": "x"}, 18]}, {"x": "abc"}) is None
     assert run({"in": ["a", {"var": "x"}]}, {"x": 3}) is False
