@@ -36,6 +36,7 @@ others): the library's JsonLogic operators that mean the same in Python as in Ja
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
@@ -52,6 +53,7 @@ __all__ = [
     "JST",
     "OPERATORS",
     "SCOPED",
+    "Condition",
     "LogicError",
     "Nested",
     "Read",
@@ -169,6 +171,18 @@ def _known(operator: str) -> Any:
     return known
 
 
+def _in(needle: Any, haystack: Any) -> bool | None:
+    """Whether a list holds the value (or a string the substring); the library's own ``in``
+    calls ``dir()`` on every evaluation, the costliest step of a page's conditions."""
+    if needle is None or haystack is None:
+        return None
+    if isinstance(haystack, list):
+        return needle in haystack
+    if isinstance(haystack, str):
+        return isinstance(needle, str) and needle in haystack
+    return False
+
+
 _ISO_DATE: Final = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 
 
@@ -269,8 +283,9 @@ json_logic.operations.update(
         "?:": lambda condition, then, otherwise: _if(condition, then, otherwise),
         **{
             operator: _known(operator)
-            for operator in ("==", "!=", "===", "!==", "in", "<", "<=", ">", ">=")
+            for operator in ("==", "!=", "===", "!==", "<", "<=", ">", ">=")
         },
+        "in": _in,
         "years_between": _years_between,
         "days_between": _days_between,
         "today": _today_in_japan,
@@ -286,16 +301,37 @@ json_logic.scoped_operations.update(
 
 
 def _cleaned(value: Any) -> Any:
-    if isinstance(value, Mapping):
+    if type(value) is dict:
         return {k: _cleaned(v) for k, v in value.items() if v is not None and v != ""}
-    if isinstance(value, list):
+    if type(value) is list:
         return [_cleaned(v) for v in value]
     return value
 
 
 class Nested(dict[str, Any]):
-    """Answers nested by :func:`nest`: computing a journey's pages evaluates hundreds of
-    conditions over the same answers, so they are nested once and passed as this."""
+    """Answers nested by :func:`nest`: computing a journey's pages evaluates a hundred
+    conditions over the same answers (a few dozen distinct ones), so they are nested once
+    and each distinct :class:`Condition` is evaluated once over them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.results: dict[tuple[str, date | None], Any] = {}
+
+
+@dataclass(frozen=True, eq=False)
+class Condition:
+    """A definition's rule with its canonical text, so that equal rules of different fields
+    are evaluated once per :class:`Nested` answers."""
+
+    rule: Any
+    key: str
+
+    @classmethod
+    def of(cls, rule: Any) -> Any:
+        """A Condition for a rule; None, True and False stay as they are."""
+        if rule is None or isinstance(rule, bool):
+            return rule
+        return cls(rule, json.dumps(rule, sort_keys=True, ensure_ascii=False, default=str))
 
 
 def nest(answers: Mapping[str, Any]) -> Nested:
@@ -321,22 +357,31 @@ def evaluate(
     today: date | None = None,
     checked: bool = False,
 ) -> Any:
-    """Evaluate a rule against a case's flat answers (or the :class:`Nested` ones).
+    """Evaluate a rule (or a :class:`Condition`) against a case's flat answers (or the
+    :class:`Nested` ones, which remember the result of each Condition).
 
     ``today`` stands in for the current date in Japan. Raises :class:`LogicError` when
     :func:`validate` finds a problem; ``checked=True`` skips that for the rules of loaded
     definitions, which the checker validated before they were stored (the hot path).
     """
+    condition = rule if isinstance(rule, Condition) else None
+    if condition is not None:
+        rule = condition.rule
     if not checked:
         problems = validate(rule)
         if problems:
             raise LogicError(problems)
     data = nest(answers or {})
+    if condition is not None and (condition.key, today) in data.results:
+        return data.results[(condition.key, today)]
     token = _today.set(today or datetime.now(JST).date())
     try:
-        return jsonLogic(rule, data)
+        result = jsonLogic(rule, data)
     finally:
         _today.reset(token)
+    if condition is not None:
+        data.results[(condition.key, today)] = result
+    return result
 
 
 # -- static analysis -------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from portal.definitions.logic import (
     JST,
+    Condition,
     OPERATORS,
     LogicError,
     Read,
@@ -74,6 +75,19 @@ def test_var_reads_a_dotted_key_and_a_part_of_an_address() -> None:
     assert run({"var": "move.scope"}, answers) == "within"
     assert run({"==": [{"var": "move.new_address.municipality_code"}, "131016"]}, answers)
     assert run({"var": "move.new_address.ward"}, answers) is None
+
+
+def test_equal_conditions_are_evaluated_once_per_nested_answers() -> None:
+    answers = nest({"move.scope": "between"})
+    first = Condition.of({"==": [{"var": "move.scope"}, "between"]})
+    second = Condition.of({"==": [{"var": "move.scope"}, "between"]})
+    assert first is not second and first.key == second.key
+    assert evaluate(first, answers, today=TODAY) is True
+    assert answers.results == {(first.key, TODAY): True}
+    assert evaluate(second, answers, today=TODAY) is True
+    assert len(answers.results) == 1
+    assert evaluate(first, nest({"move.scope": "within"}), today=TODAY) is False
+    assert [Condition.of(rule) for rule in (None, True, False)] == [None, True, False]
 
 
 # -- a missing answer never makes a rule true --------------------------------------------------
