@@ -32,6 +32,14 @@ others): the library's JsonLogic operators that mean the same in Python as in Ja
 * ``days_between [from, to]``: ``to`` minus ``from`` in days.
 * ``today []``: today's date in Japan (Asia/Tokyo, UTC+9) as ``YYYY-MM-DD``.
 * ``count [list]``: the length of a list (or string).
+
+Our operators are registered in the library's ``operations``/``scoped_operations`` (its way
+of adding operators; the registration is process-wide, so every ``jsonLogic`` call in the
+portal has these semantics). What the library could not do, and we do: ``some``/``all``/
+``none``/``filter`` ("Unrecognized operation"); a missing answer under ``!``/``!=`` (the
+library says true); ``"abc" < 18`` (the library raises ValueError); ``count`` (the library
+counts truthy arguments); ``today`` in Japan (the library gives the server's date); keys with
+dots (the library's ``var`` reads nested data only, hence :func:`nest`).
 """
 
 from __future__ import annotations

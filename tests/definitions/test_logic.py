@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from portal.definitions.logic import (
     JST,
-    Condition,
     OPERATORS,
+    Condition,
     LogicError,
     Read,
     evaluate,
