@@ -5,11 +5,14 @@ Reports every fault with its file and place, so an author can fix them all in on
 
 from __future__ import annotations
 
+import difflib
 import json
+import unicodedata
 from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
@@ -21,7 +24,9 @@ from portal.definitions.sources import Problem, Source, Sources
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 #: Sub-paths a condition may read below an item of these types.
-ITEM_PARTS = {"address": set(ADDRESS_PARTS), "date": set(), "group": None}
+ITEM_PARTS = {"address": set(ADDRESS_PARTS), "date": set()}
+#: What a condition reading one part of an address resolves to.
+PART: Final = MappingProxyType({"type": "part"})
 
 
 @cache
@@ -88,10 +93,37 @@ class _Checker:
         used: set[str] = set()
         for source in self.workflows:
             used |= self._check_workflow(source, form_items)
+            self._check_same_facts(source, form_items)
         for source in self.forms:
             if source.data["id"] not in used:
                 self._add(source, "id", f"unreachable form: no workflow files {source.data['id']}")
+        self._check_key_prefixes()
         return self.found
+
+    def _check_key_prefixes(self) -> None:
+        """Answers are nested by their dotted keys for conditions, so no key may be a dotted
+        prefix of another (``move.date`` and ``move.date.kind`` could not both be kept)."""
+        places: dict[str, tuple[str, str]] = {
+            key: ("forms/vocabulary.yaml", f"items/{key}") for key in self.vocabulary
+        }
+        for source in [*self.forms, *self.workflows]:
+            data = source.data
+            fields = [(f"questions/{i}", q) for i, q in enumerate(data.get("questions", ()))] + [
+                (f"sections/{s}/fields/{f}", field)
+                for s, section in enumerate(data.get("sections", ()))
+                for f, field in enumerate(section["fields"])
+            ]
+            for path, field in fields:
+                if "item" in field:
+                    places.setdefault(field["key"], (source.file, f"{path}/key"))
+        for key, (file, path) in sorted(places.items()):
+            parts = key.split(".")
+            for end in range(1, len(parts)):
+                prefix = ".".join(parts[:end])
+                if prefix in places:
+                    self.found.append(
+                        Problem(file, path, f"{key!r} extends the key {prefix!r}: rename one")
+                    )
 
     def _add(self, source: Source, path: str, message: str) -> None:
         self.found.append(Problem(source.file, path, message))
@@ -183,12 +215,57 @@ class _Checker:
             return
         for message in logic.validate(rule):
             self._add(source, path, f"condition: {message}")
-        for name in sorted(logic.variables(rule)):
-            if not self._resolves(name, known):
-                self._add(source, path, f"condition names a missing item {name!r}")
+        for read in logic.reads(rule):
+            problem = self._read_problem(read, known)
+            if problem:
+                self._add(source, path, f"condition {problem}")
+            elif read.negated and read.name:
+                item = self._element_item(read, known)
+                if isinstance(item, Mapping) and item.get("type") != "yes_no":
+                    self._add(
+                        source,
+                        path,
+                        f"condition negates {read.name!r}, which is not a yes/no answer: "
+                        f"'!' of a missing answer is unknown; test with "
+                        f"{{'missing': [{read.name!r}]}}",
+                    )
 
-    def _resolves(self, name: str, known: Mapping[str, Any], with_vocabulary: bool = True) -> bool:
-        """Whether a condition's variable names an item (or a part of an address item)."""
+    def _read_problem(self, read: logic.Read, known: Mapping[str, Any]) -> str | None:
+        """Why a name a condition reads names no answer; None when it does."""
+        if read.scope is None:
+            if self._resolve(read.name, known) is None:
+                return f"names a missing item {read.name!r}"
+            return None
+        if self._read_problem(read.scope, known):
+            return None  # reported for the list itself
+        group = self._element_item(read.scope, known)
+        if group is None or group.get("type") not in ("group", "checkbox"):
+            return f"iterates over {read.scope.name!r}, which is not a group"
+        if group["type"] == "checkbox":
+            if read.name:
+                return f"reads {read.name!r} of a checkbox value: use {{'var': ''}}"
+            return None
+        sub_items = {f["key"]: f["item"] for f in group.get("fields", ())}
+        if self._resolve(read.name, sub_items, with_vocabulary=False) is None:
+            return (
+                f"names {read.name!r}, which is not a field of {read.scope.name!r} "
+                f"(fields: {', '.join(sub_items)})"
+            )
+        return None
+
+    def _element_item(self, read: logic.Read, known: Mapping[str, Any]) -> Any:
+        """The item a read names, following ``some`` & co. into a group's fields."""
+        if read.scope is None:
+            return self._resolve(read.name, known)
+        group = self._element_item(read.scope, known)
+        if not isinstance(group, Mapping) or group.get("type") != "group":
+            return None
+        sub_items = {f["key"]: f["item"] for f in group.get("fields", ())}
+        return self._resolve(read.name, sub_items, with_vocabulary=False)
+
+    def _resolve(self, name: str, known: Mapping[str, Any], with_vocabulary: bool = True) -> Any:
+        """The item a condition's variable names, ``PART`` for a part of an address item, or
+        None when it names nothing."""
         parts = name.split(".")
         for end in range(len(parts), 0, -1):
             key = ".".join(parts[:end])
@@ -197,10 +274,13 @@ class _Checker:
                 continue
             rest = parts[end:]
             if not rest:
-                return True
+                return item
             allowed = ITEM_PARTS.get(item["type"], set())
-            return allowed is None or (len(rest) == 1 and rest[0] in allowed)
-        return False
+            return PART if len(rest) == 1 and rest[0] in allowed else None
+        return None
+
+    def _resolves(self, name: str, known: Mapping[str, Any], with_vocabulary: bool = True) -> bool:
+        return self._resolve(name, known, with_vocabulary) is not None
 
     # workflows --------------------------------------------------------------------------
 
@@ -245,6 +325,37 @@ class _Checker:
             self._check_deadline_is_known(source, path, form_id, asked)
         return used
 
+    def _check_same_facts(self, source: Source, form_items: Mapping[str, dict[str, Any]]) -> None:
+        """Once-only: a fact has one key. Two keys a case can ask that have the same type and
+        labels that read alike are most likely one fact asked twice; so are two groups whose
+        entries ask a field of the same type and label (two lists of the same people)."""
+        items: dict[str, Mapping[str, Any]] = {}
+        for question in source.data["questions"]:
+            item = question.get("item") or self.vocabulary.get(question["key"])
+            if item:
+                items[question["key"]] = item
+        for entry in source.data["forms"]:
+            items.update(form_items.get(entry["form"], {}))
+        for key, item in list(items.items()):
+            for sub in item.get("fields", ()) if item["type"] == "group" else ():
+                items[f"{key}[].{sub['key']}"] = sub["item"]
+        keys = sorted(items)
+        for index, first in enumerate(keys):
+            for second in keys[index + 1 :]:
+                if (
+                    _comparable(first, second)
+                    and items[first]["type"] == items[second]["type"]
+                    and _look_alike(items[first], items[second])
+                ):
+                    self._add(
+                        source,
+                        "forms",
+                        f"{first!r} and {second!r} look like the same fact (both "
+                        f"{items[first]['type']}, labelled {_shown_label(items[first])!r} and "
+                        f"{_shown_label(items[second])!r}): merge them into one vocabulary "
+                        "item, or label them so that they say how they differ",
+                    )
+
     def _check_deadline_is_known(
         self, source: Source, path: str, form_id: str, asked: Mapping[str, Any]
     ) -> None:
@@ -257,3 +368,39 @@ class _Checker:
                 f"{form_id!r} counts its deadline from {deadline_from!r}, "
                 "which the guidance questions do not ask",
             )
+
+
+def _shown_label(item: Mapping[str, Any]) -> str:
+    return (item.get("summary_label") or item["label"])["ja"]
+
+
+def _normalised(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+
+def _comparable(first: str, second: str) -> bool:
+    """Items, or fields of two different groups (``move.members[].name``): the fields of one
+    group are facts of one entry, and a group's field is not compared with a whole item."""
+    first_group, _, _ = first.partition("[]")
+    second_group, _, _ = second.partition("[]")
+    in_groups = ("[]" in first, "[]" in second)
+    if in_groups == (False, False):
+        return True
+    return in_groups == (True, True) and first_group != second_group
+
+
+#: How alike two labels must read, in both languages (difflib's ratio), to be one fact.
+SAME_FACT_RATIO: Final = 0.9
+
+
+def _look_alike(first: Mapping[str, Any], second: Mapping[str, Any]) -> bool:
+    """The same label (as shown in summaries) in either language, or labels that read
+    nearly the same in both: one fact asked twice, or two the summary cannot tell apart."""
+    labels = [item.get("summary_label") or item["label"] for item in (first, second)]
+    ja = [_normalised(label["ja"]) for label in labels]
+    en = [_normalised(label["en"]) for label in labels]
+    if ja[0] == ja[1] or en[0] == en[1]:
+        return True
+    return all(
+        difflib.SequenceMatcher(None, *texts).ratio() >= SAME_FACT_RATIO for texts in (ja, en)
+    )

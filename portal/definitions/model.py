@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from portal.definitions.logic import Condition
 from portal.i18n import localized
 
 #: The parts of an address answer, in the order they are stored and asked; conditions may
@@ -74,6 +75,7 @@ class Field:
     key: str
     item: Item
     required: bool = True
+    #: None (always shown), a bool or a :class:`~portal.definitions.logic.Condition`.
     show_if: Any = None
 
 
@@ -182,7 +184,7 @@ def build_field(data: Mapping[str, Any], vocabulary: Mapping[str, Item]) -> Fiel
         key=key,
         item=item,
         required=bool(data.get("required", True)),
-        show_if=data.get("show_if"),
+        show_if=Condition.of(data.get("show_if")),
     )
 
 
@@ -232,7 +234,7 @@ def build_workflow(data: Mapping[str, Any], vocabulary: Mapping[str, Item]) -> W
             WorkflowForm(
                 form_id=f["form"],
                 municipality=f["municipality"],
-                applies_if=f.get("applies_if", True),
+                applies_if=Condition.of(f.get("applies_if", True)),
                 optional=bool(f.get("optional", False)),
             )
             for f in data["forms"]

@@ -16,7 +16,7 @@ from typing import Any
 
 from portal.clock import today_in_japan
 from portal.deadlines import deadline as legal_deadline
-from portal.definitions.logic import evaluate, truthy
+from portal.definitions.logic import evaluate, nest, truthy
 from portal.definitions.model import Field, Form, Snapshot, Text, WorkflowForm
 
 QUESTION, PROCEDURES, SECTION, DOCUMENTS, CHECK = (
@@ -99,8 +99,9 @@ def procedures(
 ) -> list[Procedure]:
     """The forms whose conditions hold, in the workflow's order."""
     found = []
+    conditions = nest(answers)
     for entry in snapshot.workflow.forms:
-        if not condition_holds(entry.applies_if, answers, today):
+        if not condition_holds(entry.applies_if, conditions, today):
             continue
         form = snapshot.form(entry.form_id)
         found.append(
@@ -128,9 +129,10 @@ def pages(
     ``applicable`` passes procedures already computed for the same answers."""
     result: list[Page] = []
     asked: set[str] = set()
+    conditions = nest(answers)
     for field in snapshot.workflow.questions:
         asked.add(field.key)
-        if visible(field, answers, today):
+        if visible(field, conditions, today):
             result.append(Page(f"q-{field.key}", QUESTION, (field,)))
     result.append(Page("procedures", PROCEDURES))
     if applicable is None:
@@ -140,12 +142,12 @@ def pages(
             continue
         form = procedure.form
         for section in form.sections:
-            fields = _new_fields(section.fields, asked, answers, today)
+            fields = _new_fields(section.fields, asked, conditions, today)
             if fields:
                 result.append(
                     Page(f"f-{form.id}-{section.id}", SECTION, fields, form, section.title)
                 )
-        documents = _new_fields(form.attachments, asked, answers, today)
+        documents = _new_fields(form.attachments, asked, conditions, today)
         if documents:
             result.append(Page(f"d-{form.id}", DOCUMENTS, documents, form))
     result.append(Page("check", CHECK))

@@ -29,6 +29,18 @@ VOCABULARY: dict[str, Any] = {
         },
         "move.date": {"type": "date", "label": text("異動日", "Date of the move")},
         "move.new_address": {"type": "address", "label": text("新住所", "New address")},
+        "move.members": {
+            "type": "group",
+            "label": text("一緒に引っ越す人", "People moving together"),
+            "item_label": text("引っ越す人", "Person moving"),
+            "fields": [
+                {"key": "name", "item": {"type": "name", "label": text("氏名", "Name")}},
+                {
+                    "key": "birthdate",
+                    "item": {"type": "date", "label": text("生年月日", "Date of birth")},
+                },
+            ],
+        },
         "household.kokuho": {"type": "yes_no", "label": text("国保", "Insured under NHI")},
         "filing.letter": {"type": "file", "label": text("委任状", "Letter of delegation")},
     },

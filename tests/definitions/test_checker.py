@@ -11,6 +11,7 @@ import pytest
 from portal.definitions.checker import check
 from portal.definitions.sources import read_sources
 from tests.definitions import minimal
+from tests.definitions.minimal import text
 
 
 def problems_of(tmp_path: Path, data: dict[str, Any]) -> list[str]:
@@ -61,6 +62,115 @@ FAULTS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "condition naming a missing part of an address",
         lambda d: _field(d, 2).update(show_if={"==": [{"var": "move.new_address.ward"}, "x"]}),
         "condition names a missing item 'move.new_address.ward'",
+    ),
+    (
+        "a misspelt field of a group inside some",
+        lambda d: _field(d, 2).update(
+            show_if={"some": [{"var": "move.members"}, {"<": [{"var": "birthdat"}, "2007-04-01"]}]}
+        ),
+        "forms/mic/tenshutsu.yaml:sections/0/fields/2/show_if: condition names 'birthdat', "
+        "which is not a field of 'move.members' (fields: name, birthdate)",
+    ),
+    (
+        "a misspelt field of a group inside a nested all",
+        lambda d: _field(d, 2).update(
+            show_if={"and": [True, {"all": [{"var": "move.members"}, {"var": "name.kana"}]}]}
+        ),
+        "condition names 'name.kana', which is not a field of 'move.members'",
+    ),
+    (
+        "some over an answer that is not a group",
+        lambda d: _field(d, 2).update(show_if={"some": [{"var": "move.date"}, {"var": "x"}]}),
+        "condition iterates over 'move.date', which is not a group",
+    ),
+    (
+        "some over a missing item",
+        lambda d: _field(d, 2).update(show_if={"none": [{"var": "move.member"}, {"var": "x"}]}),
+        "condition names a missing item 'move.member'",
+    ),
+    (
+        "an operator not allowed in definitions",
+        lambda d: _field(d, 2).update(show_if={"substr": [{"var": "move.date"}, 0, 4]}),
+        "condition: operator 'substr' is not allowed in definitions",
+    ),
+    (
+        "a key extending another key",
+        lambda d: d["vocabulary"]["items"].update(
+            {"move.date.kind": {"type": "text", "label": text("種類", "Kind")}}
+        ),
+        "forms/vocabulary.yaml:items/move.date.kind: 'move.date.kind' extends the key "
+        "'move.date': rename one",
+    ),
+    (
+        "a local key extending another local key",
+        lambda d: _form(d)["sections"][0]["fields"].append(
+            {
+                "key": "mic.tenshutsu.reason.detail",
+                "item": {"type": "text", "label": text("詳細", "Detail")},
+            }
+        ),
+        "forms/mic/tenshutsu.yaml:sections/0/fields/3/key: 'mic.tenshutsu.reason.detail' extends "
+        "the key 'mic.tenshutsu.reason': rename one",
+    ),
+    (
+        "'!' of an answer that is not yes/no",
+        lambda d: _field(d, 2).update(show_if={"!": {"var": "move.new_address"}}),
+        "sections/0/fields/2/show_if: condition negates 'move.new_address', which is not a "
+        "yes/no answer: '!' of a missing answer is unknown; test with "
+        "{'missing': ['move.new_address']}",
+    ),
+    (
+        "one fact under two keys: the same label",
+        lambda d: _form(d)["sections"][0]["fields"].append(
+            {
+                "key": "mic.tenshutsu.moving_day",
+                "item": {"type": "date", "label": text("異動日", "Moving day")},
+            }
+        ),
+        "workflows/moving.yaml:forms: 'mic.tenshutsu.moving_day' and 'move.date' look like the "
+        "same fact (both date, labelled '異動日' and '異動日')",
+    ),
+    (
+        "one fact under two keys: labels that read alike in both languages",
+        lambda d: (
+            _field(d, 2)["item"].update(
+                label=text("転出の理由を詳しく書いて下さい", "Reasons for moving out")
+            ),
+            _form(d)["sections"][0]["fields"].append(
+                {
+                    "key": "mic.tenshutsu.reasons",
+                    "item": {
+                        "type": "text",
+                        "label": text("転出の理由を詳しく書いてください", "Reason for moving out"),
+                    },
+                }
+            ),
+        ),
+        "'mic.tenshutsu.reason' and 'mic.tenshutsu.reasons' look like the same fact",
+    ),
+    (
+        "two lists of the same people",
+        lambda d: (
+            _workflow(d)["questions"].append({"key": "move.members"}),
+            _form(d)["sections"][0]["fields"].append(
+                {
+                    "key": "mic.tenshutsu.movers",
+                    "item": {
+                        "type": "group",
+                        "label": text("転出する人", "People moving out"),
+                        "item_label": text("人", "Person"),
+                        "fields": [
+                            {
+                                "key": "full_name",
+                                "item": {"type": "name", "label": text("氏名", "Name")},
+                            }
+                        ],
+                    },
+                }
+            ),
+        ),
+        "'mic.tenshutsu.movers[].full_name' and 'move.members[].name' look like the same fact "
+        "(both name, labelled '氏名' and '氏名')",
     ),
     (
         "malformed condition",
@@ -161,6 +271,27 @@ FAULTS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "forms/vocabulary.yaml:/: the vocabulary is missing",
     ),
 ]
+
+
+def test_a_sound_set_uses_conditions_and_labels_as_intended(tmp_path: Path) -> None:
+    """Negating a yes/no answer, reading a group's own fields, one label on two types, and
+    like labels in one group entry are no faults."""
+    data = minimal.definitions()
+    _workflow(data)["questions"].append({"key": "move.members"})
+    members = {"var": "move.members"}
+    _field(data, 2).update(
+        show_if={
+            "and": [
+                {"!": {"var": "household.kokuho"}},
+                {"some": [members, {"<": [{"var": "birthdate"}, "2007-04-01"]}]},
+                {"missing": ["move.date"]},
+            ]
+        }
+    )
+    _form(data)["sections"][0]["fields"].append(
+        {"key": "mic.tenshutsu.day_text", "item": {"type": "text", "label": text("異動日", "x")}}
+    )
+    assert problems_of(tmp_path, data) == []
 
 
 @pytest.mark.parametrize(("fault", "breaks", "expected"), FAULTS, ids=[f[0] for f in FAULTS])
