@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
+import phonenumbers
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
@@ -92,6 +93,13 @@ def _is_kana(char: str) -> bool:
 
 def _too_long(value: str, max_length: int | None) -> bool:
     return max_length is not None and len(value) > max_length
+
+
+def check_length(value: str, *, minimum: int | None = None) -> str:
+    """The value itself when it has at least ``minimum`` characters (a blank one passes)."""
+    if value and minimum and len(value) < minimum:
+        raise InvalidValue(_l("The answer must be %(min)d characters or more", min=minimum))
+    return value
 
 
 def normalize_text(
@@ -312,11 +320,11 @@ def normalize_postal_code(raw: str | None) -> str:
 def normalize_phone(raw: str | None) -> str:
     """A phone number in Japan as its 10 or 11 digits only, like ``0312345678``.
 
-    Digits only, because the hyphens residents type vary for the same number, and placing them
-    right needs the table of area codes: digits compare and dial reliably, and a display can
-    add hyphens. Hyphens, parentheses (03(1234)5678) and spaces are accepted, full-width too;
-    +81 becomes 0, with or without the (0). Landlines have 10 digits; the 11-digit numbers
-    (mobile, IP, 0800) all start with 0X0.
+    Digits only, because the hyphens residents type vary for the same number: digits compare
+    and dial reliably, and :func:`display_phone` adds the hyphens. Hyphens, parentheses
+    (03(1234)5678) and spaces are accepted, full-width too; +81 becomes 0, with or without the
+    (0). Whether the number can exist is checked against Google's numbering plan for Japan
+    (the ``phonenumbers`` package), which knows every area code's length.
     """
     if is_blank(raw):
         raise InvalidValue(_l("Enter a phone number"))
@@ -327,15 +335,20 @@ def normalize_phone(raw: str | None) -> str:
         raise InvalidValue(
             _l("Enter a phone number in Japan, using numbers and hyphens only, like 090-1234-5678")
         )
-    # 11 digits: 020, 050, 060, 070, 080, 090 and 0800; 010 is the international prefix.
-    valid_length = len(value) == 10 or (
-        len(value) == 11 and value[1] in "23456789" and value[2] == "0"
-    )
-    if not valid_length or not value.startswith("0") or value.startswith("00"):
-        raise InvalidValue(
-            _l("Enter the phone number as 10 or 11 digits, with the area code, like 03-1234-5678")
-        )
+    if not (value.startswith("0") and not value.startswith("00") and len(value) in (10, 11)):
+        raise InvalidValue(_PHONE_LENGTH)
+    if not phonenumbers.is_valid_number(_parsed_phone(value)):
+        raise InvalidValue(_PHONE_LENGTH)
     return value
+
+
+_PHONE_LENGTH = _l(
+    "Enter the phone number as 10 or 11 digits, with the area code, like 03-1234-5678"
+)
+
+
+def _parsed_phone(digits: str) -> phonenumbers.PhoneNumber:
+    return phonenumbers.parse(digits, "JP")
 
 
 _DOMAIN_LABEL = re.compile(r"[^\W_](?:(?:[^\W_]|-)*[^\W_])?")
@@ -451,22 +464,12 @@ def parse_yes_no(raw: str | None) -> bool:
     return value == "yes"
 
 
-#: Numbers whose grouping does not depend on the area-code table: mobile, IP phone, toll-free.
-_PHONE_GROUPS = (
-    (("070", "080", "090", "050", "020", "060"), 11, (3, 4, 4)),
-    (("0120", "0800"), 10, (4, 3, 3)),
-    (("0570",), 10, (4, 3, 3)),
-)
-
-
 def display_phone(digits: str) -> str:
-    """A stored phone number as people write it, 090-1234-5678; numbers whose grouping needs
-    the area-code table (fixed lines) are shown as stored."""
-    for prefixes, length, groups in _PHONE_GROUPS:
-        if len(digits) == length and digits.startswith(prefixes) and digits.isdigit():
-            parts, start = [], 0
-            for size in groups:
-                parts.append(digits[start : start + size])
-                start += size
-            return "-".join(parts)
-    return digits
+    """A stored phone number as people write it in Japan: 03-1234-5678, 090-1234-5678,
+    0120-123-456 (the national format of the numbering plan); anything else as stored."""
+    if not (digits.isascii() and digits.isdigit() and 10 <= len(digits) <= 11):
+        return digits
+    number = _parsed_phone(digits)
+    if not phonenumbers.is_valid_number(number):
+        return digits
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)

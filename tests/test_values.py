@@ -345,7 +345,7 @@ def test_normalize_postal_code_refuses(raw: str, message: str) -> None:
         ("+81 90-1234-5678", "09012345678"),
         ("+81 (0)3-1234-5678", "0312345678"),
         ("＋８１９０１２３４５６７８", "09012345678"),
-        ("011-123-4567", "0111234567"),
+        ("011-234-5678", "0112345678"),  # Sapporo: a 3-digit area code
     ],
 )
 def test_normalize_phone(raw: str, expected: str) -> None:
@@ -687,11 +687,14 @@ def test_numbers_read_back_as_typed(number: int, commas: bool, full_width: bool)
         ("09012345678", "090-1234-5678"),
         ("05012345678", "050-1234-5678"),
         ("0120123456", "0120-123-456"),
-        ("0312345678", "0312345678"),  # a fixed line: grouping needs the area-code table
+        ("0312345678", "03-1234-5678"),  # fixed lines: the area code's length decides
+        ("0112345678", "011-234-5678"),
+        ("0298641234", "029-864-1234"),
+        ("08001234567", "0800-123-4567"),
         ("", ""),
     ],
 )
-def test_phone_numbers_are_shown_grouped_where_the_grouping_is_certain(digits, shown) -> None:
+def test_phone_numbers_are_shown_in_national_format(digits, shown) -> None:
     from portal.values import display_phone
 
     assert display_phone(digits) == shown

@@ -16,15 +16,10 @@ from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from portal.definitions.model import Field, Item, Option, Text
-from portal.journey.fieldtypes import (
-    FIELD_TYPES,
-    PageForm,
-    field_name,
-    input_attributes,
-    key_of,
-    page_form,
-    summarize,
-)
+from portal.journey.fields.base import field_types, input_attributes
+from portal.journey.fields.names import field_name, key_of
+from portal.journey.fields.page import PageForm, page_form
+from portal.journey.fields.summary import SUMMARIZERS, summarize
 
 NO_CSRF = {"csrf": False}
 
@@ -134,7 +129,8 @@ def test_keys_become_safe_html_names_and_back() -> None:
 def test_every_item_type_has_a_field_type() -> None:
     types = ["text", "textarea", "name", "kana", "date", "postal_code", "address", "phone"]
     types += ["email", "number", "select", "radio", "yes_no", "checkbox", "file", "group"]
-    assert sorted(FIELD_TYPES) == sorted(types)
+    assert sorted(field_types()) == sorted(types)
+    assert sorted(SUMMARIZERS) == sorted(types)
 
 
 def test_a_key_that_clashes_with_the_form_is_refused(app: Flask) -> None:
@@ -589,7 +585,7 @@ def test_stored_answers_are_shown_again_with_helpful_attributes(app: Flask) -> N
     assert 'aria-describedby="rent-unit"' in html
     assert re.search(r'type="email" value="taro@example.jp"', html)
     assert re.search(r'lang="ja"[^>]*value="ヤマダ"', html)
-    assert re.search(r'type="tel" value="0312345678"', html) and 'value="霞が関"' in html
+    assert re.search(r'type="tel" value="03-1234-5678"', html) and 'value="霞が関"' in html
     assert ">\r\n一行目\n二行目</textarea>" in html
     assert re.search(r'id="married-1" name="married" value="no" checked', html)
     assert re.search(r'id="move__new_address-street"[^>]*value="1-3-1"', html)
@@ -697,7 +693,6 @@ def test_a_pages_form_class_is_made_once_and_speaks_each_language(app) -> None:
     from portal.definitions.model import Field as FieldDef
     from portal.definitions.model import Item as ItemDef
     from portal.definitions.model import Text as TextDef
-    from portal.journey.fieldtypes import page_form
 
     item = ItemDef(key="a.b", type="text", label=TextDef("氏名", "Name"))
     fields = (FieldDef(key="a.b", item=item),)
@@ -709,3 +704,21 @@ def test_a_pages_form_class_is_made_once_and_speaks_each_language(app) -> None:
             second = page_form(fields, {}, formdata=None, meta={"csrf": False})
             assert "Name" in str(second["a__b"].label)
     assert type(first) is type(second)
+
+
+def test_answers_read_without_a_form_or_a_request(app: Flask) -> None:
+    """The back office and PDFs summarize answers with no request and no WTForms loaded."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import portal.journey.fields.summary; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('wtforms', 'flask_wtf')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded.strip() == "[]"
+    with app.app_context(), force_locale("ja"):
+        assert summarize(item("date"), "2019-05-01") == "2019年5月1日（令和元年5月1日）"
+        assert summarize(item("phone"), "0312345678") == "03-1234-5678"
