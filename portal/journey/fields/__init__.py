@@ -14,12 +14,13 @@ Each module does one job, so that what needs little imports little:
 - :mod:`.page`: the page's form, :func:`~.page.page_form`, and the cache of form classes.
 
 Stored shapes, by item type: text-like types a ``str``; ``number`` an ``int`` or a
-``float``; ``date`` an ISO ``"YYYY-MM-DD"``; ``postal_code`` ``"NNN-NNNN"``; ``phone`` its
-digits; ``address`` a dict of :data:`~portal.definitions.model.ADDRESS_PARTS` with
-``municipality_code``; ``select`` and ``radio`` an option value; ``yes_no`` a ``bool``;
-``checkbox`` a list of option values; ``group`` a list of dicts by sub-field key. Files are
-not answers: the view stores :meth:`~.page.PageForm.uploads`. An optional question left
-blank is ``""`` for text-like types, ``[]`` for checkboxes and groups and ``None`` otherwise.
+``float``; ``date`` an ISO ``"YYYY-MM-DD"``; ``time`` ``"HH:MM"``; ``digits`` ASCII digits;
+``postal_code`` ``"NNN-NNNN"``; ``phone`` its digits; ``address`` a dict of
+:data:`~portal.definitions.model.ADDRESS_PARTS` with ``municipality_code``; ``select`` and
+``radio`` an option value; ``yes_no`` a ``bool``; ``checkbox`` a list of option values;
+``group`` a list of dicts by sub-field key. Files are not answers: the view stores
+:meth:`~.page.PageForm.uploads`. An optional question left blank is ``""`` for text-like
+types, ``[]`` for checkboxes and groups and ``None`` otherwise.
 
 This package imports nothing itself: import what you need from its modules.
 """

@@ -1,4 +1,4 @@
-"""Dates: three inputs, stored as ISO ``YYYY-MM-DD``."""
+"""Dates: three inputs, either calendar (2026 or 令和8), stored as ISO ``YYYY-MM-DD``."""
 
 from __future__ import annotations
 
@@ -56,10 +56,11 @@ class DateType(FieldType):
         return {"inputmode": "numeric", "spellcheck": "false"}
 
     def part_attributes(self, item: Item, part: str) -> dict[str, str]:
-        attributes = {
-            **self.input_attributes(item),
-            "maxlength": "4" if part == "year" else "2",
-        }
+        if part == "year":
+            # The year may be typed with its era (令和8): a numeric keypad has no kanji.
+            attributes = {"maxlength": "6", "spellcheck": "false"}
+        else:
+            attributes = {**self.input_attributes(item), "maxlength": "2"}
         if item.prefill == "birthdate":
             attributes["autocomplete"] = f"bday-{part}"
         return attributes

@@ -143,6 +143,8 @@ SUMMARIZERS: dict[str, Callable[[Item, Any], Summary]] = {
     "kana": _as_text,
     "postal_code": _as_text,
     "email": _as_text,
+    "time": _as_text,
+    "digits": _as_text,
     "textarea": _lines,
     "phone": _phone,
     "number": _number,

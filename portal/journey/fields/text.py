@@ -12,12 +12,14 @@ from portal.journey.fields.base import FieldType, register
 from portal.values import (
     check_length,
     display_phone,
+    normalize_digits,
     normalize_email,
     normalize_kana,
     normalize_name,
     normalize_phone,
     normalize_postal_code,
     normalize_text,
+    normalize_time,
 )
 
 #: Identity claims with an autocomplete token: only for the resident's own answers.
@@ -120,4 +122,40 @@ class EmailType(FieldType):
             "inputmode": "email",
             "spellcheck": "false",
             "autocapitalize": "none",
+        }
+
+
+@register
+class TimeType(FieldType):
+    """A time of day on the 24-hour clock (a birth, a death), stored as ``"HH:MM"``."""
+
+    name = "time"
+    fold_width = True
+
+    def normalize(self, value: Any, item: Item, form_field: WTField) -> Any:
+        return normalize_time(value)
+
+    def input_attributes(self, item: Item) -> dict[str, str]:
+        return {"class_": "input input--short", "inputmode": "numeric", "spellcheck": "false"}
+
+
+@register
+class DigitsType(FieldType):
+    """A number that is a code, not an amount (an account number): its digits, zeros kept."""
+
+    name = "digits"
+    fold_width = True
+
+    def normalize(self, value: Any, item: Item, form_field: WTField) -> Any:
+        rules = item.validation
+        return normalize_digits(
+            value, minimum=rules.get("min_length"), maximum=rules.get("max_length")
+        )
+
+    def input_attributes(self, item: Item) -> dict[str, str]:
+        return {
+            **super().input_attributes(item),
+            "class_": "input input--short",
+            "inputmode": "numeric",
+            "spellcheck": "false",
         }
