@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
+import warnings
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
@@ -92,17 +93,22 @@ def _damaged() -> InvalidValue:
 def _check_image(data: bytes) -> str:
     from PIL import Image, UnidentifiedImageError
 
+    too_large = InvalidValue(
+        _l(
+            "The image must be %(count)d megapixels or fewer",
+            count=MAX_IMAGE_PIXELS // 1_000_000,
+        )
+    )
     try:
-        with Image.open(io.BytesIO(data), formats=("JPEG", "PNG")) as image:
+        with warnings.catch_warnings():
+            # Pillow only warns between its limit and twice it: here that is a refusal too.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=("JPEG", "PNG"))
+        with image:
             image_format = str(image.format)
             width, height = image.size
             if width * height > MAX_IMAGE_PIXELS:
-                raise InvalidValue(
-                    _l(
-                        "The image must be %(count)d megapixels or fewer",
-                        count=MAX_IMAGE_PIXELS // 1_000_000,
-                    )
-                )
+                raise too_large
             if image_format == "JPEG":
                 # Decoding at an eighth of the size reads every byte for a fraction of the work.
                 image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
@@ -111,7 +117,9 @@ def _check_image(data: bytes) -> str:
                 image.verify()  # every chunk's checksum, through to the end
     except InvalidValue:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise too_large from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise _damaged() from None
     return image_format
 

@@ -13,6 +13,7 @@ import pytest
 from flask import Flask, render_template_string
 from flask_babel import force_locale, gettext, ngettext
 from flask_wtf.csrf import generate_csrf
+from PIL import Image
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from portal.definitions.model import Field, Item, Option, Text
@@ -343,6 +344,14 @@ def test_a_file_that_only_starts_like_a_pdf_or_image_is_refused(app, content) ->
 
 def test_an_image_too_large_to_decode_safely_is_refused(app, monkeypatch) -> None:
     from portal import files
+
+    # 48 KB that would decode to 400 megapixels: refused before decoding.
+    bomb = BytesIO()
+    Image.new("1", (20000, 20000)).save(bomb, "PNG")
+    assert upload_errors(app, bomb.getvalue()) == ["The image must be 50 megapixels or fewer"]
+    bomb = BytesIO()
+    Image.new("1", (11000, 11000)).save(bomb, "PNG")  # where Pillow only warns
+    assert upload_errors(app, bomb.getvalue()) == ["The image must be 50 megapixels or fewer"]
 
     monkeypatch.setattr(files, "MAX_IMAGE_PIXELS", 100)
     assert upload_errors(app, image("PNG", (20, 20))) == ["The image must be 0 megapixels or fewer"]
