@@ -1037,3 +1037,9 @@ def test_an_upload_s_unsafe_name_is_cleaned_and_downloads(app, resident) -> None
         assert "\u202e" not in disposition and "\r" not in disposition
         assert disposition.startswith("attachment")
         download.close()
+
+
+def test_an_email_typed_in_full_width_is_kept_in_ascii(app) -> None:
+    assert (
+        answer_of(app, asked("email"), {"x": "ｔａｒｏ＠ｅｘａｍｐｌｅ．ｊｐ"}) == "taro@example.jp"
+    )

@@ -1,8 +1,10 @@
 """How a stored answer reads, in the current language: one summarizer per item type.
 
 The check-your-answers page, the back office and PDFs all read answers, and the last two have
-no form and no request: this module needs no WTForms, no Flask-WTF and no request, only an
-app context for the language (``flask_babel.force_locale`` renders for someone else).
+no form and no request: this module imports no WTForms and no Flask-WTF. Outside a request it
+needs an app context and the language chosen with ``flask_babel.force_locale`` (the
+resident's, when rendering for someone else), since the portal's locale selector reads the
+request.
 """
 
 from __future__ import annotations

@@ -112,6 +112,7 @@ class PhoneType(FieldType):
 class EmailType(FieldType):
     name = "email"
     wtf_class = EmailField
+    fold_width = True
 
     def normalize(self, value: Any, item: Item, form_field: WTField) -> Any:
         return normalize_email(value)
