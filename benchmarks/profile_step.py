@@ -34,7 +34,7 @@ import journey as bench  # noqa: E402
 #: Inclusive costs worth naming: (label, file fragment, function name).
 KNOWN_COSTS = [
     ("Jinja rendering (render_template)", "flask/templating.py", "render_template"),
-    ("WTForms: building the page's form", "portal/journey/fieldtypes.py", "page_form"),
+    ("WTForms: building the page's form", "portal/journey/fields/page.py", "page_form"),
     ("WTForms: validate()", "wtforms/form.py", "validate"),
     ("Journey(case): flow.pages + procedures", "portal/journey/views.py", "__init__"),
     ("flow.pages (all calls)", "portal/journey/flow.py", "pages"),
@@ -123,7 +123,7 @@ def breakdown(app: Any, client: Any, token: str, journey: bench.Journey, account
     from portal.definitions import logic
     from portal.extensions import db
     from portal.journey import flow, services, views
-    from portal.journey.fieldtypes import page_form
+    from portal.journey.fields.page import page_form
     from portal.journey.models import Case
 
     started = client.post("/cases/", data={"csrf_token": token, "workflow": "moving"})

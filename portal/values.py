@@ -17,15 +17,15 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 
+import phonenumbers
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
 from portal.clock import today_in_japan
-from portal.dates import format_resident_date
+from portal.dates import ERAS, format_resident_date
 
 #: Full-width ASCII (U+FF01–U+FF5E) to ASCII, as Japanese input modes produce it.
 _FULLWIDTH_ASCII = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
-_FULLWIDTH_DIGITS = {code: code - 0xFEE0 for code in range(0xFF10, 0xFF1A)}
 #: Everything a phone keyboard offers for "-": in Japanese mode the hyphen key types ー.
 _DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d\u30fc\uff70"
 _APOSTROPHES = {ord(c): "'" for c in "\u2018\u2019\u02bc\u2032\uff07"}
@@ -41,6 +41,9 @@ _ASCII_DIGITS = re.compile("[0-9]+")
 _NUMBER = re.compile(r"(-?)([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.([0-9]+))?")
 
 _DEFAULT_NAME_LENGTH = 100
+#: The most digits a number may have: ``int()`` refuses more than 4,300, and no amount on a
+#: form needs more than this. Checked before any conversion.
+MAX_NUMBER_DIGITS = 30
 _MAX_EMAIL_LENGTH = 254
 
 
@@ -85,6 +88,13 @@ def _is_kana(char: str) -> bool:
 
 def _too_long(value: str, max_length: int | None) -> bool:
     return max_length is not None and len(value) > max_length
+
+
+def check_length(value: str, *, minimum: int | None = None) -> str:
+    """The value itself when it has at least ``minimum`` characters (a blank one passes)."""
+    if value and minimum and len(value) < minimum:
+        raise InvalidValue(_l("The answer must be %(min)d characters or more", min=minimum))
+    return value
 
 
 def normalize_text(
@@ -217,15 +227,61 @@ _MISSING_DATE_PARTS = {
 
 
 def _date_part(raw: str | None) -> str:
-    return "".join((raw or "").translate(_FULLWIDTH_DIGITS).split())
+    """A part as typed, with full-width letters and digits narrowed and spaces taken out."""
+    return "".join(unicodedata.normalize("NFKC", raw or "").split())
+
+
+#: Era names as residents type them: kanji, or the first letter of the romanized name. The
+#: five eras since 1868 and their first days are :data:`portal.dates.ERAS`. japanera 2.1.3
+#: was tried: its ~250 historical eras make "H31" ambiguous (it found no date), and it could
+#: not tell "平成 had ended" from "no such date"; jeraconv has had no release since 2019.
+_ERA_LETTERS = {"R": "令和", "H": "平成", "S": "昭和", "T": "大正", "M": "明治"}
+_ERA_YEAR = re.compile(
+    r"(?P<era>令和|平成|昭和|大正|明治|[RHSTM])\.?(?P<year>[0-9]{1,2}|元)年?", re.IGNORECASE
+)
+_WESTERN_YEAR = re.compile(r"(?P<year>[0-9]{4})年?")
+_DAY_OR_MONTH = re.compile(r"(?P<number>[0-9]{1,2})[日月]?")
+
+
+def _era_span(name: str) -> tuple[date, date | None]:
+    """An era's first day and its last (None for the current one), from :data:`ERAS`."""
+    names = [era for era, _first in ERAS]
+    index = names.index(name)
+    last = ERAS[index - 1][1] - timedelta(days=1) if index > 0 else None
+    return ERAS[index][1], last
+
+
+def _year_of(text: str) -> tuple[int, str | None]:
+    """The Western year, and the era it was given in (None for a Western year).
+
+    ``2026``, ``令和8``, ``R8``, ``r.8``, ``令和8年`` and ``令和元年`` are all read; ``㋿`` and
+    ``㍻`` arrive as 令和 and 平成 once :func:`_date_part` has applied NFKC.
+    """
+    if western := _WESTERN_YEAR.fullmatch(text):
+        return int(western["year"]), None
+    if (era_year := _ERA_YEAR.fullmatch(text)) is None:
+        if text.isascii() and text.isdigit():
+            raise InvalidValue(
+                _l("Enter the year as 4 digits in the Western calendar, like 2026"),
+                ("year",),
+            )
+        raise InvalidValue(_l("Enter a real date"), ("year",))
+    era = _ERA_LETTERS.get(era_year["era"].upper(), era_year["era"])
+    number = 1 if era_year["year"] == "元" else int(era_year["year"])
+    if number < 1:
+        raise InvalidValue(_l("Enter a real date"), ("year",))
+    return _era_span(era)[0].year + number - 1, era
 
 
 def parse_date(year: str | None, month: str | None, day: str | None) -> date:
-    """A date from three inputs, the GOV.UK date pattern; full-width digits are fine.
+    """A date from three inputs, the GOV.UK date pattern, in either calendar.
 
-    The year is Western and must have 4 digits: a resident who types 7 for 令和7年 is told so,
-    rather than being taken to mean the year 7. ``InvalidValue.fields`` names the inputs to
-    highlight.
+    The year is Western with 4 digits (``2026``) or in an era (``令和8``, ``R8``, ``令和元年``,
+    with 令和 平成 昭和 大正 明治 or their letters R H S T M); full-width digits are fine. A
+    bare ``7`` is refused rather than taken to mean the year 7. An era date must fall within
+    its era: 平成31年4月30日 is 2019-04-30 and 令和元年5月1日 is 2019-05-01, but 平成31年5月1日
+    is refused (平成 had ended) rather than moved to 令和, since a date outside its era is
+    most likely mistyped. ``InvalidValue.fields`` names the inputs to highlight.
     """
     parts = {"day": _date_part(day), "month": _date_part(month), "year": _date_part(year)}
     missing = tuple(name for name, value in parts.items() if not value)
@@ -233,22 +289,82 @@ def parse_date(year: str | None, month: str | None, day: str | None) -> date:
         raise InvalidValue(_l("Enter the date"), missing)
     if missing:
         raise InvalidValue(_MISSING_DATE_PARTS[missing], missing)
-    not_numbers = tuple(name for name, value in parts.items() if not _ASCII_DIGITS.fullmatch(value))
+    # Day and month: one or two digits, so nothing long ever reaches int().
+    not_numbers = tuple(
+        name for name in ("day", "month") if not _DAY_OR_MONTH.fullmatch(parts[name])
+    )
     if not_numbers:
         raise InvalidValue(_l("Enter a real date"), not_numbers)
-    if len(parts["year"]) != 4:
-        raise InvalidValue(
-            _l("Enter the year as 4 digits in the Western calendar, like 2026"), ("year",)
-        )
-    number_year, number_month, number_day = (int(parts[n]) for n in ("year", "month", "day"))
+    number_year, era = _year_of(parts["year"])
+    number_month = int(_DAY_OR_MONTH.fullmatch(parts["month"])["number"])  # type: ignore[index]
+    number_day = int(_DAY_OR_MONTH.fullmatch(parts["day"])["number"])  # type: ignore[index]
     if number_year < 1:
         raise InvalidValue(_l("Enter a real date"), ("year",))
     if not 1 <= number_month <= 12:
         raise InvalidValue(_l("Enter a real date"), ("month",))
     try:
-        return date(number_year, number_month, number_day)
+        value = date(number_year, number_month, number_day)
     except ValueError:
         raise InvalidValue(_l("Enter a real date"), ("day",)) from None
+    if era is not None:
+        _check_in_era(value, era)
+    return value
+
+
+def _check_in_era(value: date, era: str) -> None:
+    first, last = _era_span(era)
+    if value < first:
+        raise InvalidValue(
+            _l("%(era)s began on %(date)s", era=era, date=_lazy_date(first)),
+            ("year", "month", "day"),
+        )
+    if last is not None and value > last:
+        raise InvalidValue(
+            _l("%(era)s ended on %(date)s", era=era, date=_lazy_date(last)),
+            ("year", "month", "day"),
+        )
+
+
+_TIME = re.compile(r"(?P<hour>[0-9]{1,2})(?::|時)(?P<minute>[0-9]{2})分?|(?P<hhmm>[0-9]{4})")
+
+
+def normalize_time(raw: str | None) -> str:
+    """A time of day on the 24-hour clock as ``"HH:MM"``: 14:05, １４：０５, 14時05分, 1405."""
+    if is_blank(raw):
+        raise InvalidValue(_l("Enter a time"))
+    value = "".join(unicodedata.normalize("NFKC", raw or "").split())
+    match = _TIME.fullmatch(value)
+    if match is None:
+        raise InvalidValue(_l("Enter the time on the 24-hour clock, like 14:05"))
+    if match["hhmm"]:
+        hour, minute = int(match["hhmm"][:2]), int(match["hhmm"][2:])
+    else:
+        hour, minute = int(match["hour"]), int(match["minute"])
+    if hour > 23 or minute > 59:
+        raise InvalidValue(_l("Enter a real time: hours from 0 to 23 and minutes from 00 to 59"))
+    return f"{hour:02d}:{minute:02d}"
+
+
+def normalize_digits(
+    raw: str | None, *, minimum: int | None = None, maximum: int | None = None
+) -> str:
+    """A code made of digits (an account number) as ASCII digits, leading zeros kept.
+
+    Spaces and hyphens between digits are taken out; full-width digits are narrowed.
+    """
+    if is_blank(raw):
+        raise InvalidValue(_l("Enter the number"))
+    value = _without_separators(unicodedata.normalize("NFKC", raw or ""), "")
+    if not _ASCII_DIGITS.fullmatch(value):
+        raise InvalidValue(_l("Enter numbers only, like 1234567"))
+    if minimum is not None and maximum is not None and minimum == maximum:
+        if len(value) != minimum:
+            raise InvalidValue(_l("Enter %(count)d digits", count=minimum))
+    elif minimum is not None and len(value) < minimum:
+        raise InvalidValue(_l("Enter %(count)d digits or more", count=minimum))
+    elif maximum is not None and len(value) > maximum:
+        raise InvalidValue(_l("Enter %(count)d digits or fewer", count=maximum))
+    return value
 
 
 def _lazy_date(day: date) -> LazyString:
@@ -305,11 +421,11 @@ def normalize_postal_code(raw: str | None) -> str:
 def normalize_phone(raw: str | None) -> str:
     """A phone number in Japan as its 10 or 11 digits only, like ``0312345678``.
 
-    Digits only, because the hyphens residents type vary for the same number, and placing them
-    right needs the table of area codes: digits compare and dial reliably, and a display can
-    add hyphens. Hyphens, parentheses (03(1234)5678) and spaces are accepted, full-width too;
-    +81 becomes 0, with or without the (0). Landlines have 10 digits; the 11-digit numbers
-    (mobile, IP, 0800) all start with 0X0.
+    Digits only, because the hyphens residents type vary for the same number: digits compare
+    and dial reliably, and :func:`display_phone` adds the hyphens. Hyphens, parentheses
+    (03(1234)5678) and spaces are accepted, full-width too; +81 becomes 0, with or without the
+    (0). Whether the number can exist is checked against Google's numbering plan for Japan
+    (the ``phonenumbers`` package), which knows every area code's length.
     """
     if is_blank(raw):
         raise InvalidValue(_l("Enter a phone number"))
@@ -320,15 +436,20 @@ def normalize_phone(raw: str | None) -> str:
         raise InvalidValue(
             _l("Enter a phone number in Japan, using numbers and hyphens only, like 090-1234-5678")
         )
-    # 11 digits: 020, 050, 060, 070, 080, 090 and 0800; 010 is the international prefix.
-    valid_length = len(value) == 10 or (
-        len(value) == 11 and value[1] in "23456789" and value[2] == "0"
-    )
-    if not valid_length or not value.startswith("0") or value.startswith("00"):
-        raise InvalidValue(
-            _l("Enter the phone number as 10 or 11 digits, with the area code, like 03-1234-5678")
-        )
+    if not (value.startswith("0") and not value.startswith("00") and len(value) in (10, 11)):
+        raise InvalidValue(_PHONE_LENGTH)
+    if not phonenumbers.is_valid_number(_parsed_phone(value)):
+        raise InvalidValue(_PHONE_LENGTH)
     return value
+
+
+_PHONE_LENGTH = _l(
+    "Enter the phone number as 10 or 11 digits, with the area code, like 03-1234-5678"
+)
+
+
+def _parsed_phone(digits: str) -> phonenumbers.PhoneNumber:
+    return phonenumbers.parse(digits, "JP")
 
 
 _DOMAIN_LABEL = re.compile(r"[^\W_](?:(?:[^\W_]|-)*[^\W_])?")
@@ -389,10 +510,20 @@ def parse_number(
             raise InvalidValue(_l("Enter a whole number using digits, like 1500"))
         raise InvalidValue(_l("Enter a number using digits, like 1500 or 12.5"))
     sign, whole, fraction = match.groups()
-    text = sign + whole.replace(",", "") + (f".{fraction}" if fraction else "")
-    number: int | Decimal = int(text) if integer else Decimal(text)
-    too_small = minimum is not None and number < minimum
-    too_big = maximum is not None and number > maximum
+    digits = whole.replace(",", "").lstrip("0") or "0"
+    too_long = _l("The number must be %(count)d digits or fewer", count=MAX_NUMBER_DIGITS)
+    if len(fraction or "") > MAX_NUMBER_DIGITS:
+        raise InvalidValue(too_long)
+    if len(digits) > MAX_NUMBER_DIGITS:
+        if minimum is None and maximum is None:
+            raise InvalidValue(too_long)
+        # Too large to be within its limits: said as the limits, without converting it.
+        too_small, too_big = bool(sign), not sign
+    else:
+        text = sign + digits + (f".{fraction}" if fraction else "")
+        number: int | Decimal = int(text) if integer else Decimal(text)
+        too_small = minimum is not None and number < minimum
+        too_big = maximum is not None and number > maximum
     if (too_small or too_big) and minimum is not None and maximum is not None:
         raise InvalidValue(
             _l(
@@ -409,6 +540,8 @@ def parse_number(
         raise InvalidValue(
             _l("The number must be %(maximum)s or less", maximum=_format_limit(maximum))
         )
+    if too_small or too_big:  # too large, beyond the limit on its other side
+        raise InvalidValue(too_long)
     return number
 
 
@@ -444,22 +577,12 @@ def parse_yes_no(raw: str | None) -> bool:
     return value == "yes"
 
 
-#: Numbers whose grouping does not depend on the area-code table: mobile, IP phone, toll-free.
-_PHONE_GROUPS = (
-    (("070", "080", "090", "050", "020", "060"), 11, (3, 4, 4)),
-    (("0120", "0800"), 10, (4, 3, 3)),
-    (("0570",), 10, (4, 3, 3)),
-)
-
-
 def display_phone(digits: str) -> str:
-    """A stored phone number as people write it, 090-1234-5678; numbers whose grouping needs
-    the area-code table (fixed lines) are shown as stored."""
-    for prefixes, length, groups in _PHONE_GROUPS:
-        if len(digits) == length and digits.startswith(prefixes) and digits.isdigit():
-            parts, start = [], 0
-            for size in groups:
-                parts.append(digits[start : start + size])
-                start += size
-            return "-".join(parts)
-    return digits
+    """A stored phone number as people write it in Japan: 03-1234-5678, 090-1234-5678,
+    0120-123-456 (the national format of the numbering plan); anything else as stored."""
+    if not (digits.isascii() and digits.isdigit() and 10 <= len(digits) <= 11):
+        return digits
+    number = _parsed_phone(digits)
+    if not phonenumbers.is_valid_number(number):
+        return digits
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)

@@ -24,12 +24,14 @@ from portal.values import (
     is_blank,
     normalize_choice,
     normalize_choices,
+    normalize_digits,
     normalize_email,
     normalize_kana,
     normalize_name,
     normalize_phone,
     normalize_postal_code,
     normalize_text,
+    normalize_time,
     parse_date,
     parse_number,
     parse_yes_no,
@@ -200,10 +202,68 @@ def test_normalize_kana_limits_length() -> None:
         (("２０２６", "４", "１"), date(2026, 4, 1)),
         ((" 2026\u3000", " 12 ", "31 "), date(2026, 12, 31)),
         (("2024", "2", "29"), date(2024, 2, 29)),
+        (("2026年", "4月", "1日"), date(2026, 4, 1)),
+        # The Japanese calendar: kanji, letters, full width, 元年, the era's own characters.
+        (("令和8", "4", "1"), date(2026, 4, 1)),
+        (("令和8年", "4", "1"), date(2026, 4, 1)),
+        (("R8", "4", "1"), date(2026, 4, 1)),
+        (("r.8", "4", "1"), date(2026, 4, 1)),
+        (("Ｒ８", "４", "１"), date(2026, 4, 1)),
+        (("令和０８", "4", "1"), date(2026, 4, 1)),
+        (("㋿8", "4", "1"), date(2026, 4, 1)),
+        (("令和元年", "5", "1"), date(2019, 5, 1)),
+        (("令和1", "5", "1"), date(2019, 5, 1)),
+        (("平成31年", "4", "30"), date(2019, 4, 30)),
+        (("H31", "4", "30"), date(2019, 4, 30)),
+        (("㍻31", "4", "30"), date(2019, 4, 30)),
+        (("平成元年", "1", "8"), date(1989, 1, 8)),
+        (("昭和64", "1", "7"), date(1989, 1, 7)),
+        (("S60", "3", "3"), date(1985, 3, 3)),
+        (("大正元年", "7", "30"), date(1912, 7, 30)),
+        (("T15", "12", "24"), date(1926, 12, 24)),
+        (("明治45", "7", "29"), date(1912, 7, 29)),
+        (("M1", "1", "25"), date(1868, 1, 25)),
     ],
 )
 def test_parse_date(parts: tuple[str, str, str], expected: date) -> None:
     assert parse_date(*parts) == expected
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        ("平成31", "5", "1"),  # 平成 ended on 30 April 2019: refused, not moved to 令和
+        ("令和元年", "4", "30"),  # 令和 began on 1 May 2019
+        ("平成32", "1", "1"),
+        ("平成元年", "1", "7"),
+        ("昭和64", "1", "8"),
+        ("大正元年", "7", "29"),
+        ("明治1", "1", "24"),
+    ],
+)
+def test_an_era_date_must_fall_within_its_era(parts: tuple[str, str, str]) -> None:
+    with pytest.raises(InvalidValue) as caught:
+        parse_date(*parts)
+    assert caught.value.fields == ("year", "month", "day")
+
+
+@pytest.mark.parametrize(
+    ("parts", "fields"),
+    [
+        (("X8", "4", "1"), ("year",)),
+        (("令和", "4", "1"), ("year",)),
+        (("令和0", "4", "1"), ("year",)),
+        (("令和100", "4", "1"), ("year",)),
+        (("2026", "1" * 5000, "1"), ("month",)),
+        (("2026", "1", "1" * 5000), ("day",)),
+        (("1" * 5000, "1", "1"), ("year",)),
+        (("2026", "\u0663", "1"), ("month",)),  # Arabic-Indic three: a digit, not 0-9
+    ],
+)
+def test_parse_date_refuses_what_is_no_year_or_too_long(parts, fields) -> None:
+    with pytest.raises(InvalidValue) as caught:
+        parse_date(*parts)
+    assert caught.value.fields == fields
 
 
 @pytest.mark.parametrize(
@@ -222,7 +282,7 @@ def test_parse_date(parts: tuple[str, str, str], expected: date) -> None:
         (("2026", "13", "1"), "Enter a real date", ("month",)),
         (("2026", "0", "1"), "Enter a real date", ("month",)),
         (("2026", "四", "1"), "Enter a real date", ("month",)),
-        (("2026", "4", "1日"), "Enter a real date", ("day",)),
+        (("2026", "4", "1日?"), "Enter a real date", ("day",)),
         (("2026", "-4", "1"), "Enter a real date", ("month",)),
         (("0000", "4", "1"), "Enter a real date", ("year",)),
         (
@@ -345,7 +405,7 @@ def test_normalize_postal_code_refuses(raw: str, message: str) -> None:
         ("+81 90-1234-5678", "09012345678"),
         ("+81 (0)3-1234-5678", "0312345678"),
         ("＋８１９０１２３４５６７８", "09012345678"),
-        ("011-123-4567", "0111234567"),
+        ("011-234-5678", "0112345678"),  # Sapporo: a 3-digit area code
     ],
 )
 def test_normalize_phone(raw: str, expected: str) -> None:
@@ -374,6 +434,60 @@ LENGTH = "Enter the phone number as 10 or 11 digits, with the area code, like 03
 )
 def test_normalize_phone_refuses(raw: str, message: str) -> None:
     assert message_of(normalize_phone, raw) == message
+
+
+@pytest.mark.parametrize("raw", ["020-123-4567", "0800-123-456", "099-1234-5678"])
+def test_a_number_not_in_japan_s_numbering_plan_is_refused(raw: str) -> None:
+    assert message_of(normalize_phone, raw) == LENGTH
+
+
+# --- times and codes -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("14:05", "14:05"),
+        ("１４：０５", "14:05"),
+        ("9:05", "09:05"),
+        ("0:00", "00:00"),
+        ("23:59", "23:59"),
+        ("14時05分", "14:05"),
+        ("1405", "14:05"),
+        (" 14 : 05 ", "14:05"),
+    ],
+)
+def test_normalize_time(raw: str, expected: str) -> None:
+    assert normalize_time(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("", "Enter a time"),
+        ("25:99", "Enter a real time: hours from 0 to 23 and minutes from 00 to 59"),
+        ("24:00", "Enter a real time: hours from 0 to 23 and minutes from 00 to 59"),
+        ("14:60", "Enter a real time: hours from 0 to 23 and minutes from 00 to 59"),
+        ("14:5", "Enter the time on the 24-hour clock, like 14:05"),
+        ("2pm", "Enter the time on the 24-hour clock, like 14:05"),
+        ("1" * 5000, "Enter the time on the 24-hour clock, like 14:05"),
+    ],
+)
+def test_normalize_time_refuses(raw: str, message: str) -> None:
+    assert message_of(normalize_time, raw) == message
+
+
+def test_normalize_digits_keeps_zeros_and_refuses_letters() -> None:
+    assert normalize_digits("０１２３４５６", minimum=7, maximum=7) == "0123456"
+    assert normalize_digits("012-3456", minimum=7, maximum=7) == "0123456"
+    assert message_of(normalize_digits, "abcdefg", minimum=7, maximum=7) == (
+        "Enter numbers only, like 1234567"
+    )
+    assert message_of(normalize_digits, "123456", minimum=7, maximum=7) == "Enter 7 digits"
+    assert message_of(normalize_digits, "12", minimum=3) == "Enter 3 digits or more"
+    assert message_of(normalize_digits, "1234", maximum=3) == "Enter 3 digits or fewer"
+    assert message_of(normalize_digits, "") == "Enter the number"
+    assert normalize_digits("9" * 5000) == "9" * 5000  # a code is never converted
 
 
 # --- email ---------------------------------------------------------------------------
@@ -671,6 +785,30 @@ def test_other_normalizers_are_idempotent(raw: str) -> None:
             assert call(value) == value
 
 
+@pytest.mark.parametrize(
+    ("raw", "limits", "message"),
+    [
+        ("1" * 5000, {}, "The number must be 30 digits or fewer"),
+        ("-" + "1" * 5000, {}, "The number must be 30 digits or fewer"),
+        ("1." + "1" * 5000, {"minimum": 0, "maximum": 2}, "The number must be 30 digits or fewer"),
+        ("1" * 5000, {"minimum": 0, "maximum": 9}, "The number must be between 0 and 9"),
+        ("-" + "1" * 5000, {"minimum": 0}, "The number must be 0 or more"),
+        ("1" * 5000, {"maximum": 9}, "The number must be 9 or less"),
+        ("1" * 5000, {"minimum": 0}, "The number must be 30 digits or fewer"),
+    ],
+)
+def test_a_number_too_long_to_convert_is_a_message(raw: str, limits: dict, message: str) -> None:
+    """``int()`` refuses more than 4,300 digits: the length is checked before converting."""
+    for integer in (True, False):
+        if integer and "." in raw:
+            continue
+        assert message_of(parse_number, raw, integer=integer, **limits) == message
+
+
+def test_leading_zeros_do_not_count_towards_a_number_s_length() -> None:
+    assert parse_number("0" * 100 + "7", integer=True) == 7
+
+
 @NO_DATABASE
 @given(st.integers(-(10**12), 10**12), st.booleans(), st.booleans())
 def test_numbers_read_back_as_typed(number: int, commas: bool, full_width: bool) -> None:
@@ -687,11 +825,14 @@ def test_numbers_read_back_as_typed(number: int, commas: bool, full_width: bool)
         ("09012345678", "090-1234-5678"),
         ("05012345678", "050-1234-5678"),
         ("0120123456", "0120-123-456"),
-        ("0312345678", "0312345678"),  # a fixed line: grouping needs the area-code table
+        ("0312345678", "03-1234-5678"),  # fixed lines: the area code's length decides
+        ("0112345678", "011-234-5678"),
+        ("0298641234", "029-864-1234"),
+        ("08001234567", "0800-123-4567"),
         ("", ""),
     ],
 )
-def test_phone_numbers_are_shown_grouped_where_the_grouping_is_certain(digits, shown) -> None:
+def test_phone_numbers_are_shown_in_national_format(digits, shown) -> None:
     from portal.values import display_phone
 
     assert display_phone(digits) == shown

@@ -8,7 +8,7 @@ from typing import Any
 from flask import render_template, request, url_for
 
 from portal.journey import flow, services
-from portal.journey.fieldtypes import summarize
+from portal.journey.fields.summary import summarize
 from portal.journey.models import Case
 from portal.tenancy.services import municipality_serving
 

@@ -12,7 +12,7 @@ from wtforms import SelectChoice
 from portal import access
 from portal.definitions.services import current_catalog
 from portal.journey import flow, services
-from portal.journey.fieldtypes import page_form
+from portal.journey.fields.page import page_form
 from portal.journey.forms import DiscardForm, ProceduresForm, StartForm, SubmitForm
 from portal.journey.models import Case
 from portal.journey.presenter import Journey

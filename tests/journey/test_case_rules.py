@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.journey.models import Attachment, Case
+from tests.support.documents import PNG
 from tests.support.html import post_form
 from tests.support.journey import PDF, Resident, days_ago, name_of
 from tests.support.people import Person
@@ -253,7 +254,7 @@ def test_a_replaced_document_leaves_no_file_behind(app, resident) -> None:
     _proxy_case(person)
     page_url = person.start("moving")
     stored = []
-    for content in (PDF, b"\x89PNG\r\n\x1a\n" + b"0" * 32):
+    for content in (PDF, PNG):
         form = post_form(person.client.get(page_url).text)
         response = person.client.post(
             page_url,

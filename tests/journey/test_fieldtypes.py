@@ -13,18 +13,15 @@ import pytest
 from flask import Flask, render_template_string
 from flask_babel import force_locale, gettext, ngettext
 from flask_wtf.csrf import generate_csrf
+from PIL import Image
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from portal.definitions.model import Field, Item, Option, Text
-from portal.journey.fieldtypes import (
-    FIELD_TYPES,
-    PageForm,
-    field_name,
-    input_attributes,
-    key_of,
-    page_form,
-    summarize,
-)
+from portal.journey.fields.base import field_types, input_attributes
+from portal.journey.fields.names import field_name, key_of
+from portal.journey.fields.page import PageForm, page_form
+from portal.journey.fields.summary import SUMMARIZERS, summarize
+from tests.support.documents import JPEG, PDF, PNG, image, pdf
 
 NO_CSRF = {"csrf": False}
 
@@ -134,7 +131,9 @@ def test_keys_become_safe_html_names_and_back() -> None:
 def test_every_item_type_has_a_field_type() -> None:
     types = ["text", "textarea", "name", "kana", "date", "postal_code", "address", "phone"]
     types += ["email", "number", "select", "radio", "yes_no", "checkbox", "file", "group"]
-    assert sorted(FIELD_TYPES) == sorted(types)
+    types += ["time", "digits"]
+    assert sorted(field_types()) == sorted(types)
+    assert sorted(SUMMARIZERS) == sorted(types)
 
 
 def test_a_key_that_clashes_with_the_form_is_refused(app: Flask) -> None:
@@ -293,7 +292,7 @@ def test_stored_choices_are_shown_checked_and_the_first_option_carries_the_id(
 
 def test_a_file_is_an_upload_not_an_answer(app: Flask) -> None:
     field = asked("file", "proof", label="Proof of address")
-    upload = (BytesIO(b"%PDF-1.7"), "proof.pdf")
+    upload = (BytesIO(PDF), "proof.pdf")
     with app.test_request_context("/", method="POST", data={"proof": upload}):
         form = page_form([field], {}, meta=NO_CSRF)
         assert form.validate(), form.errors
@@ -313,6 +312,99 @@ def test_a_required_file_needs_a_file_unless_one_is_attached(app: Flask) -> None
     html = shown(app, [field], {}, files={"proof": "old<b>.pdf"})
     assert "Current file: old&lt;b&gt;.pdf" in html
     assert re.search(r'<input[^>]*aria-describedby="proof-current"[^>]*type="file"', html)
+
+
+def upload_errors(app: Flask, content: bytes, filename: str = "proof.pdf") -> list[str]:
+    field = asked("file", "proof", label="Proof of address")
+    data = {"proof": (BytesIO(content), filename)}
+    with app.test_request_context("/", method="POST", data=data), force_locale("en"):
+        form = page_form([field], {}, meta=NO_CSRF)
+        form.validate()
+        return list(form.field_for("proof").errors)
+
+
+@pytest.mark.parametrize("content", [PDF, JPEG, PNG, pdf(pages=3)])
+def test_a_real_pdf_jpeg_or_png_is_accepted(app, content) -> None:
+    assert upload_errors(app, content) == []
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"%PDF-1.7\nthis is a letter, not a PDF\n%%EOF\n",
+        b"\xff\xd8\xff" + b"this is text, not a photo" * 10,
+        b"\x89PNG\r\n\x1a\n" + b"0" * 64,
+        JPEG[: len(JPEG) // 2],  # cut short
+        PNG[:-20],
+    ],
+)
+def test_a_file_that_only_starts_like_a_pdf_or_image_is_refused(app, content) -> None:
+    assert upload_errors(app, content) == ["The file is damaged or is not a real PDF, JPEG or PNG"]
+
+
+def test_an_image_too_large_to_decode_safely_is_refused(app, monkeypatch) -> None:
+    from portal import files
+
+    # 48 KB that would decode to 400 megapixels: refused before decoding.
+    bomb = BytesIO()
+    Image.new("1", (20000, 20000)).save(bomb, "PNG")
+    assert upload_errors(app, bomb.getvalue()) == ["The image must be 50 megapixels or fewer"]
+    bomb = BytesIO()
+    Image.new("1", (11000, 11000)).save(bomb, "PNG")  # where Pillow only warns
+    assert upload_errors(app, bomb.getvalue()) == ["The image must be 50 megapixels or fewer"]
+
+    monkeypatch.setattr(files, "MAX_IMAGE_PIXELS", 100)
+    assert upload_errors(app, image("PNG", (20, 20))) == ["The image must be 0 megapixels or fewer"]
+    monkeypatch.setattr(files, "MAX_PDF_PAGES", 2)
+    assert upload_errors(app, pdf(pages=3)) == ["The PDF must have 2 pages or fewer"]
+
+
+def test_a_password_protected_pdf_is_refused(app) -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(BytesIO(PDF)))
+    writer.encrypt("secret")
+    locked = BytesIO()
+    writer.write(locked)
+    assert upload_errors(app, locked.getvalue()) == ["The PDF must not be protected by a password"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("\u202efdp.exe", "fdp.exe.pdf"),  # shown as "exe.pdf" with the override
+        ("letter\x00.pdf", "letter.pdf"),
+        ("../../etc/passwd", "passwd.pdf"),
+        ("\u200bzero\u2066width\u2069.pdf", "zerowidth.pdf"),
+        ("...", "document.pdf"),
+        ("\x00", "document.pdf"),
+        ("証明書.PDF", "証明書.PDF"),
+        ("a" * 300 + ".pdf", "a" * 116 + ".pdf"),
+    ],
+)
+def test_an_upload_s_name_is_made_safe_to_show_and_send_back(app, sent, kept) -> None:
+    field = asked("file", "proof", label="Proof of address")
+    with app.test_request_context("/", method="POST", data={"proof": (BytesIO(PDF), sent)}):
+        form = page_form([field], {}, meta=NO_CSRF)
+        assert form.validate(), form.errors
+        assert form.uploads()["proof"].filename == kept
+
+
+@pytest.mark.parametrize(
+    ("sent", "extension", "kept"),
+    [
+        ("letter\r\nX-Injected: 1.pdf", "pdf", "letter X-Injected: 1.pdf"),
+        ("C:\\Users\\taro\\proof.pdf", "pdf", "proof.pdf"),
+        ("line\u2028break\u2029.pdf", "pdf", "line break.pdf"),
+        ("photo.jpeg", "jpg", "photo.jpeg"),
+        ("photo.png", "jpg", "photo.png.jpg"),
+        (None, "jpg", "document.jpg"),
+    ],
+)
+def test_names_a_browser_may_send_are_cleaned(sent, extension, kept) -> None:
+    from portal.files import clean_filename
+
+    assert clean_filename(sent, extension) == kept
 
 
 # Addresses ------------------------------------------------------------------------------
@@ -589,7 +681,7 @@ def test_stored_answers_are_shown_again_with_helpful_attributes(app: Flask) -> N
     assert 'aria-describedby="rent-unit"' in html
     assert re.search(r'type="email" value="taro@example.jp"', html)
     assert re.search(r'lang="ja"[^>]*value="ヤマダ"', html)
-    assert re.search(r'type="tel" value="0312345678"', html) and 'value="霞が関"' in html
+    assert re.search(r'type="tel" value="03-1234-5678"', html) and 'value="霞が関"' in html
     assert ">\r\n一行目\n二行目</textarea>" in html
     assert re.search(r'id="married-1" name="married" value="no" checked', html)
     assert re.search(r'id="move__new_address-street"[^>]*value="1-3-1"', html)
@@ -697,7 +789,6 @@ def test_a_pages_form_class_is_made_once_and_speaks_each_language(app) -> None:
     from portal.definitions.model import Field as FieldDef
     from portal.definitions.model import Item as ItemDef
     from portal.definitions.model import Text as TextDef
-    from portal.journey.fieldtypes import page_form
 
     item = ItemDef(key="a.b", type="text", label=TextDef("氏名", "Name"))
     fields = (FieldDef(key="a.b", item=item),)
@@ -709,3 +800,246 @@ def test_a_pages_form_class_is_made_once_and_speaks_each_language(app) -> None:
             second = page_form(fields, {}, formdata=None, meta={"csrf": False})
             assert "Name" in str(second["a__b"].label)
     assert type(first) is type(second)
+
+
+def test_answers_read_without_a_form_or_a_request(app: Flask) -> None:
+    """The back office and PDFs summarize answers with no request and no WTForms loaded."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import portal.journey.fields.summary; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('wtforms', 'flask_wtf')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded.strip() == "[]"
+    with app.app_context(), force_locale("ja"):
+        assert summarize(item("date"), "2019-05-01") == "2019年5月1日（令和元年5月1日）"
+        assert summarize(item("phone"), "0312345678") == "03-1234-5678"
+
+
+# Every type: one normalisation step, a message in each language -------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "typed", "stored"),
+    [
+        ("time", "１４：０５", "14:05"),
+        ("time", " 9:05 ", "09:05"),
+        ("time", "14時05分", "14:05"),
+        ("digits", "０１２３４５６", "0123456"),
+        ("digits", "012 3456", "0123456"),
+        ("number", "１，５００", 1500),
+        ("postal_code", "〒１００ー００１３", "100-0013"),
+        ("phone", "０３（１２３４）５６７８", "0312345678"),
+        ("text", "  Ｔｏｗｅｒ  ", "Ｔｏｗｅｒ"),  # free text is trimmed, not narrowed
+    ],
+)
+def test_every_type_takes_what_a_phone_keyboard_types(app, kind, typed, stored) -> None:
+    rules = {"min_length": 7, "max_length": 7} if kind == "digits" else {}
+    assert answer_of(app, asked(kind, validation=rules), {"x": typed}) == stored
+
+
+@pytest.mark.parametrize(
+    ("kind", "typed", "english", "japanese"),
+    [
+        ("time", "25:99", "Enter a real time", "正しい時刻を入力してください"),
+        ("time", "noon", "24-hour clock, like 14:05", "24時間制で入力してください"),
+        ("digits", "abcdefg", "Enter numbers only", "数字だけで入力してください"),
+        ("digits", "123456", "Enter 7 digits", "7桁の数字で入力してください"),
+        ("number", "1" * 5000, "30 digits or fewer", "30桁以下にしてください"),
+    ],
+)
+def test_every_type_refuses_with_a_message_in_each_language(
+    app, kind, typed, english, japanese
+) -> None:
+    rules = {"min_length": 7, "max_length": 7} if kind == "digits" else {}
+    field = asked(kind, validation=rules)
+    assert any(english in error for error in errors_of(app, field, {"x": typed}))
+    with posting(app, {"x": typed}), force_locale("ja"):
+        form = page_form([field], {}, meta=NO_CSRF)
+        assert not form.validate()
+        assert japanese in " ".join(form.field_for("x").errors)
+        html = render(form, [field])
+    assert html.count(japanese) == 2  # beside the field and in the error summary
+    assert f'value="{typed}"' in html  # what was typed is kept
+
+
+def test_a_time_and_a_code_keep_their_shape_when_shown_again(app) -> None:
+    fields = [asked("time", "at"), asked("digits", "account")]
+    html = shown(app, fields, {"at": "09:05", "account": "0012345"})
+    assert 'value="09:05"' in html and 'value="0012345"' in html
+    assert re.search(
+        r'id="account"[^>]*inputmode="numeric"|inputmode="numeric"[^>]*id="account"', html
+    )
+
+
+# Era dates ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("year", "month", "day", "stored"),
+    [
+        ("令和8", "4", "1", "2026-04-01"),
+        ("R8", "4", "1", "2026-04-01"),
+        ("Ｒ８", "４", "１", "2026-04-01"),
+        ("令和元年", "5", "1", "2019-05-01"),
+        ("平成31年", "4", "30", "2019-04-30"),
+        ("㍻31", "4", "30", "2019-04-30"),
+    ],
+)
+def test_a_date_may_be_typed_in_the_japanese_calendar(app, year, month, day, stored) -> None:
+    data = {"x-year": year, "x-month": month, "x-day": day}
+    assert answer_of(app, asked("date"), data) == stored
+
+
+def test_a_date_outside_its_era_is_refused_with_the_era_s_dates(app) -> None:
+    data = {"x-year": "平成31", "x-month": "5", "x-day": "1"}
+    assert errors_of(app, asked("date"), data) == ["平成 ended on April 30, 2019"]
+    with posting(app, data), force_locale("ja"):
+        form = page_form([asked("date")], {}, meta=NO_CSRF)
+        assert not form.validate()
+        assert form.field_for("x").errors == [
+            "平成は2019年4月30日（平成31年4月30日）で終わりました。年を確かめてください"
+        ]
+
+
+def test_the_year_input_lets_an_era_be_typed(app) -> None:
+    html = shown(app, [asked("date")], {})
+    year = re.search(r'<input[^>]*id="x-year"[^>]*>', html).group()
+    assert 'maxlength="6"' in year and "inputmode" not in year
+    assert re.search(r'<input[^>]*id="x-day"[^>]*inputmode="numeric"', html)
+
+
+# No 500 from what is posted -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("part", ["day", "month"])
+def test_a_very_long_day_or_month_is_a_message(app, part) -> None:
+    data = {"x-year": "2020", "x-month": "1", "x-day": "1", f"x-{part}": "1" * 5000}
+    assert errors_of(app, asked("date"), data) == ["Enter a real date"]
+
+
+@pytest.mark.parametrize(
+    "posted",
+    [
+        {"children-" + "9" * 5000 + "-name": "花子"},
+        {"children-²-name": "花子"},
+        {"remove": "children-" + "9" * 5000},
+        {"remove": "children-²"},
+        {"lookup": "children-" + "9" * 5000 + "-address"},
+    ],
+)
+def test_entry_indices_posted_are_read_safely(app, posted) -> None:
+    form, _valid = submit(app, [CHILDREN], {**entry_data(0, "花子"), **posted})
+    assert len(form.field_for("children").entries) == 1
+    assert form.group_action() is None and form.lookup_request() is None
+
+
+# Through the whole stack ----------------------------------------------------------------
+
+WITHIN = {
+    "filing.proxy": False,
+    "move.scope": "within",
+    "move.new_address": {"postal_code": "100-0013", "street": "1-3-1", "building": ""},
+}
+
+
+def _date_page(resident: Any) -> tuple[Any, str, dict[str, str]]:
+    """A resident on the moving journey's "when did you move" page, and its form's token."""
+    from tests.support.html import post_form
+
+    person = resident("yamada-taro")
+    person.walk(person.start("moving"), WITHIN, until="/q-move.date")
+    page_url = person.start("moving")
+    form = post_form(person.client.get(page_url).text)
+    return person, page_url, {"csrf_token": form.fields["csrf_token"]}
+
+
+def test_a_resident_types_the_date_in_the_japanese_calendar(app, resident) -> None:
+    from portal.dates import japanese_era
+    from portal.db import db
+    from portal.journey.models import Case
+    from portal.values import today_in_japan
+
+    person, page_url, data = _date_page(resident)
+    day = today_in_japan()
+    era_year = japanese_era(day).split("年")[0]  # 令和8
+    response = person.client.post(
+        page_url,
+        data={
+            **data,
+            "move__date-year": era_year,
+            "move__date-month": str(day.month),
+            "move__date-day": str(day.day),
+        },
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(Case, person.case_id).answers["move.date"] == day.isoformat()
+
+
+@pytest.mark.parametrize("part", ["year", "month", "day"])
+def test_a_5000_digit_date_part_is_a_422_with_the_field_s_message(resident, part) -> None:
+    person, page_url, data = _date_page(resident)
+    parts = {"year": "2020", "month": "1", "day": "1", part: "9" * 5000}
+    response = person.client.post(
+        page_url, data={**data, **{f"move__date-{p}": v for p, v in parts.items()}}
+    )
+    assert response.status_code == 422
+    message = (
+        "年は西暦の4桁で入力してください" if part == "year" else "正しい日付を入力してください"
+    )
+    assert response.text.count(message) == 2  # beside the field and in the summary
+
+
+def test_an_upload_s_unsafe_name_is_cleaned_and_downloads(app, resident) -> None:
+    from sqlalchemy import select
+
+    from portal.db import db
+    from portal.journey.models import Attachment
+    from tests.support.html import post_form
+    from tests.support.journey import name_of
+
+    person = resident("yamada-taro")
+    answers = {
+        **WITHIN,
+        "move.scope": "between",
+        "filing.proxy": True,
+        "principal.address": {"postal_code": "100-0013", "street": "1-3-1", "building": ""},
+        "principal.birthdate": "1950-01-01",
+        "move.new_address": {"postal_code": "231-0021", "street": "1", "building": ""},
+    }
+    person.walk(person.start("moving"), answers, until="/d-mic.tenshutsu")
+    page_url = person.start("moving")
+    for sent in ("\u202efdp.exe", "委任状\x00\r\n.pdf"):
+        form = post_form(person.client.get(page_url).text)
+        response = person.client.post(
+            page_url,
+            data={
+                "csrf_token": form.fields["csrf_token"],
+                name_of("filing.delegation_letter"): (BytesIO(PDF), sent),
+            },
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 302, response.text
+        with app.app_context():
+            attachment = db.session.scalars(
+                select(Attachment).filter_by(case_id=person.case_id)
+            ).one()
+            filename, attachment_id = attachment.filename, attachment.id
+        assert filename in ("fdp.exe.pdf", "委任状.pdf")
+        download = person.client.get(f"/cases/{person.case_id}/attachments/{attachment_id}")
+        assert download.status_code == 200 and download.data == PDF
+        disposition = download.headers["Content-Disposition"]
+        assert "\u202e" not in disposition and "\r" not in disposition
+        assert disposition.startswith("attachment")
+        download.close()
+
+
+def test_an_email_typed_in_full_width_is_kept_in_ascii(app) -> None:
+    assert (
+        answer_of(app, asked("email"), {"x": "ｔａｒｏ＠ｅｘａｍｐｌｅ．ｊｐ"}) == "taro@example.jp"
+    )

@@ -23,10 +23,10 @@ from portal.definitions.model import Item
 from portal.extensions import db
 from portal.journey.models import Case
 from portal.journey.services import snapshot_of
+from tests.support.documents import PDF
 from tests.support.html import Form, post_form
 from tests.support.people import csrf_token
 
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 CHIYODA_ADDRESS = {"postal_code": "100-0013", "street": "1-3-1", "building": ""}
 BUTTONS = {"lookup", "add", "remove", "csrf_token"}
 
@@ -168,7 +168,7 @@ class Resident:
             return [item.options[0].value]
         if kind == "yes_no":
             return False
-        if kind == "text" and validation.get("min_length"):
+        if kind in ("text", "digits") and validation.get("min_length"):
             return ("1234567890" * 10)[: validation["min_length"]]
         if kind == "group":
             return [{sub.key: self.typical(sub.item) for sub in item.fields}] * max(
@@ -180,6 +180,7 @@ class Resident:
             "postal_code": "100-0013",
             "phone": "03-1234-5678",
             "email": "taro@example.jp",
+            "time": "14:05",
             "file": PDF,
         }.get(kind, "記入例")
 
