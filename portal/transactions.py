@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+from typing import Any
+
 from flask import Flask, Response, session
+from sqlalchemy import Connection, Engine, event
 
 from portal.accounts.models import Account
 from portal.extensions import db, login_manager
@@ -29,6 +33,16 @@ def _commit(response: Response) -> Response:
 def _rollback_on_error(error: BaseException | None) -> None:
     if error is not None:
         db.session.rollback()
+
+
+@event.listens_for(Engine, "savepoint")
+def _begin_before_sqlite_savepoint(connection: Connection, name: str) -> None:
+    """Python's sqlite3 opens a transaction only before a data change. A SAVEPOINT outside
+    one starts a transaction of its own, and releasing it commits: a row written in a
+    savepoint would then outlive the request's rollback. Begin the real transaction first."""
+    dbapi_connection: Any = connection.connection.dbapi_connection
+    if isinstance(dbapi_connection, sqlite3.Connection) and not dbapi_connection.in_transaction:
+        dbapi_connection.execute("BEGIN")
 
 
 def _load_account(account_id: str) -> Account | None:
