@@ -288,3 +288,85 @@ def test_starting_sign_in_again_and_again_keeps_the_cookie_small(person, demo) -
     assert cookie is not None and len(cookie.value) < 2000
     signed_in = resident.sign_in()  # the last attempt still completes
     assert signed_in.response.status_code == 302
+
+
+def test_when_even_the_error_page_fails_a_plain_page_keeps_our_headers(app) -> None:
+    from flask import g
+
+    from portal import create_app
+    from portal.extensions import db
+
+    broken = create_app({"TESTING": True, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"]})
+    broken.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @broken.context_processor
+    def _templates_fail_after_the_error() -> dict[str, object]:
+        if g.get("failed"):
+            raise RuntimeError("the templates' own lookups fail too")
+        return {}
+
+    @broken.get("/fails")
+    def fails() -> str:
+        g.failed = True
+        raise RuntimeError("the request fails")
+
+    response = broken.test_client().get("/fails")
+    assert response.status_code == 500
+    assert "Sorry, there is a problem with the service" in response.text
+    assert "申し訳ありません" in response.text
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Cache-Control"] == "no-store"
+    with broken.app_context():
+        db.engine.dispose()
+
+
+def _serve_with_gunicorn(port: int, **environment: str):  # noqa: ANN202 - Popen
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import requests
+
+    repo = Path(__file__).resolve().parent.parent
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1"]
+        + ["wsgi:app"],
+        cwd=repo,  # where gunicorn.conf.py is read from, as in production
+        env={**os.environ, **environment},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+            return server
+        except requests.RequestException:
+            time.sleep(0.2)
+    server.terminate()
+    server.wait(timeout=10)
+    raise AssertionError("gunicorn did not start")
+
+
+@pytest.mark.parametrize(("trusted_proxies", "secure"), [("0", False), ("1", True)])
+def test_gunicorn_leaves_forwarded_headers_to_the_portal(
+    trusted_proxies: str, secure: bool
+) -> None:
+    """gunicorn itself would believe X-Forwarded-Proto from 127.0.0.1; its config file makes
+    it believe nothing, so PORTAL_TRUSTED_PROXIES alone decides."""
+    import requests
+
+    from tests.support.servers import free_port
+
+    port = free_port()
+    server = _serve_with_gunicorn(port, PORTAL_TRUSTED_PROXIES=trusted_proxies)
+    try:
+        response = requests.get(
+            f"http://127.0.0.1:{port}/", headers={"X-Forwarded-Proto": "https"}, timeout=5
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert ("Strict-Transport-Security" in response.headers) is secure
