@@ -370,3 +370,37 @@ def test_gunicorn_leaves_forwarded_headers_to_the_portal(
         server.terminate()
         server.wait(timeout=10)
     assert ("Strict-Transport-Security" in response.headers) is secure
+
+
+def test_the_413_page_is_in_japanese_first(client) -> None:
+    response = client.post(
+        "/language",
+        data=b"x=" + b"a" * (300 * 1024),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 413
+    assert '<html lang="ja">' in response.text and "送信された内容が大きすぎます" in response.text
+
+
+def test_the_post_logout_uri_comes_from_the_base_url_not_the_host_header(
+    app, person, demo, monkeypatch
+) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    from tests.support.people import csrf_token
+
+    monkeypatch.setitem(app.config, "BASE_URL", "http://localhost")
+    resident = person("yamada-taro")
+    resident.sign_in()
+    page = resident.client.get("/")
+    cookie = resident.client.get_cookie("madoguchi_session")
+    assert cookie is not None
+    resident.client.set_cookie("madoguchi_session", cookie.value, domain="evil.example")
+    response = resident.client.post(
+        "/auth/logout",
+        data={"csrf_token": csrf_token(page.text)},
+        headers={"Host": "evil.example"},
+    )
+    assert response.status_code == 302
+    query = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert query["post_logout_redirect_uri"] == ["http://localhost/"]
