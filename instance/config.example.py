@@ -1,9 +1,12 @@
 # Copy to instance/config.py and adapt. Environment variables PORTAL_<NAME> override these.
-# Production refuses to start with the development ID provider, the default secret key or SQLite.
+# Production refuses to start with unsafe settings (the development ID provider, a weak secret
+# key, SQLite, http URLs, ...) and names each one to fix.
 
 # ENV = "production"
 # SECRET_KEY = "a long random value: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
 # DATABASE_URL = "postgresql://portal@db.example.lg.jp/portal"
+# BASE_URL = "https://portal.city.example.lg.jp"  # required in production; no path
+# TRUSTED_PROXIES = 1  # behind one TLS-terminating proxy
 
 # Residents' OpenID Connect provider
 # OIDC_DISCOVERY_URL = "https://id.example.jp/.well-known/openid-configuration"

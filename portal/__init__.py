@@ -57,8 +57,10 @@ def _init_extensions(app: Flask) -> None:
     )
     login_manager.init_app(app)
     oidc.init_app(app)
-    security.init_app(app)
+    # After-request functions run last registered first: the security headers are set before
+    # the commit, so a response whose commit fails still carries them.
     transactions.init_app(app)
+    security.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
     cli.init_app(app)

@@ -6,8 +6,12 @@ database, not here.
 
 from __future__ import annotations
 
+import ipaddress
+import math
+from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from portal.clock import JAPAN_ZONE_NAME
 
@@ -24,6 +28,7 @@ DEVELOPMENT_CARD_ACR = "urn:madoguchi:acr:mynumber-card"
 DEFAULTS: dict[str, Any] = {
     "ENV": "development",
     "SECRET_KEY": DEFAULT_SECRET_KEY,
+    "BASE_URL": "",
     "DATABASE_URL": "",
     "OIDC_DISCOVERY_URL": "",
     "OIDC_CLIENT_ID": "",
@@ -41,6 +46,9 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_SECURE": False,
     "BABEL_DEFAULT_LOCALE": "ja",
     "BABEL_DEFAULT_TIMEZONE": JAPAN_ZONE_NAME,
     "LANGUAGES": ("ja", "en"),
@@ -49,6 +57,7 @@ DEFAULTS: dict[str, Any] = {
     "UPLOAD_MAX_BYTES": 10 * 1024 * 1024,
     "UPLOAD_DIR": "",
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    "FORM_MAX_BYTES": 256 * 1024,
     "SQLALCHEMY_TRACK_MODIFICATIONS": False,
 }
 
@@ -57,6 +66,7 @@ DEFAULTS: dict[str, Any] = {
 STRING_SETTINGS = (
     "ENV",
     "SECRET_KEY",
+    "BASE_URL",
     "DATABASE_URL",
     "OIDC_DISCOVERY_URL",
     "OIDC_CLIENT_ID",
@@ -68,6 +78,19 @@ STRING_SETTINGS = (
     "STAFF_OIDC_ACR",
     "DEVIDP_ISSUER",
 )
+#: Settings that must be whole numbers, with the range production accepts.
+INTEGER_SETTINGS = {
+    "TRUSTED_PROXIES": (0, 5),
+    "SESSION_IDLE_MINUTES": (1, 240),
+    "SESSION_MAX_HOURS": (1, 24),
+    "UPLOAD_MAX_BYTES": (1, 1024**3),
+    "FORM_MAX_BYTES": (1024, 16 * 1024 * 1024),
+    "MAX_CONTENT_LENGTH": (1024, 1024**3 + 16 * 1024 * 1024),
+}
+#: A random secret of 32 characters carries well over this many bits; "a" * 32, a phrase
+#: or a repeated pattern carries far fewer.
+MIN_SECRET_BITS = 80
+COOKIE_PREFIXES = ("SESSION_COOKIE_", "REMEMBER_COOKIE_")
 
 
 class UnsafeConfiguration(RuntimeError):
@@ -79,6 +102,7 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
     for key in STRING_SETTINGS:
         value = config.get(key)
         config[key] = "" if value is None else str(value)
+    _whole_numbers(config)
     production = config["ENV"] == "production"
     config["DEVELOPMENT_PROVIDER"] = not config["OIDC_DISCOVERY_URL"]
     if production:
@@ -94,8 +118,10 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
             config[f"STAFF_OIDC_{name}"] = config[f"OIDC_{name}"]
     database_url = config["DATABASE_URL"] or f"sqlite:///{instance_path / 'portal.sqlite3'}"
     config["SQLALCHEMY_DATABASE_URI"] = _sqlalchemy_url(database_url)
-    config["SESSION_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"] or production
+    for prefix in COOKIE_PREFIXES:
+        config[prefix + "SECURE"] = config[prefix + "SECURE"] or production
     config["PREFERRED_URL_SCHEME"] = "https" if production else "http"
+    config["MAX_FORM_MEMORY_SIZE"] = config["FORM_MAX_BYTES"]
 
 
 def _sqlalchemy_url(url: str) -> str:
@@ -106,27 +132,138 @@ def _sqlalchemy_url(url: str) -> str:
     return url
 
 
+def _whole_numbers(config: dict[str, Any]) -> None:
+    """A number given as text (the environment, a config file) becomes one, or is refused:
+    a limit that is not a number would fail every request that reads it."""
+    for key in INTEGER_SETTINGS:
+        value = config[key]
+        try:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError(value)
+            config[key] = int(value)
+        except (TypeError, ValueError):
+            raise UnsafeConfiguration(f"PORTAL_{key}: {value!r} is not a whole number") from None
+
+
+def secret_bits(secret: str) -> float:
+    """A lower estimate of a secret's entropy: its characters' frequencies (Shannon), times
+    its length, scaled down by how much of it repeats (share of distinct 4-grams)."""
+    if not secret.strip():
+        return 0.0
+    counts = Counter(secret)
+    per_character = -sum(n / len(secret) * math.log2(n / len(secret)) for n in counts.values())
+    grams = [secret[i : i + 4] for i in range(max(len(secret) - 3, 1))]
+    return per_character * len(secret) * len(set(grams)) / len(grams)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _https_url_problem(setting: str, url: str) -> str | None:
+    """Every absolute URL production uses is https, to a real host."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        return f"PORTAL_{setting}: use an https:// URL (not {url!r})"
+    if _is_loopback(parts.hostname):
+        return f"PORTAL_{setting}: {parts.hostname} is this machine; name the real host"
+    return None
+
+
 def _refuse_unsafe(config: dict[str, Any]) -> None:
     problems = []
-    if config["SECRET_KEY"] in ("", DEFAULT_SECRET_KEY) or len(config["SECRET_KEY"]) < 32:
+    secret = config["SECRET_KEY"]
+    if secret in ("", DEFAULT_SECRET_KEY) or len(secret) < 32:
         problems.append("PORTAL_SECRET_KEY: set a random value of at least 32 characters")
-    if config["DEVELOPMENT_PROVIDER"]:
+    elif secret_bits(secret) < MIN_SECRET_BITS:
         problems.append(
-            "PORTAL_OIDC_DISCOVERY_URL: the development ID provider cannot be used in production; "
-            "set your OpenID Connect provider's discovery URL"
+            "PORTAL_SECRET_KEY: too predictable; use e.g. "
+            '`python -c "import secrets; print(secrets.token_urlsafe(48))"`'
         )
-    elif not config["OIDC_CLIENT_ID"] or not config["OIDC_CLIENT_SECRET"]:
-        problems.append("PORTAL_OIDC_CLIENT_ID and PORTAL_OIDC_CLIENT_SECRET: both are required")
-    if config["STAFF_OIDC_DISCOVERY_URL"] and not (
-        config["STAFF_OIDC_CLIENT_ID"] and config["STAFF_OIDC_CLIENT_SECRET"]
-    ):
-        problems.append(
-            "PORTAL_STAFF_OIDC_CLIENT_ID and PORTAL_STAFF_OIDC_CLIENT_SECRET: both are required "
-            "with PORTAL_STAFF_OIDC_DISCOVERY_URL"
-        )
+    problems += _base_url_problems(config)
+    problems += _provider_problems(config)
     if not config["DATABASE_URL"] or config["DATABASE_URL"].startswith("sqlite"):
         problems.append("PORTAL_DATABASE_URL: SQLite is for development; use PostgreSQL")
+    problems += _request_handling_problems(config)
     if problems:
         raise UnsafeConfiguration(
             "Refusing to start with PORTAL_ENV=production. Fix:\n- " + "\n- ".join(problems)
         )
+
+
+def _base_url_problems(config: dict[str, Any]) -> list[str]:
+    if not config["BASE_URL"]:
+        return [
+            "PORTAL_BASE_URL: required; the portal's public address, e.g. https://portal.city.jp"
+        ]
+    problem = _https_url_problem("BASE_URL", config["BASE_URL"])
+    parts = urlsplit(config["BASE_URL"])
+    if problem is None and (parts.path not in ("", "/") or parts.query or parts.fragment):
+        problem = "PORTAL_BASE_URL: only the scheme and host (and port), no path"
+    return [problem] if problem else []
+
+
+def _provider_problems(config: dict[str, Any]) -> list[str]:
+    """Both audiences' providers: a real https one, with a client secret of its own."""
+    if config["DEVELOPMENT_PROVIDER"]:
+        return [
+            "PORTAL_OIDC_DISCOVERY_URL: the development ID provider cannot be used in production; "
+            "set your OpenID Connect provider's discovery URL"
+        ]
+    problems = []
+    development = config["DEVIDP_ISSUER"].rstrip("/")
+    for prefix in ("OIDC_", "STAFF_OIDC_"):
+        url = config[prefix + "DISCOVERY_URL"]
+        if not url:
+            continue  # the staff follow the residents' provider
+        if not config[prefix + "CLIENT_ID"] or not config[prefix + "CLIENT_SECRET"]:
+            problems.append(
+                f"PORTAL_{prefix}CLIENT_ID and PORTAL_{prefix}CLIENT_SECRET: both are required"
+                + (" with PORTAL_STAFF_OIDC_DISCOVERY_URL" if prefix == "STAFF_OIDC_" else "")
+            )
+        if url.rstrip("/").startswith(development) or url.startswith(DEVELOPMENT_PROVIDER_ISSUER):
+            problems.append(f"PORTAL_{prefix}DISCOVERY_URL: that is the development ID provider")
+        elif problem := _https_url_problem(prefix + "DISCOVERY_URL", url):
+            problems.append(problem)
+        if config[prefix + "CLIENT_SECRET"] == DEVELOPMENT_CLIENT_SECRET:
+            problems.append(
+                f"PORTAL_{prefix}CLIENT_SECRET: that is the development provider's published secret"
+            )
+    if not config["OIDC_ACR"].split():
+        problems.append(
+            "PORTAL_OIDC_ACR: name the assurance level residents must sign in with "
+            "(the My Number card's)"
+        )
+    return problems
+
+
+def _request_handling_problems(config: dict[str, Any]) -> list[str]:
+    problems = []
+    for key in ("DEBUG", "TESTING"):
+        if config.get(key):
+            problems.append(f"PORTAL_{key}: must be off in production")
+    for key in ("WTF_CSRF_ENABLED", "WTF_CSRF_CHECK_DEFAULT"):
+        if not config.get(key, True):
+            problems.append(f"PORTAL_{key}: CSRF protection must stay on")
+    for prefix in COOKIE_PREFIXES:
+        if config.get(prefix + "HTTPONLY") is not True:
+            problems.append(f"PORTAL_{prefix}HTTPONLY: must be True")
+        if config.get(prefix + "SAMESITE") not in ("Lax", "Strict"):
+            problems.append(f"PORTAL_{prefix}SAMESITE: must be Lax or Strict")
+    for key, (low, high) in INTEGER_SETTINGS.items():
+        if not low <= config[key] <= high:
+            problems.append(f"PORTAL_{key}: {config[key]} is outside {low}..{high}")
+    if config["SESSION_IDLE_MINUTES"] > config["SESSION_MAX_HOURS"] * 60:
+        problems.append("PORTAL_SESSION_IDLE_MINUTES: longer than PORTAL_SESSION_MAX_HOURS")
+    for key in ("UPLOAD_MAX_BYTES", "FORM_MAX_BYTES"):
+        if config[key] >= config["MAX_CONTENT_LENGTH"]:
+            problems.append(
+                f"PORTAL_{key}: must be below the request limit PORTAL_MAX_CONTENT_LENGTH "
+                f"({config['MAX_CONTENT_LENGTH']})"
+            )
+    return problems

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from portal import create_app
-from portal.config import UnsafeConfiguration
+from portal.config import DEVELOPMENT_CLIENT_SECRET, UnsafeConfiguration, secret_bits
 
 SAFE_PRODUCTION = {
     "ENV": "production",
-    "SECRET_KEY": "x" * 48,
+    "SECRET_KEY": "q7Jx2mVbR9tLzW4kPc8nHs1dYf6gAe3uTo0iKvNw5Ma",  # a token_urlsafe(32)
+    "BASE_URL": "https://portal.city.example.jp",
     "DATABASE_URL": "postgresql://portal@db.internal/portal",
     "OIDC_DISCOVERY_URL": "https://id.example.jp/.well-known/openid-configuration",
     "OIDC_CLIENT_ID": "portal",
@@ -32,6 +33,72 @@ SAFE_PRODUCTION = {
             },
             "PORTAL_STAFF_OIDC_CLIENT_ID",
         ),
+        # Low-entropy secrets, not only short ones.
+        ({"SECRET_KEY": "a" * 32}, "PORTAL_SECRET_KEY"),
+        ({"SECRET_KEY": " " * 40}, "PORTAL_SECRET_KEY"),
+        ({"SECRET_KEY": "0123456789abcdef" * 3}, "PORTAL_SECRET_KEY"),
+        ({"SECRET_KEY": "password" * 5}, "PORTAL_SECRET_KEY"),
+        ({"SECRET_KEY": "aB" * 20}, "PORTAL_SECRET_KEY"),
+        # The development provider, named explicitly, or its published secret anywhere.
+        (
+            {"OIDC_DISCOVERY_URL": "http://127.0.0.1:5001/.well-known/openid-configuration"},
+            "PORTAL_OIDC_DISCOVERY_URL",
+        ),
+        ({"OIDC_CLIENT_SECRET": DEVELOPMENT_CLIENT_SECRET}, "PORTAL_OIDC_CLIENT_SECRET"),
+        (
+            {
+                "STAFF_OIDC_DISCOVERY_URL": "https://staff-id.example.jp/.well-known/openid-configuration",
+                "STAFF_OIDC_CLIENT_ID": "portal",
+                "STAFF_OIDC_CLIENT_SECRET": DEVELOPMENT_CLIENT_SECRET,
+            },
+            "PORTAL_STAFF_OIDC_CLIENT_SECRET",
+        ),
+        # Any plain-http or local provider URL, the staff's as well.
+        (
+            {"OIDC_DISCOVERY_URL": "http://id.example.jp/.well-known/openid-configuration"},
+            "PORTAL_OIDC_DISCOVERY_URL",
+        ),
+        (
+            {"OIDC_DISCOVERY_URL": "https://localhost:8443/.well-known/openid-configuration"},
+            "PORTAL_OIDC_DISCOVERY_URL",
+        ),
+        (
+            {
+                "STAFF_OIDC_DISCOVERY_URL": "http://staff-id.example.jp/.well-known/openid-configuration",
+                "STAFF_OIDC_CLIENT_ID": "portal-staff",
+                "STAFF_OIDC_CLIENT_SECRET": "another-provider-secret",
+            },
+            "PORTAL_STAFF_OIDC_DISCOVERY_URL",
+        ),
+        ({"OIDC_ACR": ""}, "PORTAL_OIDC_ACR"),
+        ({"OIDC_ACR": "   "}, "PORTAL_OIDC_ACR"),
+        # The portal's own address: required, https, no path.
+        ({"BASE_URL": ""}, "PORTAL_BASE_URL"),
+        ({"BASE_URL": "http://portal.city.example.jp"}, "PORTAL_BASE_URL"),
+        ({"BASE_URL": "https://127.0.0.1"}, "PORTAL_BASE_URL"),
+        ({"BASE_URL": "https://portal.city.example.jp/portal?x=1"}, "PORTAL_BASE_URL"),
+        # What a request may do.
+        ({"WTF_CSRF_ENABLED": False}, "PORTAL_WTF_CSRF_ENABLED"),
+        ({"WTF_CSRF_CHECK_DEFAULT": False}, "PORTAL_WTF_CSRF_CHECK_DEFAULT"),
+        ({"DEBUG": True}, "PORTAL_DEBUG"),
+        ({"TESTING": True}, "PORTAL_TESTING"),
+        # Every cookie flag, of every cookie the portal may set.
+        ({"SESSION_COOKIE_SAMESITE": "None"}, "PORTAL_SESSION_COOKIE_SAMESITE"),
+        ({"SESSION_COOKIE_SAMESITE": None}, "PORTAL_SESSION_COOKIE_SAMESITE"),
+        ({"SESSION_COOKIE_HTTPONLY": False}, "PORTAL_SESSION_COOKIE_HTTPONLY"),
+        ({"REMEMBER_COOKIE_SAMESITE": None}, "PORTAL_REMEMBER_COOKIE_SAMESITE"),
+        ({"REMEMBER_COOKIE_HTTPONLY": False}, "PORTAL_REMEMBER_COOKIE_HTTPONLY"),
+        # Limits: negative, absurd, or one that the other makes unreachable.
+        ({"SESSION_IDLE_MINUTES": -5}, "PORTAL_SESSION_IDLE_MINUTES"),
+        ({"SESSION_IDLE_MINUTES": 0}, "PORTAL_SESSION_IDLE_MINUTES"),
+        ({"SESSION_IDLE_MINUTES": 10**9}, "PORTAL_SESSION_IDLE_MINUTES"),
+        ({"SESSION_MAX_HOURS": -1}, "PORTAL_SESSION_MAX_HOURS"),
+        ({"SESSION_MAX_HOURS": 24 * 365}, "PORTAL_SESSION_MAX_HOURS"),
+        ({"SESSION_IDLE_MINUTES": 120, "SESSION_MAX_HOURS": 1}, "PORTAL_SESSION_IDLE_MINUTES"),
+        ({"UPLOAD_MAX_BYTES": 32 * 1024 * 1024}, "PORTAL_UPLOAD_MAX_BYTES"),
+        ({"UPLOAD_MAX_BYTES": -1}, "PORTAL_UPLOAD_MAX_BYTES"),
+        ({"FORM_MAX_BYTES": 64 * 1024 * 1024}, "PORTAL_FORM_MAX_BYTES"),
+        ({"TRUSTED_PROXIES": -1}, "PORTAL_TRUSTED_PROXIES"),
     ],
 )
 def test_production_refuses_unsafe_settings(override: dict[str, str], named_setting: str) -> None:
@@ -39,9 +106,33 @@ def test_production_refuses_unsafe_settings(override: dict[str, str], named_sett
         create_app({**SAFE_PRODUCTION, **override})
 
 
+@pytest.mark.parametrize("value", ["thirty", "1.5", "", None])
+def test_a_limit_that_is_not_a_whole_number_is_refused_everywhere(value: object) -> None:
+    with pytest.raises(UnsafeConfiguration, match="PORTAL_SESSION_IDLE_MINUTES"):
+        create_app({"SESSION_IDLE_MINUTES": value})
+
+
+def test_every_problem_is_named_at_once() -> None:
+    with pytest.raises(UnsafeConfiguration) as refused:
+        create_app({**SAFE_PRODUCTION, "SECRET_KEY": "a" * 40, "DEBUG": True, "BASE_URL": ""})
+    for setting in ("PORTAL_SECRET_KEY", "PORTAL_DEBUG", "PORTAL_BASE_URL"):
+        assert setting in str(refused.value)
+
+
+def test_random_secrets_pass_the_entropy_estimate() -> None:
+    import secrets
+
+    from portal.config import MIN_SECRET_BITS
+
+    for _ in range(200):
+        assert secret_bits(secrets.token_hex(16)) >= MIN_SECRET_BITS
+        assert secret_bits(secrets.token_urlsafe(32)) >= MIN_SECRET_BITS
+
+
 def test_production_starts_with_safe_settings() -> None:
     app = create_app(SAFE_PRODUCTION)
     assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["REMEMBER_COOKIE_SECURE"] is True
     assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
     assert app.config["STAFF_OIDC_CLIENT_ID"] == "portal"  # staff use the residents' provider
 

@@ -147,5 +147,5 @@ def _check_issuer_parameter(metadata: dict[str, Any]) -> None:
         if metadata.get("authorization_response_iss_parameter_supported"):
             raise SignInFailed("invalid_response", "iss parameter missing")
         return
-    if not hmac.compare_digest(iss, str(metadata.get("issuer", ""))):
+    if not hmac.compare_digest(iss.encode(), str(metadata.get("issuer", "")).encode()):
         raise SignInFailed("invalid_response", "iss parameter names another issuer")

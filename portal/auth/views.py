@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
@@ -14,21 +12,11 @@ from portal.accounts import services as accounts
 from portal.auth import oidc
 from portal.auth.oidc import Audience, SignInFailed
 from portal.i18n import current_language
-from portal.security import start_session
+from portal.security import external_url, redirect_to_next, safe_next, start_session
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 _PENDING = "auth_pending"
-
-
-def safe_next(target: str | None) -> str | None:
-    """Only a path on this site: never another host, scheme or protocol-relative URL."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return None
-    return target
 
 
 @bp.get("/login")
@@ -44,11 +32,13 @@ def staff_login() -> Response | tuple[str, int]:
 
 
 def _start(audience: Audience) -> Response | tuple[str, int]:
+    # One sign-in at a time, as _PENDING holds one: Authlib keeps each attempt's state for an
+    # hour, and enough of them (reloads, a long ``next``) outgrow what a browser keeps.
+    for key in [key for key in session if key.startswith("_state_")]:
+        session.pop(key)
     session[_PENDING] = {"audience": audience.value, "next": safe_next(request.args.get("next"))}
     try:
-        return oidc.start_sign_in(
-            audience, url_for("auth.callback", _external=True), current_language()
-        )
+        return oidc.start_sign_in(audience, external_url("auth.callback"), current_language())
     except SignInFailed as failure:
         return render_template("auth/failed.html", reason=failure.reason), 503
 
@@ -71,10 +61,8 @@ def callback() -> Response | tuple[str, int]:
     session["audience"] = audience.value
     # Only for showing the staff link; every staff page still checks the roles themselves.
     session["staff"] = account.is_staff
-    destination = pending.get("next") or (
-        url_for("staff.home") if audience is Audience.STAFF else url_for("dashboard.home")
-    )
-    return redirect(destination)
+    home = "staff.home" if audience is Audience.STAFF else "dashboard.home"
+    return redirect_to_next(pending.get("next"), home)
 
 
 @bp.post("/logout")
@@ -90,5 +78,5 @@ def logout() -> Response:
     if not signed_in:
         return redirect(url_for("dashboard.home"))
     flash(_("You have signed out."), "success")
-    target = oidc.logout_url(audience, id_token, url_for("dashboard.home", _external=True))
+    target = oidc.logout_url(audience, id_token, external_url("dashboard.home"))
     return redirect(target or url_for("dashboard.home"))

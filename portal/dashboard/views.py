@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal import access
-from portal.auth.views import safe_next
 from portal.dashboard.forms import LanguageForm
 from portal.definitions.services import current_catalog
 from portal.journey.forms import DiscardForm, StartForm
 from portal.journey.queries import cases_of
 from portal.journey.services import snapshot_of
+from portal.security import redirect_to_next
 
 bp = Blueprint("dashboard", __name__)
 
@@ -41,8 +41,7 @@ def home() -> str:
 @access.requires(access.ANYONE)
 def choose_language() -> Response:
     form = LanguageForm()
-    target = safe_next(request.form.get("next")) or url_for("dashboard.home")
-    response = redirect(target)
+    response = redirect_to_next(request.form.get("next"))
     if form.validate_on_submit():
         response.set_cookie(
             current_app.config["LANGUAGE_COOKIE_NAME"],

@@ -202,6 +202,7 @@ def test_documents_are_shown_to_the_filer_and_the_departments_that_need_them(app
     own = person.client.get(path)
     assert own.status_code == 200 and own.data == PDF
     assert own.headers["Content-Disposition"].startswith("attachment")
+    assert own.headers["Cache-Control"] == "no-store"  # not send_file's "no-cache"
     own.close()
 
     def as_persona(persona: str) -> int:
