@@ -54,7 +54,6 @@ def unit_of_work() -> Iterator[None]:
     db.session.commit()
 
 
-
 def _load_account(account_id: str) -> Account | None:
     """The signed-in account, unless this session began before the account signed out."""
     if not account_id.isdigit():

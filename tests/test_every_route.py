@@ -84,7 +84,6 @@ QUERY_NAMES = sorted(
 LAST = ("journey.submit", "journey.discard", "auth.logout")
 #: Being split into a package by another engineer, who fixes its 500s there (e.g. a number
 #: field's or a date's ``int()`` of more than 4,300 digits).
-KNOWN_ELSEWHERE = "portal/journey/fieldtypes"
 EXAMPLES_PER_ROUTE = 8
 CHIYODA_ADDRESS = {"postal_code": "100-0013", "street": "1-3-1", "building": ""}
 WITHIN = {
@@ -255,20 +254,13 @@ class _Errors(logging.Handler):
 
 
 def _raised_in(record: logging.LogRecord | None) -> str:
-    """Where in portal/ it was raised and, when a field type's code was on the way, which
-    field type: ``values.py:400 parse_number (field type NumberType)``."""
+    """Where in portal/ it was raised: ``values.py:400 parse_number``."""
     if record is None or not record.exc_info or record.exc_info[2] is None:
         return ""
     frames = traceback.extract_tb(record.exc_info[2])
     ours = [f for f in frames if "/portal/" in f.filename]
     frame = (ours or frames)[-1]
-    where = f"{frame.filename.split('/portal/')[-1]}:{frame.lineno} {frame.name}"
-    field_types = [
-        type(tb_frame.f_locals["self"]).__name__
-        for tb_frame, _ in traceback.walk_tb(record.exc_info[2])
-        if KNOWN_ELSEWHERE in tb_frame.f_code.co_filename and "self" in tb_frame.f_locals
-    ]
-    return where + (f" (field type {field_types[-1]})" if field_types else "")
+    return f"{frame.filename.split('/portal/')[-1]}:{frame.lineno} {frame.name}"
 
 
 def _shown(values: dict[str, Any]) -> dict[str, str]:
@@ -403,21 +395,11 @@ def test_no_route_answers_5xx_to_hostile_values(app: Flask, world_for, role: str
     failures: list[Failure] = []
     for rule, method in _rules(app):
         failures += _fuzz_route(app, client, world, rule, method)
-    elsewhere = [f for f in failures if "(field type " in f.raised_in]
-    ours = [f for f in failures if f not in elsewhere]
-    assert not ours, "\n".join(f"{f.status} {f.problem} {f.raised_in}: {f.request}" for f in ours)
-    if elsewhere:
-        pytest.xfail(
-            "5xx in field types, being fixed in the split of portal/journey/fieldtypes.py: "
-            + "; ".join(sorted({f.raised_in for f in elsewhere}))
-        )
+    assert not failures, "\n".join(
+        f"{f.status} {f.problem} {f.raised_in}: {f.request}" for f in failures
+    )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="number field (NumberType): int() of more than 4,300 digits raises ValueError in "
-    "values.parse_number; fixed in the split of portal/journey/fieldtypes.py",
-)
 def test_a_number_of_5000_digits_is_refused_beside_the_field(resident) -> None:
     person = resident("yamada-taro")
     url = person.walk(person.start("birth"), {}, until="/q-birth.weight").last.request.path
@@ -428,11 +410,6 @@ def test_a_number_of_5000_digits_is_refused_beside_the_field(resident) -> None:
     assert response.status_code == 422
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="date field (DateType): int() of a month or day of more than 4,300 digits raises "
-    "ValueError in values.parse_date; fixed in the split of portal/journey/fieldtypes.py",
-)
 @pytest.mark.parametrize("part", ["month", "day"])
 def test_a_date_part_of_5000_digits_is_refused_beside_the_field(resident, part: str) -> None:
     person = resident("yamada-taro")

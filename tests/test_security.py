@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from portal import access
 from portal.security import SESSION_SEEN, SESSION_STARTED
 
 
@@ -159,6 +160,7 @@ def failing_app(app):
     )
 
     @failing.get("/fails-after-a-savepoint")
+    @access.requires(access.ANYONE)
     def fails_after_a_savepoint() -> str:
         from flask import session
 
@@ -306,6 +308,7 @@ def test_when_even_the_error_page_fails_a_plain_page_keeps_our_headers(app) -> N
         return {}
 
     @broken.get("/fails")
+    @access.requires(access.ANYONE)
     def fails() -> str:
         g.failed = True
         raise RuntimeError("the request fails")
