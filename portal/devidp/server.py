@@ -48,6 +48,9 @@ class ProviderState:
     pins: PinGuard
     id_token_lifetime: int
     code_lifetime: int
+    #: Profile and address claims only at /userinfo, as most providers do; the ID token then
+    #: names only whom it is about.
+    claims_in_userinfo_only: bool
     server: DevAuthorizationServer
     issuer_parameter: DevIssuerParameter
 
@@ -161,6 +164,8 @@ class DevOpenIDCode(OpenIDCode):
         }
 
     def generate_user_info(self, user: SignedIn, scope: str) -> UserInfo:
+        if self.state.claims_in_userinfo_only:
+            return user_claims(self.state, user, "openid")
         return user_claims(self.state, user, scope)
 
 
@@ -240,6 +245,7 @@ def init_provider(app: Flask) -> ProviderState:
         pins=PinGuard(config["DEVIDP_PIN_ATTEMPTS"], config["DEVIDP_LOCK_SECONDS"]),
         id_token_lifetime=config["DEVIDP_ID_TOKEN_LIFETIME"],
         code_lifetime=config["DEVIDP_CODE_LIFETIME"],
+        claims_in_userinfo_only=config["DEVIDP_CLAIMS_IN_USERINFO_ONLY"],
         server=server,
         issuer_parameter=issuer_parameter,
     )

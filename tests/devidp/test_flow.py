@@ -240,3 +240,17 @@ def test_negative_lifetime_gives_an_expired_id_token(make_idp) -> None:  # noqa:
     claims = decode_id_token(browser, sign_in(browser)["id_token"]).claims
     assert claims["exp"] < time.time()
     assert claims["exp"] == claims["iat"] - 60
+
+
+def test_claims_can_be_kept_for_userinfo_only(make_idp) -> None:  # noqa: ANN001
+    """As most providers do: the ID token says whom it is about, /userinfo says the rest."""
+    browser = make_idp(DEVIDP_CLAIMS_IN_USERINFO_ONLY=True).test_client()
+    token = sign_in(browser, Request(), "sato-hanako")
+    id_claims = decode_id_token(browser, token["id_token"]).claims
+    assert {"name", "birthdate", "address", "family_name#ja-Kana-JP"}.isdisjoint(id_claims)
+    assert id_claims["acr"] and id_claims["nonce"]
+    info = browser.get(
+        "/userinfo", headers={"Authorization": f"Bearer {token['access_token']}"}
+    ).get_json()
+    assert info["sub"] == id_claims["sub"]
+    assert info["name"] == "佐藤 花子" and info["address"]["postal_code"] == "231-0021"
