@@ -1,56 +1,19 @@
-"""Response headers and session lifetime, applied to every request."""
+"""Response headers, applied to every request (session lifetime: ``portal.auth.sessions``)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, flash, request, session
-from flask_babel import gettext as _
-from flask_login import logout_user
+from flask import Flask, Response, current_app, request, session
 
-SESSION_STARTED = "_started"
-SESSION_SEEN = "_seen"
-#: How precisely idleness is tracked, in seconds.
-SEEN_RESOLUTION = 60
+from portal.auth.sessions import SESSION_KEY
 
 
 def init_app(app: Flask) -> None:
     app.config["CONTENT_SECURITY_POLICY"] = content_security_policy(app.config)
-    app.before_request(_expire_stale_session)
     app.after_request(_set_security_headers)
-
-
-def start_session() -> None:
-    """A fresh session after sign-in: nothing from before it is carried over."""
-    session.clear()
-    session.permanent = True
-    now = time.time()
-    session[SESSION_STARTED] = now  # to the sub-second: a sign-out just before must not end it
-    session[SESSION_SEEN] = int(now)
-
-
-def _expire_stale_session() -> None:
-    """30 idle minutes or 12 hours after sign-in, whichever comes first, end the session."""
-    started = session.get(SESSION_STARTED)
-    if started is None:
-        return
-    now = int(time.time())
-    idle = now - int(session.get(SESSION_SEEN, started))
-    started = int(started)
-    config = current_app.config
-    if (
-        idle > config["SESSION_IDLE_MINUTES"] * 60
-        or now - started > config["SESSION_MAX_HOURS"] * 3600
-    ):
-        logout_user()
-        session.clear()
-        flash(_("For your security, you were signed out after a period without activity."))
-        return
-    if idle >= SEEN_RESOLUTION:
-        session[SESSION_SEEN] = now  # not on every request: a changed session is re-sent
 
 
 def content_security_policy(config: Mapping[str, Any]) -> str:
@@ -77,6 +40,6 @@ def _set_security_headers(response: Response) -> Response:
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-    if session.get(SESSION_STARTED):
+    if session.get(SESSION_KEY):
         headers.setdefault("Cache-Control", "no-store")
     return response

@@ -117,12 +117,6 @@ def _address(claim: Any) -> dict[str, str] | None:
     return address or None
 
 
-def record_sign_out(account: Account) -> None:
-    """End the account's sessions everywhere (see ``Account.signed_out_at``)."""
-    account.signed_out_at = utcnow()
-    db.session.flush()
-
-
 def grant_clerk(
     account: Account, departments: Iterable[Department], granted_by: Account | None = None
 ) -> list[StaffRole]:
