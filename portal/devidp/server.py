@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
@@ -32,6 +33,7 @@ from joserfc.jwk import KeySet, RSAKey
 
 from .clients import TOKEN_ENDPOINT_AUTH_METHODS, Client, ClientRegistry
 from .keys import ALGORITHM, pairwise_salt, public_jwks, signing_key
+from .lockout import FILENAME as PIN_COUNTERS
 from .lockout import PinGuard
 from .store import AccessToken, AuthorizationCode, MemoryStore, SignedIn
 from .subjects import pairwise_subject
@@ -242,7 +244,11 @@ def init_provider(app: Flask) -> ProviderState:
         key_dir=config["DEVIDP_KEY_DIR"],
         clients=clients,
         store=store,
-        pins=PinGuard(config["DEVIDP_PIN_ATTEMPTS"], config["DEVIDP_LOCK_SECONDS"]),
+        pins=PinGuard(
+            Path(config["DEVIDP_KEY_DIR"]) / PIN_COUNTERS,
+            config["DEVIDP_PIN_ATTEMPTS"],
+            config["DEVIDP_LOCK_SECONDS"],
+        ),
         id_token_lifetime=config["DEVIDP_ID_TOKEN_LIFETIME"],
         code_lifetime=config["DEVIDP_CODE_LIFETIME"],
         claims_in_userinfo_only=config["DEVIDP_CLAIMS_IN_USERINFO_ONLY"],
