@@ -2,8 +2,8 @@
 
 A real card locks its user-authentication certificate after three wrong PINs until the holder
 visits the municipal office; here the lock lifts after ``DEVIDP_LOCK_SECONDS`` so development
-can go on. The counts are kept in a SQLite file in ``DEVIDP_KEY_DIR``, which every process
-of the provider shares (as it shares the keys): two workers do not give six tries.
+can go on. The counts are kept in the provider's state file (``statefile``), which every
+process of the provider shares: two workers do not give six tries.
 """
 
 from __future__ import annotations
@@ -13,13 +13,20 @@ import math
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path
 
 from .personas import Persona
+from .statefile import StateFile
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS pin_counters (
+    persona_id TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    locked_until REAL NOT NULL
+);
+"""
 
 
 class Outcome(Enum):
@@ -46,44 +53,31 @@ class PinCheck:
         return max(1, math.ceil(self.locked_seconds / 60))
 
 
-#: The file of the counts, in the key directory.
-FILENAME = "pin-counters.sqlite3"
-
-
 class PinGuard:
-    """Counts wrong PINs in a file all processes share; the ``clock`` (wall time, as the
-    processes must agree on it) is replaceable so tests need not wait."""
+    """Counts wrong PINs where all processes see them; the ``clock`` (wall time, which the
+    processes agree on) is replaceable so tests need not wait."""
 
     def __init__(
         self,
-        path: str | os.PathLike[str],
+        key_dir: str | os.PathLike[str],
         attempts: int,
         lock_seconds: int,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.path = Path(path)
+        self.file = StateFile(key_dir, SCHEMA)
         self.attempts = attempts
         self.lock_seconds = lock_seconds
         self.clock = clock
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.path.touch(mode=0o600, exist_ok=True)
-        with self._transaction() as database:
-            database.execute(
-                "CREATE TABLE IF NOT EXISTS pin_counters ("
-                " persona_id TEXT PRIMARY KEY,"
-                " failures INTEGER NOT NULL,"
-                " locked_until REAL NOT NULL)"
-            )
 
     def locked_seconds(self, persona_id: str) -> int:
         """Seconds until the persona's card unlocks; 0 when it is not locked."""
-        with self._transaction() as database:
+        with self.file.transaction() as database:
             return self._remaining(self._read(database, persona_id)[1])
 
     def check(self, persona: Persona, pin: str) -> PinCheck:
         # One write transaction from reading the count to writing it: no other process can
         # compare a PIN in between.
-        with self._transaction() as database:
+        with self.file.transaction() as database:
             failures, locked_until = self._read(database, persona.id)
             remaining = self._remaining(locked_until)
             if remaining:
@@ -97,21 +91,6 @@ class PinGuard:
                 return PinCheck(Outcome.LOCKED_NOW, 0, self.lock_seconds)
             self._write(database, persona.id, failures, 0.0)
             return PinCheck(Outcome.WRONG, self.attempts - failures)
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """A connection per use (threads and processes alike), holding the write lock."""
-        database = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        try:
-            database.execute("BEGIN IMMEDIATE")
-            try:
-                yield database
-            except BaseException:
-                database.execute("ROLLBACK")
-                raise
-            database.execute("COMMIT")
-        finally:
-            database.close()
 
     @staticmethod
     def _read(database: sqlite3.Connection, persona_id: str) -> tuple[int, float]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
@@ -33,9 +32,8 @@ from joserfc.jwk import KeySet, RSAKey
 
 from .clients import TOKEN_ENDPOINT_AUTH_METHODS, Client, ClientRegistry
 from .keys import ALGORITHM, pairwise_salt, public_jwks, signing_key
-from .lockout import FILENAME as PIN_COUNTERS
 from .lockout import PinGuard
-from .store import AccessToken, AuthorizationCode, MemoryStore, SignedIn
+from .store import AccessToken, AuthorizationCode, SharedStore, SignedIn
 from .subjects import pairwise_subject
 
 
@@ -46,7 +44,7 @@ class ProviderState:
     issuer: str
     key_dir: str
     clients: ClientRegistry
-    store: MemoryStore
+    store: SharedStore
     pins: PinGuard
     id_token_lifetime: int
     code_lifetime: int
@@ -187,7 +185,7 @@ class DevIssuerParameter(IssuerParameter):
 
 
 class DevBearerTokenValidator(BearerTokenValidator):
-    def __init__(self, store: MemoryStore) -> None:
+    def __init__(self, store: SharedStore) -> None:
         super().__init__()
         self.store = store
 
@@ -236,8 +234,8 @@ def init_provider(app: Flask) -> ProviderState:
     """Build the Authlib server for ``app`` and keep the provider's state on the app."""
     config = app.config
     server = DevAuthorizationServer()
-    store = MemoryStore()
     clients = ClientRegistry.from_config(config["DEVIDP_CLIENTS"])
+    store = SharedStore(config["DEVIDP_KEY_DIR"], clients)
     issuer_parameter = DevIssuerParameter(config["DEVIDP_ISSUER"])
     state = ProviderState(
         issuer=config["DEVIDP_ISSUER"],
@@ -245,7 +243,7 @@ def init_provider(app: Flask) -> ProviderState:
         clients=clients,
         store=store,
         pins=PinGuard(
-            Path(config["DEVIDP_KEY_DIR"]) / PIN_COUNTERS,
+            config["DEVIDP_KEY_DIR"],
             config["DEVIDP_PIN_ATTEMPTS"],
             config["DEVIDP_LOCK_SECONDS"],
         ),
