@@ -18,6 +18,7 @@ from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_babel import gettext as _
 from flask_login import logout_user
 from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Account
 from portal.auth.models import SignInSession
@@ -94,7 +95,9 @@ def current() -> SignInSession | None:
         key = session.get(SESSION_KEY)
         row = None
         if isinstance(key, str):
-            row = db.session.scalar(select(SignInSession).filter_by(key_digest=_digest(key)))
+            query = select(SignInSession).filter_by(key_digest=_digest(key))
+            # The account comes with it: one query per request for both.
+            row = db.session.scalar(query.options(joinedload(SignInSession.account)))
         setattr(g, _CURRENT, row)
     found: SignInSession | None = getattr(g, _CURRENT)
     return found
