@@ -88,7 +88,7 @@ def test_userinfo_about_someone_else_is_refused(
     provider, person, demo, claims_in_userinfo_only
 ) -> None:
     provider.tamper.rewrite["/userinfo"] = rewrite_userinfo(
-        lambda claims: claims.update(sub="someone-else", name="成りすまし")
+        lambda claims: claims.update(sub="別人-someone-else", name="成りすまし")
     )
     signed_in = person("yamada-taro").sign_in()
     assert signed_in.response.status_code == 400

@@ -130,7 +130,9 @@ def _with_userinfo(
     if not metadata.get("userinfo_endpoint"):
         return id_token_claims
     userinfo = dict(provider.userinfo(token=token))
-    if not hmac.compare_digest(str(userinfo.get("sub", "")), str(id_token_claims["sub"])):
+    if not hmac.compare_digest(
+        str(userinfo.get("sub", "")).encode(), str(id_token_claims["sub"]).encode()
+    ):
         raise SignInFailed("invalid_response", "userinfo names another subject")
     return {**userinfo, **id_token_claims}
 
