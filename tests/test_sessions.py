@@ -127,3 +127,32 @@ def test_idle_time_is_written_at_most_once_a_minute(app, person, demo) -> None:
     with app.app_context():
         seen = db.session.scalar(select(SignInSession)).last_seen_at
         assert seen.timestamp() >= before - 1
+
+
+def test_a_sign_out_elsewhere_during_a_request_is_no_error(app, person, demo) -> None:
+    """The row goes between this request's reading it and writing when it was last seen."""
+    from sqlalchemy import delete, event
+
+    resident = person("yamada-taro")
+    resident.sign_in()
+    with app.app_context():
+        row = db.session.scalar(select(SignInSession))
+        row.last_seen_at -= timedelta(seconds=61)
+        db.session.commit()
+        engine = db.engine
+
+    done: list[bool] = []
+
+    def sign_out_elsewhere(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        if statement.startswith("UPDATE sign_in_sessions") and not done:
+            done.append(True)
+            with engine.begin() as other:
+                other.execute(delete(SignInSession))
+
+    event.listen(engine, "before_cursor_execute", sign_out_elsewhere)
+    try:
+        assert resident.client.get("/").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", sign_out_elsewhere)
+    assert done
+    assert "山田 太郎" not in resident.client.get("/").text

@@ -17,8 +17,9 @@ from flask import Flask, current_app, flash, g, request, session
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_babel import gettext as _
 from flask_login import logout_user
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.accounts.models import Account
 from portal.auth.models import SignInSession
@@ -109,8 +110,7 @@ def end() -> EndedSession | None:
     ended = None
     if row is not None:
         ended = EndedSession(row.audience, row.id_token)
-        db.session.delete(row)
-        db.session.flush()
+        db.session.execute(delete(SignInSession).where(SignInSession.id == row.id))
     logout_user()
     session.clear()
     setattr(g, _CURRENT, None)
@@ -131,7 +131,12 @@ def _end_stale_session() -> None:
     now = utcnow()
     if row is not None and not _has_expired(row, now):
         if (now - row.last_seen_at).total_seconds() >= SEEN_RESOLUTION:
-            row.last_seen_at = now
+            # A statement, not an ORM change: a sign-out elsewhere may have deleted the row
+            # meanwhile, and updating no row is then right, not an error.
+            db.session.execute(
+                update(SignInSession).where(SignInSession.id == row.id).values(last_seen_at=now)
+            )
+            set_committed_value(row, "last_seen_at", now)
             _renew_cookie(row)  # not on every request: a changed cookie is sent again
         return
     timed_out = row is not None  # otherwise it was ended by a sign-out, here or elsewhere
