@@ -41,7 +41,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     from portal import access, cli, errors, security, templating, transactions
-    from portal.auth import oidc
+    from portal.auth import oidc, sessions
     from portal.extensions import babel, csrf, db, login_manager, migrate
     from portal.i18n import select_locale
 
@@ -57,6 +57,7 @@ def _init_extensions(app: Flask) -> None:
     )
     login_manager.init_app(app)
     oidc.init_app(app)
+    sessions.init_app(app)
     # After-request functions run last registered first: the security headers are set before
     # the commit, so a response whose commit fails still carries them.
     transactions.init_app(app)

@@ -1,21 +1,15 @@
-"""Response headers, session lifetime and redirect targets, applied to every request."""
+"""Response headers and redirect targets, applied to every request (session lifetime:
+``portal.auth.sessions``)."""
 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Request, Response, current_app, flash, redirect, request, session, url_for
-from flask_babel import gettext as _
-from flask_login import logout_user
+from flask import Flask, Request, Response, current_app, redirect, request, session, url_for
 
-SESSION_STARTED = "_started"
-SESSION_SEEN = "_seen"
-#: How precisely idleness is tracked, in seconds.
-SEEN_RESOLUTION = 60
 #: A local path in printable ASCII: what ``url_for`` makes. Anything else (CR, LF, NUL, tabs
 #: that browsers drop, bidi controls, spaces) is not one of our links.
 _LOCAL_PATH = re.compile(r"/(?![/\\])[!-~]*")
@@ -51,17 +45,7 @@ class BoundedRequest(Request):
 def init_app(app: Flask) -> None:
     app.request_class = BoundedRequest
     app.config["CONTENT_SECURITY_POLICY"] = content_security_policy(app.config)
-    app.before_request(_expire_stale_session)
     app.after_request(_set_security_headers)
-
-
-def start_session() -> None:
-    """A fresh session after sign-in: nothing from before it is carried over."""
-    session.clear()
-    session.permanent = True
-    now = time.time()
-    session[SESSION_STARTED] = now  # to the sub-second: a sign-out just before must not end it
-    session[SESSION_SEEN] = int(now)
 
 
 def safe_next(target: object) -> str | None:
@@ -90,27 +74,6 @@ def external_url(endpoint: str, **values: Any) -> str:
     if not base:
         return url_for(endpoint, _external=True, **values)
     return base + url_for(endpoint, **values)
-
-
-def _expire_stale_session() -> None:
-    """30 idle minutes or 12 hours after sign-in, whichever comes first, end the session."""
-    started = session.get(SESSION_STARTED)
-    if started is None:
-        return
-    now = int(time.time())
-    idle = now - int(session.get(SESSION_SEEN, started))
-    started = int(started)
-    config = current_app.config
-    if (
-        idle > config["SESSION_IDLE_MINUTES"] * 60
-        or now - started > config["SESSION_MAX_HOURS"] * 3600
-    ):
-        logout_user()
-        session.clear()
-        flash(_("For your security, you were signed out after a period without activity."))
-        return
-    if idle >= SEEN_RESOLUTION:
-        session[SESSION_SEEN] = now  # not on every request: a changed session is re-sent
 
 
 def content_security_policy(config: Mapping[str, Any]) -> str:

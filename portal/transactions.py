@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import Flask, Response, has_request_context, session
+from flask import Flask, Response, has_request_context
 
 from portal.accounts.models import Account
+from portal.auth import sessions
 from portal.extensions import db, login_manager
-from portal.security import SESSION_STARTED
 
 
 def init_app(app: Flask) -> None:
@@ -55,13 +55,8 @@ def unit_of_work() -> Iterator[None]:
 
 
 def _load_account(account_id: str) -> Account | None:
-    """The signed-in account, unless this session began before the account signed out."""
-    if not account_id.isdigit():
+    """The signed-in account, while its sign-in session lasts on the server."""
+    row = sessions.current()
+    if row is None or str(row.account_id) != account_id:
         return None
-    account = db.session.get(Account, int(account_id))
-    if account is None or account.signed_out_at is None:
-        return account
-    started = session.get(SESSION_STARTED)
-    if started is None or float(started) < account.signed_out_at.timestamp():
-        return None
-    return account
+    return row.account

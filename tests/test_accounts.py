@@ -65,3 +65,38 @@ def test_simultaneous_first_sign_ins_make_one_account(app) -> None:
             select(func.count()).select_from(Account).filter_by(subject="racing")
         )
         assert count == 1
+
+
+@pytest.mark.parametrize(
+    ("claims", "expected"),
+    [
+        (
+            {"family_name": "山田", "given_name": "太郎"},
+            {"family_name": "山田", "given_name": "太郎", "name": "山田 太郎"},
+        ),
+        (
+            {"family_name#ja-Kana-JP": "ヤマダ", "given_name#ja-Kana-JP": "タロウ"},
+            {
+                "family_name#ja-Kana-JP": "ヤマダ",
+                "given_name#ja-Kana-JP": "タロウ",
+                "name#ja-Kana-JP": "ヤマダ タロウ",
+            },
+        ),
+        ({"address": "東京都千代田区"}, {"address": {"formatted": "東京都千代田区"}}),
+        (
+            {"address": {"postal_code": "100-0013", "region": "東京都", "locality": "千代田区"}},
+            {
+                "address": {
+                    "postal_code": "100-0013",
+                    "region": "東京都",
+                    "locality": "千代田区",
+                    "formatted": "〒100-0013 東京都千代田区",
+                }
+            },
+        ),
+        ({"birthdate": "0000-04-12", "gender": ["male"], "name": " "}, {}),
+        ({"birthdate": "1985", "address": 7, "nickname": "taro"}, {}),
+    ],
+)
+def test_identity_keeps_what_can_be_read(claims: dict, expected: dict) -> None:
+    assert accounts.identity_from_claims(claims) == expected

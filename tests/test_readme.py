@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from portal.config import DEFAULTS
+from portal.devidp.config import DEFAULTS as PROVIDER_DEFAULTS
 from portal.devidp.personas import PERSONAS
 from tests.support.people import PINS
 
@@ -36,3 +37,5 @@ def test_every_setting_is_in_the_settings_table() -> None:
         "SQLALCHEMY_TRACK_MODIFICATIONS",
     }
     assert set(DEFAULTS) - internal <= documented
+    # The development provider reads the same environment; its own settings start DEVIDP_.
+    assert {key for key in PROVIDER_DEFAULTS if key.startswith("DEVIDP_")} <= documented

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import time
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
 from portal import access
-from portal.security import SESSION_SEEN, SESSION_STARTED
+from portal.auth.models import SignInSession
+from portal.db import utcnow
+from portal.extensions import db
 
 
 @pytest.mark.parametrize("path", ["/", "/healthz", "/no-such-page"])
@@ -82,14 +85,19 @@ def test_session_cookie_has_its_own_name_and_flags(person, demo) -> None:
     ],
 )
 def test_session_expires_when_idle_or_too_old(
-    person, demo, started_ago: int, seen_ago: int, signed_in: bool
+    app, person, demo, started_ago: int, seen_ago: int, signed_in: bool
 ) -> None:
     resident = person("yamada-taro")
     resident.sign_in()
-    now = int(time.time())
-    with resident.client.session_transaction() as session:
-        session[SESSION_STARTED] = now - started_ago
-        session[SESSION_SEEN] = now - seen_ago
+    now = utcnow()
+    with app.app_context():
+        db.session.execute(
+            update(SignInSession).values(
+                started_at=now - timedelta(seconds=started_ago),
+                last_seen_at=now - timedelta(seconds=seen_ago),
+            )
+        )
+        db.session.commit()
     page = resident.client.get("/")
     assert ("山田 太郎" in page.text) is signed_in
     assert ("操作がなかったため" in page.text) is not signed_in

@@ -40,9 +40,6 @@ class Account(UserMixin, db.Model):
     last_acr: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_signed_in_at: Mapped[datetime | None]
-    #: Signing out ends every session begun before this moment, on every device: a copied
-    #: session cookie stops working even though cookies cannot be recalled.
-    signed_out_at: Mapped[datetime | None]
 
     roles: Mapped[list[StaffRole]] = relationship(
         back_populates="account",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -51,21 +52,69 @@ def account_for(issuer: str, subject: str) -> Account:
     return account
 
 
+#: Claims that are a plain string when present; any other shape is dropped.
+_TEXT_CLAIMS = tuple(key for key in KEPT_CLAIMS if key != "address")
+#: Address claim members (OpenID Connect Core 5.1.1), all strings.
+_ADDRESS_MEMBERS = ("formatted", "street_address", "locality", "region", "postal_code", "country")
+
+
 def record_sign_in(issuer: str, subject: str, claims: Mapping[str, Any]) -> Account:
-    """Create or refresh the account from a verified ID token."""
+    """Create or refresh the account from the verified claims (ID token and userinfo)."""
     account = account_for(issuer, subject)
-    account.identity = {key: claims[key] for key in KEPT_CLAIMS if key in claims}
-    account.display_name = str(claims.get("name") or account.display_name or "")
+    account.identity = identity_from_claims(claims)
+    account.display_name = str(account.identity.get("name") or account.display_name or "")
     account.last_acr = claims.get("acr")
     account.last_signed_in_at = utcnow()
     db.session.flush()
     return account
 
 
-def record_sign_out(account: Account) -> None:
-    """End the account's sessions everywhere (see ``Account.signed_out_at``)."""
-    account.signed_out_at = utcnow()
-    db.session.flush()
+def identity_from_claims(claims: Mapping[str, Any]) -> dict[str, Any]:
+    """The claims kept for prefilling, in one shape whatever the provider sent.
+
+    Providers differ: a ``name`` missing beside ``family_name`` and ``given_name``, an
+    ``address`` with only ``formatted``, a birth date of only a year (OpenID Connect allows
+    ``0000`` or ``YYYY``). What cannot be read is left out, for the resident to fill in.
+    """
+    identity: dict[str, Any] = {
+        key: claims[key].strip()
+        for key in _TEXT_CLAIMS
+        if isinstance(claims.get(key), str) and claims[key].strip()
+    }
+    for suffix in ("", "#ja-Kana-JP"):
+        family, given = identity.get("family_name" + suffix), identity.get("given_name" + suffix)
+        if "name" + suffix not in identity and family and given:
+            identity["name" + suffix] = f"{family} {given}"  # family name first, as in Japan
+    if "birthdate" in identity and not _is_full_date(identity["birthdate"]):
+        del identity["birthdate"]
+    if address := _address(claims.get("address")):
+        identity["address"] = address
+    return identity
+
+
+def _is_full_date(value: str) -> bool:
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) == 10 and parsed.year > 1
+
+
+def _address(claim: Any) -> dict[str, str] | None:
+    if isinstance(claim, str):  # some providers send the formatted address alone
+        claim = {"formatted": claim}
+    if not isinstance(claim, Mapping):
+        return None
+    address = {
+        key: claim[key].strip()
+        for key in _ADDRESS_MEMBERS
+        if isinstance(claim.get(key), str) and claim[key].strip()
+    }
+    if address and "formatted" not in address:
+        parts = [address.get(k, "") for k in ("region", "locality", "street_address")]
+        postal = f"〒{address['postal_code']} " if "postal_code" in address else ""
+        address["formatted"] = (postal + "".join(parts)).strip()
+    return address or None
 
 
 def grant_clerk(

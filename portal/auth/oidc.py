@@ -89,7 +89,8 @@ def complete_sign_in(audience: Audience) -> VerifiedIdentity:
 
     Authlib checks the one-time state bound to the session, PKCE, the nonce, the ID token's
     signature against the provider's JWKS (fetching it again for an unknown key id), its
-    audience, expiry and issuer. RFC 9207's ``iss`` parameter is checked here.
+    audience, expiry and issuer. RFC 9207's ``iss`` parameter is checked here, and the
+    userinfo endpoint's claims are added (see ``_with_userinfo``).
     """
     provider = client(audience)
     if error := request.args.get("error"):
@@ -98,15 +99,16 @@ def complete_sign_in(audience: Audience) -> VerifiedIdentity:
         metadata = provider.load_server_metadata()
         _check_issuer_parameter(metadata)
         token = provider.authorize_access_token()
+        id_token_claims = dict(token.get("userinfo") or {})
+        if not id_token_claims.get("sub"):
+            raise SignInFailed("invalid_response", "no ID token")
+        claims = _with_userinfo(provider, metadata, token, id_token_claims)
     except SignInFailed:
         raise
     except (AuthlibBaseError, JoseError, ValueError, KeyError) as exc:
         raise SignInFailed("invalid_response", repr(exc)) from exc
     except requests.RequestException as exc:
         raise SignInFailed("provider_unreachable", repr(exc)) from exc
-    claims = dict(token.get("userinfo") or {})
-    if not claims.get("sub"):
-        raise SignInFailed("invalid_response", "no ID token")
     return VerifiedIdentity(
         issuer=str(claims["iss"]),
         subject=str(claims["sub"]),
@@ -114,6 +116,25 @@ def complete_sign_in(audience: Audience) -> VerifiedIdentity:
         claims=claims,
         id_token=token["id_token"],
     )
+
+
+def _with_userinfo(
+    provider: Any, metadata: dict[str, Any], token: dict[str, Any], id_token_claims: dict[str, Any]
+) -> dict[str, Any]:
+    """The ID token's claims with those of the userinfo endpoint, when the provider has one.
+
+    Many providers put the profile and address claims only in userinfo (OpenID Connect Core
+    5.4). Its ``sub`` must be the ID token's, or the answer is about someone else and is
+    refused (5.3.2). Where both name a claim, the signed ID token's value is kept.
+    """
+    if not metadata.get("userinfo_endpoint"):
+        return id_token_claims
+    userinfo = dict(provider.userinfo(token=token))
+    if not hmac.compare_digest(
+        str(userinfo.get("sub", "")).encode(), str(id_token_claims["sub"]).encode()
+    ):
+        raise SignInFailed("invalid_response", "userinfo names another subject")
+    return {**userinfo, **id_token_claims}
 
 
 def acr_satisfied(audience: Audience, acr: str | None) -> bool:

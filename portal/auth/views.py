@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
 from portal import access
 from portal.accounts import services as accounts
-from portal.auth import oidc
+from portal.auth import oidc, sessions
 from portal.auth.oidc import Audience, SignInFailed
 from portal.i18n import current_language
-from portal.security import external_url, redirect_to_next, safe_next, start_session
+from portal.security import external_url, redirect_to_next, safe_next
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -55,10 +55,8 @@ def callback() -> Response | tuple[str, int]:
     if not oidc.acr_satisfied(audience, identity.acr):
         return render_template("auth/card_required.html", audience=audience.value), 403
     account = accounts.record_sign_in(identity.issuer, identity.subject, identity.claims)
-    start_session()
+    sessions.begin(account, audience.value, identity.id_token)
     login_user(account)
-    session["id_token"] = identity.id_token
-    session["audience"] = audience.value
     # Only for showing the staff link; every staff page still checks the roles themselves.
     session["staff"] = account.is_staff
     home = "staff.home" if audience is Audience.STAFF else "dashboard.home"
@@ -68,15 +66,14 @@ def callback() -> Response | tuple[str, int]:
 @bp.post("/logout")
 @access.requires(access.ANYONE)
 def logout() -> Response:
-    id_token = session.get("id_token")
-    audience = Audience(session.get("audience", Audience.RESIDENT.value))
-    signed_in = current_user.is_authenticated
-    if signed_in:
-        accounts.record_sign_out(current_user)
-    logout_user()
-    session.clear()
-    if not signed_in:
+    # The account itself, not the proxy: ending the session signs the proxy out.
+    account = current_user._get_current_object() if current_user.is_authenticated else None
+    ended = sessions.end()
+    if account is None or ended is None:
         return redirect(url_for("dashboard.home"))
+    sessions.end_all(account)
     flash(_("You have signed out."), "success")
-    target = oidc.logout_url(audience, id_token, external_url("dashboard.home"))
+    target = oidc.logout_url(
+        Audience(ended.audience), ended.id_token, external_url("dashboard.home")
+    )
     return redirect(target or url_for("dashboard.home"))

@@ -141,6 +141,16 @@ class _Checker:
                         f"unknown identity claim {prefill!r}; known: {', '.join(KEPT_CLAIMS)}",
                     )
                 )
+            rule = item.get("prefill_if")
+            if rule is not None and not isinstance(rule, bool):
+                where = f"items/{key}/prefill_if"
+                problems = [f"condition: {message}" for message in logic.validate(rule)]
+                problems += [
+                    f"condition names a missing item {name!r}"
+                    for name in sorted(logic.variables(rule))
+                    if not self._resolves(name, {})
+                ]
+                self.found.extend(Problem("forms/vocabulary.yaml", where, p) for p in problems)
 
     def _check_duplicate_ids(self, sources: list[Source], kind: str) -> None:
         seen: dict[str, str] = {}

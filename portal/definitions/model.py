@@ -59,6 +59,9 @@ class Item:
     validation: Mapping[str, Any] = field(default_factory=dict)
     prefill: str | None = None
     prefill_locked: bool = False
+    #: JsonLogic over the answers: the claims are the filer's own facts, so an item about
+    #: someone who may be another person is prefilled only while this holds.
+    prefill_if: Any = None
     fields: tuple[Field, ...] = ()
     item_label: Text | None = None
     min_items: int = 0
@@ -166,6 +169,7 @@ def build_item(key: str, data: Mapping[str, Any]) -> Item:
         validation=dict(data.get("validation", {})),
         prefill=data.get("prefill"),
         prefill_locked=bool(data.get("prefill_locked", False)),
+        prefill_if=data.get("prefill_if"),
         fields=tuple(build_field(f, {}) for f in data.get("fields", ())),
         item_label=Text.of(data.get("item_label")),
         min_items=int(data.get("min_items", 0)),

@@ -44,6 +44,8 @@ DEFAULTS: dict[str, Any] = {
     "DEVIDP_CODE_LIFETIME": 60,
     "DEVIDP_PIN_ATTEMPTS": 3,
     "DEVIDP_LOCK_SECONDS": 900,
+    # True: the ID token carries no profile or address claims, only /userinfo does.
+    "DEVIDP_CLAIMS_IN_USERINFO_ONLY": False,
     # The portal runs on the same host in development: a cookie of its own name.
     "SESSION_COOKIE_NAME": "devidp_session",
     "SESSION_COOKIE_HTTPONLY": True,
@@ -84,6 +86,9 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
         "DEVIDP_LOCK_SECONDS",
     ):
         config[key] = int(config[key])
+    config["DEVIDP_CLAIMS_IN_USERINFO_ONLY"] = _boolean(
+        "DEVIDP_CLAIMS_IN_USERINFO_ONLY", config["DEVIDP_CLAIMS_IN_USERINFO_ONLY"]
+    )
     if config["DEVIDP_PIN_ATTEMPTS"] < 1:
         raise ValueError("DEVIDP_PIN_ATTEMPTS must be at least 1")
     config["OAUTH2_TOKEN_EXPIRES_IN"] = {
@@ -92,6 +97,17 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
     _check_clients(config["DEVIDP_CLIENTS"])
     if config.get("SECRET_KEY") is not None:
         config["SECRET_KEY"] = str(config["SECRET_KEY"])
+
+
+def _boolean(name: str, value: Any) -> bool:
+    """``from_prefixed_env`` reads ``true``/``false`` as JSON; accept ``1``/``0`` too."""
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in ("1", "true", "yes"):
+        return True
+    if str(value).lower() in ("0", "false", "no", ""):
+        return False
+    raise ValueError(f"{name} must be true or false, not {value!r}")
 
 
 def _check_clients(clients: Any) -> None:

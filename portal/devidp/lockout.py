@@ -2,20 +2,31 @@
 
 A real card locks its user-authentication certificate after three wrong PINs until the holder
 visits the municipal office; here the lock lifts after ``DEVIDP_LOCK_SECONDS`` so development
-can go on. State is in memory: the provider is one development process.
+can go on. The counts are kept in the provider's state file (``statefile``), which every
+process of the provider shares: two workers do not give six tries.
 """
 
 from __future__ import annotations
 
 import hmac
 import math
-import threading
+import os
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
 from .personas import Persona
+from .statefile import StateFile
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS pin_counters (
+    persona_id TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    locked_until REAL NOT NULL
+);
+"""
 
 
 class Outcome(Enum):
@@ -42,50 +53,62 @@ class PinCheck:
         return max(1, math.ceil(self.locked_seconds / 60))
 
 
-@dataclass
-class _Counter:
-    failures: int = 0
-    locked_until: float = 0.0
-
-
 class PinGuard:
-    """Counts wrong PINs; the ``clock`` is replaceable so tests need not wait."""
+    """Counts wrong PINs where all processes see them; the ``clock`` (wall time, which the
+    processes agree on) is replaceable so tests need not wait."""
 
     def __init__(
         self,
+        key_dir: str | os.PathLike[str],
         attempts: int,
         lock_seconds: int,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self.file = StateFile(key_dir, SCHEMA)
         self.attempts = attempts
         self.lock_seconds = lock_seconds
         self.clock = clock
-        self._counters: dict[str, _Counter] = {}
-        self._lock = threading.Lock()
 
     def locked_seconds(self, persona_id: str) -> int:
         """Seconds until the persona's card unlocks; 0 when it is not locked."""
-        with self._lock:
-            counter = self._counters.get(persona_id)
-            if counter is None:
-                return 0
-            return self._remaining(counter)
+        with self.file.transaction() as database:
+            return self._remaining(self._read(database, persona_id)[1])
 
     def check(self, persona: Persona, pin: str) -> PinCheck:
-        with self._lock:
-            counter = self._counters.setdefault(persona.id, _Counter())
-            remaining = self._remaining(counter)
+        # One write transaction from reading the count to writing it: no other process can
+        # compare a PIN in between.
+        with self.file.transaction() as database:
+            failures, locked_until = self._read(database, persona.id)
+            remaining = self._remaining(locked_until)
             if remaining:
                 return PinCheck(Outcome.LOCKED, 0, remaining)
             if hmac.compare_digest(pin.encode(), persona.pin.encode()):
-                self._counters.pop(persona.id, None)
+                database.execute("DELETE FROM pin_counters WHERE persona_id = ?", (persona.id,))
                 return PinCheck(Outcome.ACCEPTED, self.attempts)
-            counter.failures += 1
-            if counter.failures >= self.attempts:
-                counter.failures = 0
-                counter.locked_until = self.clock() + self.lock_seconds
+            failures += 1
+            if failures >= self.attempts:
+                self._write(database, persona.id, 0, self.clock() + self.lock_seconds)
                 return PinCheck(Outcome.LOCKED_NOW, 0, self.lock_seconds)
-            return PinCheck(Outcome.WRONG, self.attempts - counter.failures)
+            self._write(database, persona.id, failures, 0.0)
+            return PinCheck(Outcome.WRONG, self.attempts - failures)
 
-    def _remaining(self, counter: _Counter) -> int:
-        return max(0, math.ceil(counter.locked_until - self.clock()))
+    @staticmethod
+    def _read(database: sqlite3.Connection, persona_id: str) -> tuple[int, float]:
+        row = database.execute(
+            "SELECT failures, locked_until FROM pin_counters WHERE persona_id = ?", (persona_id,)
+        ).fetchone()
+        return (int(row[0]), float(row[1])) if row else (0, 0.0)
+
+    @staticmethod
+    def _write(
+        database: sqlite3.Connection, persona_id: str, failures: int, locked_until: float
+    ) -> None:
+        database.execute(
+            "INSERT INTO pin_counters (persona_id, failures, locked_until) VALUES (?, ?, ?)"
+            " ON CONFLICT (persona_id) DO UPDATE"
+            " SET failures = excluded.failures, locked_until = excluded.locked_until",
+            (persona_id, failures, locked_until),
+        )
+
+    def _remaining(self, locked_until: float) -> int:
+        return max(0, math.ceil(locked_until - self.clock()))

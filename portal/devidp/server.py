@@ -33,7 +33,7 @@ from joserfc.jwk import KeySet, RSAKey
 from .clients import TOKEN_ENDPOINT_AUTH_METHODS, Client, ClientRegistry
 from .keys import ALGORITHM, pairwise_salt, public_jwks, signing_key
 from .lockout import PinGuard
-from .store import AccessToken, AuthorizationCode, MemoryStore, SignedIn
+from .store import AccessToken, AuthorizationCode, SharedStore, SignedIn
 from .subjects import pairwise_subject
 
 
@@ -44,10 +44,13 @@ class ProviderState:
     issuer: str
     key_dir: str
     clients: ClientRegistry
-    store: MemoryStore
+    store: SharedStore
     pins: PinGuard
     id_token_lifetime: int
     code_lifetime: int
+    #: Profile and address claims only at /userinfo, as most providers do; the ID token then
+    #: names only whom it is about.
+    claims_in_userinfo_only: bool
     server: DevAuthorizationServer
     issuer_parameter: DevIssuerParameter
 
@@ -161,6 +164,8 @@ class DevOpenIDCode(OpenIDCode):
         }
 
     def generate_user_info(self, user: SignedIn, scope: str) -> UserInfo:
+        if self.state.claims_in_userinfo_only:
+            return user_claims(self.state, user, "openid")
         return user_claims(self.state, user, scope)
 
 
@@ -180,7 +185,7 @@ class DevIssuerParameter(IssuerParameter):
 
 
 class DevBearerTokenValidator(BearerTokenValidator):
-    def __init__(self, store: MemoryStore) -> None:
+    def __init__(self, store: SharedStore) -> None:
         super().__init__()
         self.store = store
 
@@ -229,17 +234,22 @@ def init_provider(app: Flask) -> ProviderState:
     """Build the Authlib server for ``app`` and keep the provider's state on the app."""
     config = app.config
     server = DevAuthorizationServer()
-    store = MemoryStore()
     clients = ClientRegistry.from_config(config["DEVIDP_CLIENTS"])
+    store = SharedStore(config["DEVIDP_KEY_DIR"], clients)
     issuer_parameter = DevIssuerParameter(config["DEVIDP_ISSUER"])
     state = ProviderState(
         issuer=config["DEVIDP_ISSUER"],
         key_dir=config["DEVIDP_KEY_DIR"],
         clients=clients,
         store=store,
-        pins=PinGuard(config["DEVIDP_PIN_ATTEMPTS"], config["DEVIDP_LOCK_SECONDS"]),
+        pins=PinGuard(
+            config["DEVIDP_KEY_DIR"],
+            config["DEVIDP_PIN_ATTEMPTS"],
+            config["DEVIDP_LOCK_SECONDS"],
+        ),
         id_token_lifetime=config["DEVIDP_ID_TOKEN_LIFETIME"],
         code_lifetime=config["DEVIDP_CODE_LIFETIME"],
+        claims_in_userinfo_only=config["DEVIDP_CLAIMS_IN_USERINFO_ONLY"],
         server=server,
         issuer_parameter=issuer_parameter,
     )

@@ -1,22 +1,25 @@
-"""Authorization codes and access tokens, in memory behind a lock.
+"""Authorization codes and access tokens, in the provider's state file (``statefile``).
 
-The provider is a development tool served by one process, so a dict is enough. Codes are
-single use: the first token request claims a code atomically, and a replay of it revokes the
-access tokens the first use obtained (RFC 6749 section 4.1.2).
+Every process of the provider shares it, so a code issued by one worker is redeemed at
+another and its access token works at the userinfo endpoint of a third. Codes are single
+use: the first token request claims a code atomically, and a replay of it revokes the access
+tokens the first use obtained (RFC 6749 section 4.1.2).
 """
 
 from __future__ import annotations
 
-import threading
+import os
+import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from authlib.oauth2.rfc6749 import TokenMixin
 from authlib.oidc.core import AuthorizationCodeMixin
 
-from .clients import Client
-from .personas import Persona
+from .clients import Client, ClientRegistry
+from .personas import Persona, persona_by_id
+from .statefile import StateFile
 
 #: How long a used or expired code is remembered, to recognise replays and reused nonces.
 REPLAY_MEMORY_SECONDS = 600
@@ -44,7 +47,6 @@ class AuthorizationCode(AuthorizationCodeMixin):
     user: SignedIn
     expires_at: float
     used: bool = False
-    access_tokens: list[str] = field(default_factory=list)
 
     def get_redirect_uri(self) -> str:
         return self.redirect_uri
@@ -94,17 +96,75 @@ class AccessToken(TokenMixin):
         return self.client
 
 
-class MemoryStore:
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS codes (
+    code TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    redirect_uri TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    nonce TEXT,
+    code_challenge TEXT,
+    code_challenge_method TEXT,
+    persona_id TEXT NOT NULL,
+    acr TEXT NOT NULL,
+    auth_time INTEGER NOT NULL,
+    expires_at REAL NOT NULL,
+    used INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS codes_by_nonce ON codes (client_id, nonce);
+CREATE TABLE IF NOT EXISTS access_tokens (
+    access_token TEXT PRIMARY KEY,
+    code TEXT,
+    client_id TEXT NOT NULL,
+    persona_id TEXT NOT NULL,
+    acr TEXT NOT NULL,
+    auth_time INTEGER NOT NULL,
+    scope TEXT NOT NULL,
+    issued_at REAL NOT NULL,
+    expires_in INTEGER NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS access_tokens_by_code ON access_tokens (code);
+"""
+
+_CODE_COLUMNS = (
+    "code, client_id, redirect_uri, scope, nonce, code_challenge, code_challenge_method,"
+    " persona_id, acr, auth_time, expires_at"
+)
+_TOKEN_COLUMNS = "access_token, client_id, persona_id, acr, auth_time, scope, issued_at, expires_in"
+
+
+class SharedStore:
+    def __init__(
+        self,
+        key_dir: str | os.PathLike[str],
+        clients: ClientRegistry,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.file = StateFile(key_dir, SCHEMA)
+        self.clients = clients
         self.clock = clock
-        self._codes: dict[str, AuthorizationCode] = {}
-        self._tokens: dict[str, AccessToken] = {}
-        self._lock = threading.Lock()
 
     def save_code(self, code: AuthorizationCode) -> None:
-        with self._lock:
-            self._purge()
-            self._codes[code.code] = code
+        user = code.user
+        with self.file.transaction() as database:
+            self._purge(database)
+            database.execute(
+                f"INSERT INTO codes ({_CODE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    code.code,
+                    code.client_id,
+                    code.redirect_uri,
+                    code.scope,
+                    code.nonce,
+                    code.code_challenge,
+                    code.code_challenge_method,
+                    user.persona.id,
+                    user.acr,
+                    user.auth_time,
+                    code.expires_at,
+                ),
+            )
 
     def claim_code(self, code: str, client_id: str) -> AuthorizationCode | None:
         """Return the code once, if it is unexpired and was issued to this client.
@@ -112,44 +172,81 @@ class MemoryStore:
         A second attempt finds it used: it is refused and the tokens from the first use are
         revoked, since the code has evidently leaked.
         """
-        with self._lock:
-            record = self._codes.get(code)
-            if record is None or record.client_id != client_id:
+        with self.file.transaction() as database:
+            row = database.execute(
+                f"SELECT {_CODE_COLUMNS}, used FROM codes WHERE code = ?", (code,)
+            ).fetchone()
+            if row is None or row[1] != client_id:
                 return None
-            if record.used:
-                for token in record.access_tokens:
-                    if token in self._tokens:
-                        self._tokens[token].revoked = True
+            if row[11]:
+                database.execute("UPDATE access_tokens SET revoked = 1 WHERE code = ?", (code,))
                 return None
-            record.used = True
-            if self.clock() >= record.expires_at:
+            database.execute("UPDATE codes SET used = 1 WHERE code = ?", (code,))
+            if self.clock() >= row[10]:
                 return None
-            return record
+            user = self._signed_in(row[7], row[8], row[9], row[1])
+            if user is None:
+                return None
+            return AuthorizationCode(*row[:7], user=user, expires_at=row[10], used=True)
 
     def nonce_used(self, client_id: str, nonce: str) -> bool:
         """Whether a code was already issued with this nonce: a replayed request."""
-        with self._lock:
-            return any(
-                record.client_id == client_id and record.nonce == nonce
-                for record in self._codes.values()
-            )
+        with self.file.transaction() as database:
+            found = database.execute(
+                "SELECT 1 FROM codes WHERE client_id = ? AND nonce = ? LIMIT 1", (client_id, nonce)
+            ).fetchone()
+            return found is not None
 
     def save_token(self, token: AccessToken, code: str | None) -> None:
-        with self._lock:
-            self._tokens[token.access_token] = token
-            if code is not None and code in self._codes:
-                self._codes[code].access_tokens.append(token.access_token)
+        user = token.user
+        with self.file.transaction() as database:
+            database.execute(
+                f"INSERT INTO access_tokens ({_TOKEN_COLUMNS}, code)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    token.access_token,
+                    token.client.client_id,
+                    user.persona.id,
+                    user.acr,
+                    user.auth_time,
+                    token.scope,
+                    token.issued_at,
+                    token.expires_in,
+                    code,
+                ),
+            )
 
     def get_token(self, access_token: str) -> AccessToken | None:
-        with self._lock:
-            self._purge()
-            return self._tokens.get(access_token)
+        with self.file.transaction() as database:
+            self._purge(database)
+            row = database.execute(
+                f"SELECT {_TOKEN_COLUMNS}, revoked FROM access_tokens WHERE access_token = ?",
+                (access_token,),
+            ).fetchone()
+        if row is None:
+            return None
+        client = self.clients.get(row[1])
+        user = self._signed_in(row[2], row[3], row[4], row[1])
+        if client is None or user is None:
+            return None
+        return AccessToken(
+            access_token=row[0],
+            client=client,
+            user=user,
+            scope=row[5],
+            issued_at=row[6],
+            expires_in=row[7],
+            revoked=bool(row[8]),
+        )
 
-    def _purge(self) -> None:
+    @staticmethod
+    def _signed_in(persona_id: str, acr: str, auth_time: int, client_id: str) -> SignedIn | None:
+        persona = persona_by_id(persona_id)
+        return None if persona is None else SignedIn(persona, acr, auth_time, client_id)
+
+    def _purge(self, database: sqlite3.Connection) -> None:
         now = self.clock()
-        for code, record in list(self._codes.items()):
-            if now >= record.expires_at + REPLAY_MEMORY_SECONDS:
-                del self._codes[code]
-        for value, token in list(self._tokens.items()):
-            if now >= token.issued_at + token.expires_in:
-                del self._tokens[value]
+        database.execute(
+            "DELETE FROM codes WHERE ? >= expires_at + ?", (now, REPLAY_MEMORY_SECONDS)
+        )
+        database.execute("DELETE FROM access_tokens WHERE ? >= issued_at + expires_in", (now,))

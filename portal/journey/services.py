@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from portal.journey import flow
 from portal.journey.models import Attachment, Case, CaseStatus, ProcedureRequest
 from portal.postal import lookup
 from portal.tenancy.services import municipality_serving
+from portal.values import InvalidValue, normalize_kana, normalize_name
 
 #: What an upload must start with to be what it claims: checked by content, not by name.
 SIGNATURES = {
@@ -75,14 +78,17 @@ def start_case(account: Account, workflow_key: str) -> Case:
 
 
 def prefill(snapshot: Snapshot, identity: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """Answers the provider already certified: name, reading, birth date, sex, address."""
+    """Answers the provider already certified: name, reading, birth date, sex, address.
+
+    The claims are the filer's own facts. An item about someone who may be another person
+    (``prefill_if``, e.g. the person concerned when filing as a proxy) is filled only while its
+    condition holds over the answers so far; ``reconcile_prefill`` follows later answers.
+    """
     answers: dict[str, Any] = {}
     locked: list[str] = []
-    for key, item in snapshot.vocabulary.items():
-        if not item.prefill or item.prefill not in identity:
-            continue
-        value = _claim_as_answer(item, identity[item.prefill])
-        if value is None:
+    for key, value in _claimed_answers(snapshot, identity).items():
+        item = snapshot.vocabulary[key]
+        if not flow.condition_holds(item.prefill_if, answers):
             continue
         answers[key] = value
         if item.prefill_locked:
@@ -90,22 +96,106 @@ def prefill(snapshot: Snapshot, identity: Mapping[str, Any]) -> tuple[dict[str, 
     return answers, locked
 
 
+def reconcile_prefill(
+    snapshot: Snapshot,
+    identity: Mapping[str, Any],
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The answers after a change that decides whose facts ``prefill_if`` items are.
+
+    Only an item whose condition changed is touched. Now filing for someone else: the
+    filer's own facts leave it (a value still equal to the claim was never corrected). Now
+    filing for oneself: the claims fill it where it is empty. What the resident typed is
+    never replaced.
+    """
+    reconciled = dict(after)
+    for key, claimed in _claimed_answers(snapshot, identity).items():
+        rule = snapshot.vocabulary[key].prefill_if
+        if rule is None:
+            continue
+        held, holds = flow.condition_holds(rule, before), flow.condition_holds(rule, after)
+        if holds and not held:
+            reconciled.setdefault(key, claimed)
+        elif held and not holds and reconciled.get(key) == claimed:
+            del reconciled[key]
+    return reconciled
+
+
+def _claimed_answers(snapshot: Snapshot, identity: Mapping[str, Any]) -> dict[str, Any]:
+    """Each prefilled item's answer from the claims, where the claim makes a valid answer."""
+    answers = {}
+    for key, item in snapshot.vocabulary.items():
+        if not item.prefill or item.prefill not in identity:
+            continue
+        value = _claim_as_answer(item, identity[item.prefill])
+        if value is not None:
+            answers[key] = value
+    return answers
+
+
 def _claim_as_answer(item: Item, claim: Any) -> Any:
-    if item.type == "address":
-        return _address_from_claim(claim) if isinstance(claim, Mapping) else None
-    if item.type in ("select", "radio"):
-        return claim if item.option(str(claim)) else None
-    return str(claim) if isinstance(claim, str | int) else None
+    """The claim as the item's answer, or None when it would not pass the item's checks
+    (a reading in Latin letters, an address the postal lookup does not know): the resident
+    then fills it in, which a locked or hidden prefilled answer would not let them do."""
+    max_length = item.validation.get("max_length", 100)
+    try:
+        if item.type == "address":
+            return _address_from_claim(claim) if isinstance(claim, Mapping) else None
+        if item.type in ("select", "radio"):
+            return claim if item.option(str(claim)) else None
+        if not isinstance(claim, str):
+            return None
+        if item.type == "name":
+            return normalize_name(claim, max_length)
+        if item.type == "kana":
+            return normalize_kana(claim, max_length)
+        if item.type == "date":
+            return claim if _is_iso_date(claim) else None
+        return claim
+    except InvalidValue:
+        return None
+
+
+def _is_iso_date(value: str) -> bool:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) == 10
+
+
+#: A postal code at the start of a formatted address: 〒100-0013 or 100-0013.
+_FORMATTED_POSTAL_CODE = re.compile(r"^\s*〒?\s*(\d{3}-?\d{4})\s*")
 
 
 def _address_from_claim(claim: Mapping[str, Any]) -> dict[str, str] | None:
-    """The OIDC address claim as our address answer, with its municipality's code."""
-    found = lookup(str(claim.get("postal_code", "")))
+    """The OIDC address claim as our address answer, with its municipality's code.
+
+    From its parts, or from ``formatted`` alone when it starts with the postal code and the
+    prefecture, city and town that code names. None when the street cannot be told: an
+    address without it must be asked, not prefilled.
+    """
+    postal_code = str(claim.get("postal_code") or "")
+    street = str(claim.get("street_address") or "").strip()
+    formatted = str(claim.get("formatted") or "")
+    match = _FORMATTED_POSTAL_CODE.match(formatted)
+    if not (postal_code and street) and match:
+        postal_code, street = postal_code or match.group(1), ""
+    if not postal_code:
+        return None
+    found = lookup(postal_code)
     if found is None:
         return None
-    street = str(claim.get("street_address", ""))
-    if found.town and street.startswith(found.town):
-        street = street[len(found.town) :]
+    if street:
+        street = _without_prefix(street, found.town)
+    elif match:
+        # Only what follows the prefecture and city the postal code names is the street.
+        rest = formatted[match.end() :].strip()
+        area = found.prefecture + found.city
+        street = _without_prefix(rest[len(area) :], found.town) if rest.startswith(area) else ""
+    if not street:
+        return None
     return {
         "postal_code": found.postal_code,
         "prefecture": found.prefecture,
@@ -117,13 +207,19 @@ def _address_from_claim(claim: Mapping[str, Any]) -> dict[str, str] | None:
     }
 
 
+def _without_prefix(text: str, prefix: str) -> str:
+    text = text.strip()
+    return text[len(prefix) :].strip() if prefix and text.startswith(prefix) else text
+
+
 def save_page(case: Case, page: flow.Page, answers: Mapping[str, Any]) -> None:
     """Keep this page's answers (certified ones stay as they are) and remember the page."""
     merged = dict(case.answers)
     for key, value in answers.items():
         if key not in case.locked_keys:
             merged[key] = value
-    case.answers = merged
+    identity = case.account.identity or {}
+    case.answers = reconcile_prefill(snapshot_of(case), identity, case.answers, merged)
     if page.slug not in case.completed_pages:
         case.completed_pages = [*case.completed_pages, page.slug]
     db.session.flush()

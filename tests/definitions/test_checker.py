@@ -266,6 +266,20 @@ FAULTS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "forms/vocabulary.yaml:items/applicant.family_name/prefill: unknown identity claim",
     ),
     (
+        "a prefill condition on a missing item",
+        lambda d: d["vocabulary"]["items"]["applicant.address"].update(
+            prefill_if={"!": {"var": "filing.nobody"}}
+        ),
+        "items/applicant.address/prefill_if: condition names a missing item 'filing.nobody'",
+    ),
+    (
+        "a prefill condition that is not JsonLogic",
+        lambda d: d["vocabulary"]["items"]["applicant.address"].update(
+            prefill_if={"no_such_operator": [1]}
+        ),
+        "items/applicant.address/prefill_if: condition:",
+    ),
+    (
         "no vocabulary",
         lambda d: d.update(vocabulary=None),
         "forms/vocabulary.yaml:/: the vocabulary is missing",

@@ -123,6 +123,20 @@ def test_environment_settings_are_read(tmp_path, monkeypatch) -> None:  # noqa: 
     assert app.config["DEVIDP_ID_TOKEN_LIFETIME"] == 7
 
 
+@pytest.mark.parametrize(("value", "meaning"), [("true", True), ("1", True), ("false", False)])
+def test_claims_in_userinfo_only_from_the_environment(
+    tmp_path, monkeypatch, value: str, meaning: bool
+) -> None:  # noqa: ANN001
+    monkeypatch.setenv("PORTAL_DEVIDP_CLAIMS_IN_USERINFO_ONLY", value)
+    app = create_app({"DEVIDP_KEY_DIR": str(tmp_path)})
+    assert app.extensions["devidp"].claims_in_userinfo_only is meaning
+
+
+def test_claims_in_userinfo_only_refuses_nonsense(tmp_path) -> None:  # noqa: ANN001
+    with pytest.raises(ValueError, match="DEVIDP_CLAIMS_IN_USERINFO_ONLY"):
+        create_app({"DEVIDP_KEY_DIR": str(tmp_path), "DEVIDP_CLAIMS_IN_USERINFO_ONLY": "maybe"})
+
+
 def test_defaults(tmp_path, monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path))
     app = create_app()
@@ -142,6 +156,7 @@ def test_defaults(tmp_path, monkeypatch) -> None:  # noqa: ANN001
     assert app.config["DEVIDP_PIN_ATTEMPTS"] == 3
     assert app.config["DEVIDP_LOCK_SECONDS"] == 900
     assert app.config["DEVIDP_ID_TOKEN_LIFETIME"] == 300
+    assert app.config["DEVIDP_CLAIMS_IN_USERINFO_ONLY"] is False
 
 
 def test_secret_key_is_generated_once_and_reused(tmp_path) -> None:  # noqa: ANN001

@@ -240,3 +240,32 @@ def test_negative_lifetime_gives_an_expired_id_token(make_idp) -> None:  # noqa:
     claims = decode_id_token(browser, sign_in(browser)["id_token"]).claims
     assert claims["exp"] < time.time()
     assert claims["exp"] == claims["iat"] - 60
+
+
+def test_claims_can_be_kept_for_userinfo_only(make_idp) -> None:  # noqa: ANN001
+    """As most providers do: the ID token says whom it is about, /userinfo says the rest."""
+    browser = make_idp(DEVIDP_CLAIMS_IN_USERINFO_ONLY=True).test_client()
+    token = sign_in(browser, Request(), "sato-hanako")
+    id_claims = decode_id_token(browser, token["id_token"]).claims
+    assert {"name", "birthdate", "address", "family_name#ja-Kana-JP"}.isdisjoint(id_claims)
+    assert id_claims["acr"] and id_claims["nonce"]
+    info = browser.get(
+        "/userinfo", headers={"Authorization": f"Bearer {token['access_token']}"}
+    ).get_json()
+    assert info["sub"] == id_claims["sub"]
+    assert info["name"] == "佐藤 花子" and info["address"]["postal_code"] == "231-0021"
+
+
+def test_workers_share_codes_and_tokens(make_idp) -> None:  # noqa: ANN001
+    """Two provider apps on one key directory, as two workers are: a code issued by one is
+    redeemed at the other, once only, and its token works at either."""
+    first, second = make_idp().test_client(), make_idp().test_client()
+    request = Request()
+    code = authorize(first, request)
+    answer = exchange(second, request, code)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    bearer = {"Authorization": f"Bearer {answer.get_json()['access_token']}"}
+    assert first.get("/userinfo", headers=bearer).get_json()["name"] == "山田 太郎"
+
+    assert exchange(first, request, code).status_code == 400  # the replay, at the other worker
+    assert second.get("/userinfo", headers=bearer).status_code == 401  # revoked everywhere

@@ -142,3 +142,27 @@ def test_form_errors_are_in_japanese_by_default(browser: FlaskClient) -> None:
     assert ja("Enter the PIN as 4 digits, such as 1234.") in html
     html = _text(submit(browser, Request(), persona=None, pin=""))
     assert ja("Enter the 4-digit PIN.") in html
+
+
+def test_the_count_is_shared_by_every_process_of_the_provider(make_idp) -> None:  # noqa: ANN001
+    """Two provider apps on one key directory, as two workers are: three tries in all."""
+    first, second = make_idp().test_client(), make_idp().test_client()
+    assert "You can try 2 more times" in _text(_wrong(first))
+    assert "You can try 1 more time" in _text(_wrong(second))
+    assert "so this card is now locked" in _text(_wrong(first))
+    for worker in (first, second):
+        html = _text(submit(worker, english(), "yamada-taro"))
+        assert "This card is locked because the PIN was wrong too many times." in html
+    # The right PIN, on either, resets the count for both once the lock has passed.
+    for app in (first.application, second.application):
+        pins = app.extensions["devidp"].pins
+        now = pins.clock()
+        pins.clock = lambda now=now: now + 901
+    assert submit(second, english(), "yamada-taro").status_code == 302
+    assert "You can try 2 more times" in _text(_wrong(first))
+
+
+def test_the_count_survives_a_restart(make_idp) -> None:  # noqa: ANN001
+    _wrong(make_idp().test_client())
+    _wrong(make_idp().test_client())
+    assert "so this card is now locked" in _text(_wrong(make_idp().test_client()))

@@ -87,16 +87,17 @@ def login_as(client: FlaskClient, account_id: int) -> None:
     """Start a signed-in session for an account without the provider round trip.
 
     For tests about what an account may do once signed in; sign-in itself is tested through
-    the provider.
+    the provider. The session is a real server-side one, as a sign-in makes.
     """
-    import time
+    from portal.accounts.models import Account
+    from portal.auth.sessions import SESSION_KEY, open_session
+    from portal.extensions import db
 
-    from portal.security import SESSION_SEEN, SESSION_STARTED
-
-    now = int(time.time())
+    with client.application.app_context():
+        key, _row = open_session(db.session.get(Account, account_id), "resident", None)
+        db.session.commit()
     with client.session_transaction() as session:
         session.clear()
+        session[SESSION_KEY] = key
         session["_user_id"] = str(account_id)
         session["_fresh"] = True
-        session[SESSION_STARTED] = now
-        session[SESSION_SEEN] = now
