@@ -100,7 +100,12 @@ def may_see_attachment(account: Account, attachment: Attachment) -> bool:
     snapshot = parsed_snapshot(case.snapshot_digest, lambda: case.snapshot)
     for request in case.requests:
         keys = {field.key for field in snapshot.form(request.form_id).attachments}
-        if attachment.field_key in keys and may_work_in_department(account, request.department):
+        department = request.department
+        if (
+            attachment.field_key in keys
+            and department
+            and may_work_in_department(account, department)
+        ):
             return True
     return False
 
