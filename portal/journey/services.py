@@ -167,10 +167,10 @@ class ScopeCorrection:
             )
         return str(
             _l(
-                "Your new address is in %(current)s, where you live now: this is a move within "
-                "the municipality. We changed your answer, and a change-of-address "
-                "notification applies.",
-                current=self.current,
+                "Your new address is in %(new)s, in the municipality where you live now: this "
+                "is a move within the municipality. We changed your answer, and a "
+                "change-of-address notification applies.",
+                new=self.new,
             )
         )
 
