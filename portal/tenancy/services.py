@@ -119,5 +119,11 @@ def municipality_serving(code: str) -> Municipality | None:
 
 
 def same_municipality(first: str, second: str) -> bool:
-    """Whether two addresses' codes are one municipality in law (two wards of a city are)."""
-    return seat_code(first) == seat_code(second)
+    """Whether two addresses' codes are one municipality in law (two wards of a city are).
+
+    Asks the database first: reading the official list takes seconds the first time."""
+    seats = []
+    for code in (first, second):
+        office = municipality_by_code(code)
+        seats.append(office.seat.code if office else seat_code(code))
+    return seats[0] == seats[1]
