@@ -146,7 +146,11 @@ def test_a_move_between_two_wards_of_one_city_is_a_move_within(app, resident) ->
     walk = person.walk(person.start("moving"), moving(west_ward, scope="between"))
     assert any("同じ市区町村内の引越し" in notice for notice in walk.notices), walk.notices
     person.submit(walk.last)
-    assert set(requests_of(app, person.case_id)) == {"mic.tenkyo"}
+    filed = requests_of(app, person.case_id)
+    assert set(filed) == {"mic.tenkyo"}
+    # With the city's department, at the counter of the new ward: 横浜市西区役所.
+    assert filed["mic.tenkyo"]["municipality"] == "141003"
+    assert filed["mic.tenkyo"]["office"] == "141038"
 
 
 def test_in_yokohama_the_counter_is_the_ward_office(app, resident) -> None:
