@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from portal.db import db
 from portal.tenancy.kinds import DepartmentKind
@@ -19,12 +20,10 @@ def load_official(codes: Iterable[str] | None = None) -> int:
     rows were created."""
     wanted = _with_relatives(set(codes)) if codes is not None else None
     official = [m for m in official_municipalities() if wanted is None or m.code in wanted]
-    existing = {
-        m.code: m
-        for m in db.session.scalars(
-            select(Municipality).where(Municipality.code.in_([m.code for m in official]))
-        )
-    }
+    query = select(Municipality).options(selectinload(Municipality.departments))
+    if wanted is not None:
+        query = query.where(Municipality.code.in_(wanted))
+    existing = {m.code: m for m in db.session.scalars(query)}
     created = 0
     for entry in official:
         municipality = existing.get(entry.code)
@@ -34,9 +33,11 @@ def load_official(codes: Iterable[str] | None = None) -> int:
             existing[entry.code] = municipality
             created += 1
         _apply(municipality, entry, keep_names=bool(municipality.departments))
+    db.session.flush()
     for entry in official:
-        if entry.parent_code:
-            existing[entry.code].parent = existing[entry.parent_code]
+        parent = existing[entry.parent_code] if entry.parent_code else None
+        if existing[entry.code].parent_id != (parent.id if parent else None):
+            existing[entry.code].parent = parent
     db.session.flush()
     return created
 
