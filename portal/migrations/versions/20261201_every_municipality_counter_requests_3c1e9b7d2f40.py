@@ -76,7 +76,8 @@ def downgrade():
     # Each municipality serves its own code again, and a designated city its wards' codes.
     op.execute(
         'INSERT INTO municipality_areas (code, municipality_id)'
-        ' SELECT m.code, COALESCE(m.parent_id, m.id) FROM municipalities m'
+        ' SELECT m.code, COALESCE(m.parent_id, m.id) FROM municipalities m WHERE EXISTS'
+        ' (SELECT 1 FROM departments d WHERE d.municipality_id = COALESCE(m.parent_id, m.id))'
     )
     # Only the municipalities served here were rows before.
     op.execute(
