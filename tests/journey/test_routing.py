@@ -176,3 +176,26 @@ def test_english_separates_the_department_from_the_office(app, resident) -> None
     )
     assert "Residents Division, Chiyoda City, Tokyo" in receipt
     assert "Kanagawa Family" not in receipt and "Tokyo Residents" not in receipt
+
+
+def test_a_municipality_missing_from_the_official_list_still_gets_its_procedures(
+    app, resident
+) -> None:
+    """A code newer than the installed postal data: kept for the counter the address names."""
+    from portal.journey.models import Case
+
+    person = resident("yamada-taro")
+    walk = person.walk(person.start("moving"), moving(ONNA_OKINAWA))
+    with app.app_context():
+        case = db.session.get(Case, person.case_id)
+        unlisted = {**case.answers["move.new_address"], "municipality_code": "016951"}
+        unlisted.update(prefecture="北海道", city="色丹郡色丹村")
+        case.answers = {**case.answers, "move.new_address": unlisted}
+        db.session.commit()
+    assert person.submit(walk.last).status_code == 302
+    filed = requests_of(app, person.case_id)
+    assert filed["mic.tennyu"]["status"] == "at_counter"
+    assert filed["mic.tennyu"]["office"] == "016951"
+    assert filed["mic.tenshutsu"]["status"] == "submitted"
+    receipt = person.client.get(f"/cases/{person.case_id}/receipt").text
+    assert "北海道色丹郡色丹村の窓口で" in receipt
