@@ -52,6 +52,7 @@ translations:
 database: setup
 	$(FLASK) --app portal db upgrade
 	$(FLASK) --app portal definitions load
+	$(FLASK) --app portal municipalities load
 	$(FLASK) --app portal.devidp init-keys
 	$(FLASK) --app portal demo load
 

@@ -184,7 +184,12 @@ def may_see_attachment(account: Account, attachment: Attachment) -> bool:
     snapshot = parsed_snapshot(case.snapshot_digest, lambda: case.snapshot)
     for filed in case.requests:
         keys = {field.key for field in snapshot.form(filed.form_id).attachments}
-        if attachment.field_key in keys and may_work_in_department(account, filed.department):
+        department = filed.department  # None for a procedure filed at a counter
+        if (
+            attachment.field_key in keys
+            and department is not None
+            and may_work_in_department(account, department)
+        ):
             return True
     return False
 

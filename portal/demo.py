@@ -1,4 +1,11 @@
-"""Demo data for development: two municipalities, their departments, and staff personas.
+"""Demo data for development: two municipalities served here, their departments, and staff
+personas. Every other municipality of Japan is known too (``municipalities load``) but has no
+departments: its procedures are done at its counter.
+
+Yokohama works by ward: an address in 横浜市中区 is filed with the city's departments below,
+and the resident is told the ward office's counter (横浜市中区役所), where the city's
+divisions receive residents. A ward given departments of its own would take its residents'
+requests instead (``tenancy.services.department_for``).
 
 Idempotent: loading twice changes nothing the first load created.
 """
@@ -11,7 +18,6 @@ from pathlib import Path
 from flask import current_app
 
 from portal.accounts import services as accounts
-from portal.postal import municipality_code
 from portal.tenancy import services as tenancy
 from portal.tenancy.kinds import DepartmentKind as K
 from portal.tenancy.models import Municipality
@@ -20,17 +26,14 @@ from portal.tenancy.models import Municipality
 @dataclass(frozen=True)
 class DemoMunicipality:
     code: str
-    prefecture_ja: str
     name_ja: str
     name_en: str
     departments: dict[K, tuple[str, str]]
-    ward_codes: tuple[str, ...] = ()
 
 
 MUNICIPALITIES = (
     DemoMunicipality(
         "131016",
-        "東京都",
         "千代田区",
         "Chiyoda City, Tokyo",
         {
@@ -46,7 +49,6 @@ MUNICIPALITIES = (
     ),
     DemoMunicipality(
         "141003",
-        "神奈川県",
         "横浜市",
         "Yokohama City, Kanagawa",
         {
@@ -59,8 +61,6 @@ MUNICIPALITIES = (
             K.MATERNAL_HEALTH: ("こども家庭センター 母子保健担当", "Maternal and Child Health"),
             K.ENVIRONMENT: ("生活衛生課", "Environmental Sanitation Division"),
         },
-        # The 18 wards of Yokohama, a designated city: 14101 (鶴見区) to 14118 (都筑区).
-        tuple(municipality_code(f"141{ward:02d}") for ward in range(1, 19)),
     ),
 )
 
@@ -76,9 +76,8 @@ PORTAL_ADMINS = ("watanabe-yui",)
 def load_municipalities() -> list[Municipality]:
     loaded = []
     for demo in MUNICIPALITIES:
-        municipality = tenancy.ensure_municipality(
-            demo.code, demo.prefecture_ja, demo.name_ja, demo.name_en, demo.ward_codes
-        )
+        # From the official list, with its wards for a designated city.
+        municipality = tenancy.ensure_municipality(demo.code, demo.name_ja, demo.name_en)
         for kind, (name_ja, name_en) in demo.departments.items():
             tenancy.ensure_department(municipality, kind, name_ja, name_en)
         loaded.append(municipality)

@@ -157,7 +157,8 @@ def runner(app: Flask):  # noqa: ANN201 - FlaskCliRunner
 
 @pytest.fixture
 def demo(app: Flask) -> None:
-    """The demo municipalities with their departments, and the demo staff's roles."""
+    """The demo municipalities with their departments (Yokohama with its wards), and the demo
+    staff's roles; no other municipality (see ``known_municipalities``)."""
     from portal import demo as demo_data
 
     with app.app_context():
@@ -167,12 +168,28 @@ def demo(app: Flask) -> None:
 
 @pytest.fixture
 def municipalities(app: Flask) -> None:
-    """The demo municipalities with their departments, and no staff."""
+    """The demo municipalities with their departments (Yokohama with its wards), no staff;
+    no other municipality (see ``known_municipalities``)."""
     from portal import demo as demo_data
 
     with app.app_context():
         demo_data.load_municipalities()
         db.session.commit()
+
+
+@pytest.fixture
+def known_municipalities(app: Flask):  # noqa: ANN201
+    """``known_municipalities("271004")``: municipalities of the official list, without
+    departments (not served here), with a ward's city and a city's wards; loading all
+    1,912 is tested once, in tests/test_municipalities.py."""
+    from portal.tenancy.services import load_official
+
+    def load(*codes: str) -> None:
+        with app.app_context():
+            load_official(codes)
+            db.session.commit()
+
+    return load
 
 
 @pytest.fixture

@@ -294,6 +294,24 @@ class _Checker:
 
     # workflows --------------------------------------------------------------------------
 
+    def _check_scope(
+        self, source: Source, data: Mapping[str, Any], asked: Mapping[str, dict[str, Any]]
+    ) -> None:
+        """The scope question is asked here, offers both answers, and both addresses exist."""
+        scope = data.get("scope")
+        if scope is None:
+            return
+        item = asked.get(scope["key"])
+        if item is None:
+            self._add(source, "scope/key", f"{scope['key']!r} is not a question of this workflow")
+            return
+        values = {option["value"] for option in item.get("options", ())}
+        for answer in ("same", "different"):
+            if scope[answer] not in values:
+                self._add(source, f"scope/{answer}", f"{scope[answer]!r} is not an option")
+        if "new" not in data["municipalities"]:
+            self._add(source, "scope", "the scope needs a 'new' address in municipalities")
+
     def _check_workflow(self, source: Source, form_items: Mapping[str, dict[str, Any]]) -> set[str]:
         data = source.data
         questions = [(f"questions/{i}", q) for i, q in enumerate(data["questions"])]
@@ -306,6 +324,7 @@ class _Checker:
                 self._add(source, f"municipalities/{role}", f"unknown item {key!r}")
             elif item["type"] != "address":
                 self._add(source, f"municipalities/{role}", f"{key!r} is not an address item")
+        self._check_scope(source, data, asked)
         used = set()
         for index, entry in enumerate(data["forms"]):
             path = f"forms/{index}"

@@ -129,6 +129,16 @@ class WorkflowForm:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """A question the addresses answer: ``same`` when the current and new addresses are in
+    one municipality, ``different`` when not (the portal corrects a wrong tick)."""
+
+    key: str
+    same: str
+    different: str
+
+
+@dataclass(frozen=True)
 class Workflow:
     id: str
     version: int
@@ -138,6 +148,7 @@ class Workflow:
     questions: tuple[Field, ...]
     municipalities: Mapping[str, str]
     forms: tuple[WorkflowForm, ...]
+    scope: Scope | None = None
 
 
 @dataclass(frozen=True)
@@ -243,6 +254,7 @@ def build_workflow(data: Mapping[str, Any], vocabulary: Mapping[str, Item]) -> W
             )
             for f in data["forms"]
         ),
+        scope=Scope(**data["scope"]) if "scope" in data else None,
     )
 
 

@@ -7,13 +7,13 @@ from enum import StrEnum
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import Account
 from portal.db import db, utcnow
 from portal.definitions.models import DefinitionSnapshot
-from portal.tenancy.models import Department, Municipality
+from portal.tenancy.models import Department, Municipality, counter_name
 
 
 def _enum(enum: type[StrEnum], length: int = 20) -> Enum:
@@ -29,13 +29,19 @@ class CaseStatus(StrEnum):
 
 class RequestStatus(StrEnum):
     SUBMITTED = "submitted"
+    #: Not served on this portal: the resident files it at the counter, on paper. Never in a
+    #: department's queue (it has none); kept so the list and the receipt show it.
+    AT_COUNTER = "at_counter"
 
     @property
     def label(self) -> str:
         return str(REQUEST_STATUS_LABELS[self])
 
 
-REQUEST_STATUS_LABELS = {RequestStatus.SUBMITTED: _l("Sent, waiting for the department")}
+REQUEST_STATUS_LABELS = {
+    RequestStatus.SUBMITTED: _l("Sent, waiting for the department"),
+    RequestStatus.AT_COUNTER: _l("To do at the counter"),
+}
 
 
 class Case(db.Model):
@@ -81,17 +87,30 @@ class Case(db.Model):
 
 
 class ProcedureRequest(db.Model):
-    """One form of a case, filed with one department of one municipality."""
+    """One form of a case: filed online with a department, or left for the resident to file
+    at the counter of a municipality not served here (no department then).
+
+    ``municipality`` is the municipality in law (横浜市) and ``office`` the counter the
+    address belongs to (横浜市中区役所, or the municipality itself where it has no wards).
+    """
 
     __tablename__ = "requests"
-    __table_args__ = (UniqueConstraint("case_id", "form_id"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "form_id"),
+        CheckConstraint(
+            "(status = 'at_counter' AND department_id IS NULL)"
+            " OR (status != 'at_counter' AND department_id IS NOT NULL)",
+            name="online_has_department",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     form_id: Mapped[str] = mapped_column(String(100))
     form_version: Mapped[int]
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"), index=True)
-    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     status: Mapped[RequestStatus] = mapped_column(
         _enum(RequestStatus), default=RequestStatus.SUBMITTED
     )
@@ -99,8 +118,18 @@ class ProcedureRequest(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     case: Mapped[Case] = relationship(back_populates="requests")
-    municipality: Mapped[Municipality] = relationship(lazy="joined")
-    department: Mapped[Department] = relationship(lazy="joined")
+    municipality: Mapped[Municipality] = relationship(lazy="joined", foreign_keys=[municipality_id])
+    office: Mapped[Municipality] = relationship(lazy="joined", foreign_keys=[office_id])
+    department: Mapped[Department | None] = relationship(lazy="joined")
+
+    @property
+    def online(self) -> bool:
+        return self.department_id is not None
+
+    @property
+    def counter(self) -> str:
+        """Where it is handled, as the resident reads it: 横浜市中区役所 戸籍課 登録担当."""
+        return counter_name(self.office, self.department)
 
 
 class Attachment(db.Model):

@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import render_template, request, url_for
+from flask_babel import gettext as _
 
+from portal.definitions.model import Form
 from portal.journey import flow, services
 from portal.journey.fields.summary import summarize
 from portal.journey.models import Case
-from portal.tenancy.services import municipality_serving
 
 
 class Journey:
@@ -51,23 +52,31 @@ class Journey:
         return self.url(self.pages[position - 1]) if position > 0 else None
 
     def rows(self) -> list[dict[str, Any]]:
-        """The procedures that apply, with department, deadline and counter visit."""
+        """The procedures that apply, each with its route (office and department, or the
+        counter of a municipality not served here), deadline and counter visit."""
+        routes: dict[str, services.Route | None] = {}
         rows = []
-        serving: dict[str, Any] = {}
         for procedure in self.procedures:
-            code = procedure.municipality_code
-            if code and code not in serving:
-                serving[code] = municipality_serving(code)
-            municipality = serving.get(code) if code else None
-            department = (
-                municipality.department_of_kind(procedure.form.department_kind)
-                if municipality
-                else None
-            )
-            rows.append(
-                {"procedure": procedure, "municipality": municipality, "department": department}
-            )
+            key = f"{procedure.municipality_code}:{procedure.form.department_kind}"
+            if key not in routes:
+                routes[key] = services.route_of(procedure, load_missing=False)
+            route = routes[key]
+            bring = self.bring(procedure.form) if route is None or not route.department else []
+            rows.append({"procedure": procedure, "route": route, "bring": bring})
         return rows
+
+    def bring(self, form: Form) -> list[str]:
+        """What to take to the counter for a procedure filed there: proof of identity, the
+        documents its form asks for these answers, and the receipt number."""
+        answers = self.case.answers
+        documents = [
+            str(field.item.label) for field in form.attachments if flow.visible(field, answers)
+        ]
+        return [
+            str(_("Your My Number card, or another photo identity document")),
+            *documents,
+            str(_("Your receipt number from this portal")),
+        ]
 
     def summary(self) -> list[dict[str, Any]]:
         """Check-your-answers, grouped: the guidance answers, then each form's own."""

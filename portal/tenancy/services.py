@@ -1,43 +1,92 @@
-"""Changes to municipalities and departments."""
+"""Changes to municipalities and departments, and which counter an address goes to."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from portal.db import db
 from portal.tenancy.kinds import DepartmentKind
-from portal.tenancy.models import Department, Municipality, MunicipalityArea
+from portal.tenancy.models import Department, Municipality, MunicipalityKind
+from portal.tenancy.official import OfficialMunicipality, official_municipalities, seat_code
 
 
-def ensure_municipality(
-    code: str,
-    prefecture_ja: str,
-    name_ja: str,
-    name_en: str,
-    ward_codes: Iterable[str] = (),
-) -> Municipality:
-    """Create the municipality or update its names; keyed by its government code. It serves
-    addresses carrying its own code and, for a designated city, its wards' codes."""
-    municipality = db.session.scalar(select(Municipality).filter_by(code=code))
+def load_official(codes: Iterable[str] | None = None) -> int:
+    """Create or update every municipality and ward of Japan (or only ``codes``, with a ward's
+    city and a designated city's wards); keyed by code, so loading again changes nothing.
+    Names of a municipality that has departments are its own and are kept. Returns how many
+    rows were created."""
+    wanted = _with_relatives(set(codes)) if codes is not None else None
+    official = [m for m in official_municipalities() if wanted is None or m.code in wanted]
+    query = select(Municipality).options(selectinload(Municipality.departments))
+    if wanted is not None:
+        query = query.where(Municipality.code.in_(wanted))
+    existing = {m.code: m for m in db.session.scalars(query)}
+    created = 0
+    for entry in official:
+        municipality = existing.get(entry.code)
+        if municipality is None:
+            municipality = Municipality(code=entry.code)
+            db.session.add(municipality)
+            existing[entry.code] = municipality
+            created += 1
+        _apply(municipality, entry, keep_names=bool(municipality.departments))
+    db.session.flush()
+    for entry in official:
+        parent = existing[entry.parent_code] if entry.parent_code else None
+        if existing[entry.code].parent_id != (parent.id if parent else None):
+            existing[entry.code].parent = parent
+    db.session.flush()
+    return created
+
+
+def _apply(municipality: Municipality, entry: OfficialMunicipality, keep_names: bool) -> None:
+    municipality.kind = entry.kind
+    municipality.prefecture_ja = entry.prefecture_ja
+    if not keep_names:
+        municipality.name_ja = entry.name_ja
+        municipality.name_en = entry.name_en
+
+
+def _with_relatives(codes: set[str]) -> set[str]:
+    official = official_municipalities()
+    parents = {m.parent_code for m in official if m.code in codes and m.parent_code}
+    cities = codes | parents
+    return cities | {m.code for m in official if m.parent_code in cities}
+
+
+def ensure_municipality(code: str, name_ja: str, name_en: str) -> Municipality:
+    """The municipality of this code, from the official data, with the names it uses."""
+    municipality = municipality_by_code(code)
     if municipality is None:
-        municipality = Municipality(code=code)
-        db.session.add(municipality)
-    municipality.prefecture_ja = prefecture_ja
+        load_official([code])
+        municipality = municipality_by_code(code)
+    if municipality is None:
+        raise LookupError(f"no municipality or ward has the code {code}")
     municipality.name_ja = name_ja
     municipality.name_en = name_en
-    served = {area.code for area in municipality.areas}
-    for area_code in {code, *ward_codes} - served:
-        municipality.areas.append(MunicipalityArea(code=area_code))
     db.session.flush()
     return municipality
 
 
-def municipality_serving(area_code: str) -> Municipality | None:
-    """The tenant that handles addresses with this 6-digit code, if it is on this portal."""
-    area = db.session.get(MunicipalityArea, area_code)
-    return area.municipality if area else None
+def ensure_unlisted(code: str, prefecture_ja: str, name_ja: str) -> Municipality:
+    """A municipality the official list lacks, named as the address names it (no reading,
+    so no romanized English name); ``municipalities load`` completes it once listed."""
+    municipality = municipality_by_code(code)
+    if municipality is None:
+        kinds = {"町": MunicipalityKind.TOWN, "村": MunicipalityKind.VILLAGE}
+        municipality = Municipality(
+            code=code,
+            kind=kinds.get(name_ja[-1:], MunicipalityKind.CITY),
+            prefecture_ja=prefecture_ja,
+            name_ja=name_ja,
+            name_en=name_ja,
+        )
+        db.session.add(municipality)
+        db.session.flush()
+    return municipality
 
 
 def ensure_department(
@@ -57,3 +106,43 @@ def ensure_department(
 
 def municipality_by_code(code: str) -> Municipality | None:
     return db.session.scalar(select(Municipality).filter_by(code=code))
+
+
+def office_at(code: str, load_missing: bool = True) -> Municipality | None:
+    """The office an address with this 6-digit code belongs to: its ward in a designated
+    city, else its municipality. Loaded from the official data if this database lacks it
+    (a deployment that skipped ``municipalities load``); None for a code no list has."""
+    found = municipality_by_code(code)
+    if found is None and load_missing and load_official([code]):
+        found = municipality_by_code(code)
+    return found
+
+
+def department_for(office: Municipality, kind: str) -> Department | None:
+    """Who handles this kind of procedure for the office's residents online: the ward's own
+    department where a city works by ward, else the city's; None where not served here."""
+    own = office.department_of_kind(kind)
+    if own is not None or office.parent is None:
+        return own
+    return office.parent.department_of_kind(kind)
+
+
+def municipality_serving(code: str) -> Municipality | None:
+    """The tenant whose departments take addresses with this code, if it is served here."""
+    office = municipality_by_code(code)
+    if office is None:
+        return None
+    if office.departments or office.parent is None:
+        return office if office.departments else None
+    return office.parent if office.parent.departments else None
+
+
+def same_municipality(first: str, second: str) -> bool:
+    """Whether two addresses' codes are one municipality in law (two wards of a city are).
+
+    Asks the database first: reading the official list takes seconds the first time."""
+    seats = []
+    for code in (first, second):
+        office = municipality_by_code(code)
+        seats.append(office.seat.code if office else seat_code(code))
+    return seats[0] == seats[1]

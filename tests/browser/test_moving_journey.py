@@ -210,7 +210,7 @@ def test_moving_between_municipalities_on_a_phone(
         expect(row.get_by_role("definition").first).to_contain_text(value)
     destinations = phone.get_by_role("list").filter(has_text="転出届:")
     expect(destinations).to_contain_text("転出届: 東京都千代田区 区民課")
-    expect(destinations).to_contain_text("転入届: 神奈川県横浜市 戸籍課 登録担当")
+    expect(destinations).to_contain_text("転入届: 横浜市中区役所 戸籍課 登録担当")
 
     phone.get_by_label("入力した内容は事実に相違ありません。").check()
     phone.get_by_role("button", name="申請を送信する").click()
@@ -234,9 +234,9 @@ def test_moving_between_municipalities_on_a_phone(
     handled_by = {
         "転出届": "東京都千代田区 区民課",
         "国民健康保険 資格喪失届（転出）": "東京都千代田区 保険年金課",
-        "転入届": "神奈川県横浜市 戸籍課 登録担当",
-        "国民健康保険 資格取得届（転入）": "神奈川県横浜市 保険年金課",
-        "印鑑登録申請": "神奈川県横浜市 戸籍課 登録担当",
+        "転入届": "横浜市中区役所 戸籍課 登録担当",
+        "国民健康保険 資格取得届（転入）": "横浜市中区役所 保険年金課",
+        "印鑑登録申請": "横浜市中区役所 戸籍課 登録担当",
     }
     for title, department in handled_by.items():
         card = sent.filter(has=phone.get_by_role("heading", level=3, name=title, exact=True))

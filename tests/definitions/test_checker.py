@@ -256,6 +256,20 @@ FAULTS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "municipalities/new: 'move.date' is not an address item",
     ),
     (
+        "a scope question the workflow does not ask",
+        lambda d: _workflow(d).update(
+            scope={"key": "move.scope", "same": "within", "different": "between"}
+        ),
+        "workflows/moving.yaml:scope/key: 'move.scope' is not a question of this workflow",
+    ),
+    (
+        "a scope answer the question does not offer",
+        lambda d: _workflow(d).update(
+            scope={"key": "household.kokuho", "same": "within", "different": "between"}
+        ),
+        "workflows/moving.yaml:scope/same: 'within' is not an option",
+    ),
+    (
         "an attachment that is not a file",
         lambda d: _form(d)["attachments"].append({"key": "household.kokuho"}),
         "attachments/1/key: attachment 'household.kokuho' is not a file item",

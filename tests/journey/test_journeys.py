@@ -16,10 +16,13 @@ CHIYODA_ADDRESS = {"postal_code": "100-0013", "street": "1-3-1", "building": ""}
 
 
 def filed(app, case_id: int) -> dict[str, tuple[str, str]]:
-    """Each filed form: (municipality code, department kind)."""
+    """Each filed form: (municipality code, department kind, or "counter" where not served)."""
     with app.app_context():
         requests = db.session.scalars(select(ProcedureRequest).filter_by(case_id=case_id))
-        return {r.form_id: (r.municipality.code, r.department.kind.value) for r in requests}
+        return {
+            r.form_id: (r.municipality.code, r.department.kind.value if r.department else "counter")
+            for r in requests
+        }
 
 
 def complete(person: Resident, workflow: str, answers: dict) -> tuple[list[str], str]:

@@ -37,6 +37,8 @@ class Walk:
 
     pages: list[tuple[str, list[str]]] = field(default_factory=list)
     last: TestResponse | None = None
+    #: Notifications shown on the way (e.g. a corrected answer), in order.
+    notices: list[str] = field(default_factory=list)
 
     @property
     def asked(self) -> list[str]:
@@ -104,6 +106,7 @@ class Resident:
                 return walk
             page = self.client.get(url)
             assert page.status_code == 200, (url, page.status_code)
+            walk.notices.extend(notices(page.text))
             form = self.add_group_entries(url, post_form(page.text), items, answers)
             keys = asked_keys(form)
             walk.pages.append((url, keys))
@@ -247,6 +250,10 @@ def encode(name: str, item: Item, value: Any) -> dict[str, Any]:
                     data.update(encode(f"{name}-{index}-{sub.key}", sub.item, entry[sub.key]))
         return data
     return {name: str(value)}
+
+
+def notices(html: str) -> list[str]:
+    return re.findall(r'class="notification[^"]*"[^>]*>\s*<p>(.*?)</p>', html, flags=re.S)
 
 
 def errors(html: str) -> list[str]:
