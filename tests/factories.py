@@ -33,7 +33,7 @@ from portal.journey import services
 from portal.journey.models import Attachment, Case, CaseStatus, ProcedureRequest
 from portal.postal import municipality_code
 from portal.tenancy.kinds import DepartmentKind
-from portal.tenancy.models import Department, Municipality, MunicipalityArea
+from portal.tenancy.models import Department, Municipality
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
@@ -63,13 +63,6 @@ class MunicipalityFactory(_Factory):
         for kind in DepartmentKind if kinds is None else kinds:
             DepartmentFactory(municipality=municipality, kind=kind)
 
-    @factory.post_generation
-    def areas(municipality: Municipality, create: bool, codes: Any, **_: Any) -> None:
-        """It serves addresses carrying its own code (and ``areas=[...]``, e.g. wards')."""
-        served = {area.code for area in municipality.areas}
-        for code in {municipality.code, *(codes or ())} - served:
-            municipality.areas.append(MunicipalityArea(code=code))
-        db.session.flush()
 
 
 class DepartmentFactory(_Factory):
@@ -161,6 +154,7 @@ class RequestFactory(_Factory):
     form_id = "mic.tenshutsu"
     form_version = factory.LazyAttribute(lambda r: _form(r.case, r.form_id).version)
     municipality = factory.SubFactory(MunicipalityFactory)
+    office = factory.SelfAttribute("municipality")
     department = factory.LazyAttribute(
         lambda r: DepartmentFactory(
             municipality=r.municipality,

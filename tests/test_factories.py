@@ -33,7 +33,7 @@ def test_a_draft_files_nothing_and_a_municipality_has_every_department(app: Flas
         db.session.commit()
         assert draft.is_draft and draft.requests == [] and draft.receipt_number is None
         assert {d.kind for d in municipality.departments} == set(DepartmentKind)
-        assert [a.code for a in municipality.areas] == [municipality.code]
+        assert municipality.is_served
 
 
 def test_roles_and_attachments(app: Flask) -> None:
