@@ -15,7 +15,7 @@ def cases_of(account: Account) -> tuple[list[Case], list[Case]]:
     query = (
         select(Case)
         .where(Case.account_id == account.id)
-        .options(selectinload(Case.requests))
+        .options(selectinload(Case.requests), selectinload(Case.follow_ups))
         .order_by(Case.updated_at.desc(), Case.id.desc())
     )
     cases = list(db.session.scalars(query))
