@@ -160,7 +160,7 @@ def test_moving_between_municipalities_on_a_phone(
     axe.check(phone)
     drafts = phone.get_by_role("region", name="途中の手続きを再開する")
     expect(drafts.get_by_role("listitem")).to_have_count(1)
-    drafts.get_by_role("link", name="引越し").click()
+    drafts.get_by_role("link", name="引越し", exact=True).click()
     arrive(phone, axe, "f-mhlw.kokuho_soshitsu_tenshutsu-insured", "資格を喪失する人")
     phone.get_by_label("引っ越す国民健康保険の加入者全員").check()
     save_and_continue(phone)
