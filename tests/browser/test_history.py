@@ -95,3 +95,32 @@ def test_deleting_a_draft_asks_first(phone: Page, axe, live_portal: str, demo, d
     expect(phone.get_by_role("status")).to_contain_text("下書き「引越し」を削除しました。")
     expect(phone.get_by_role("link", name=re.compile("^この下書きを削除"))).to_have_count(0)
     axe.check(phone)
+
+
+def test_the_dashboard_offers_the_funeral_allowance_after_the_funeral(
+    phone: Page, axe, live_portal: str, resident
+) -> None:
+    from tests.journey.test_follow_ups import file_death
+
+    file_death(resident("yamada-taro"))  # the day after the death, through the test client
+    sign_in(phone, axe, live_portal, "yamada-taro", "山田 太郎", "1234")
+    # The card of the procedure, inside the card of the case it follows.
+    later = (
+        phone.get_by_role("listitem")
+        .filter(has=phone.get_by_role("heading", name="葬祭費支給申請", exact=True))
+        .last
+    )
+    expect(later).to_contain_text("葬儀の後に")
+    expect(later).to_contain_text("葬儀を行った日の翌日から2年以内")
+    axe.check(phone)
+    later.get_by_role("button", name=re.compile("^申請する")).click()
+    expect(phone).to_have_url(re.compile(r"/cases/\d+/f-mhlw\.sousaihi-funeral$"))
+    expect(phone.get_by_role("heading", level=1)).to_have_text("葬儀と申請者")
+    expect(phone.locator(".caption")).to_have_text("死亡 — 葬祭費支給申請")
+    expect(question(phone, "葬儀を行った日")).to_be_visible()
+    axe.check(phone)
+    # Back on the dashboard, it is a draft to continue, under the case it follows.
+    phone.goto(live_portal + "/")
+    expect(later.get_by_role("link", name=re.compile("^続きを入力する"))).to_be_visible()
+    expect(phone.get_by_role("link", name="死亡 — 葬祭費支給申請", exact=True)).to_be_visible()
+    axe.check(phone)
