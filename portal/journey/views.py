@@ -98,24 +98,23 @@ def _question_page(journey: Journey, current: flow.Page) -> Page:
             else {}
         ),
     )
-    if request.method == "GET" and unsaved is None:
-        return journey.render("journey/page.html", current, form=form)
-    refused: dict[str, list[str]] = {}
-    if (lookup := form.lookup_request()) is not None:
-        form.fill_from_postal_code(lookup)
-    elif form.group_action() is not None:
-        pass  # an entry was added or removed: show the page again
-    elif unsaved and unsaved.get("refused"):
-        for key, messages in unsaved["refused"].items():
-            form.field_for(key).errors = list(messages)
-    elif form.validate() and request.method == "POST":
-        refused = _store_uploads(case, form)
-        if not refused:
-            services.save_page(case, current, form.answers())
-            return redirect(journey.after(current))
     if request.method == "POST":
+        refused: dict[str, list[str]] = {}
+        if form.lookup_request() is None and form.group_action() is None and form.validate():
+            refused = _store_uploads(case, form)
+            if not refused:
+                services.save_page(case, current, form.answers())
+                return redirect(journey.after(current))
         services.keep_unsaved(case, current, request.form.items(multi=True), refused)
         return redirect(journey.url(current, **request.args.to_dict()))
+    if unsaved is not None:  # what was posted, shown again as the POST would have shown it
+        if (lookup := form.lookup_request()) is not None:
+            form.fill_from_postal_code(lookup)
+        elif form.group_action() is None and unsaved.get("refused"):
+            for key, messages in unsaved["refused"].items():
+                form.field_for(key).errors = list(messages)
+        elif form.group_action() is None:
+            form.validate()
     return journey.render("journey/page.html", current, form=form)
 
 
