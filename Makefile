@@ -5,18 +5,28 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask
 PYTHON ?= python3
 HOST   := 127.0.0.1
+# Another port when one is taken (5000 is on many Macs): make run PORT=8000 PROVIDER_PORT=8001
+PORT          ?= 5000
+PROVIDER_PORT ?= 5001
+PORTAL_URL    := http://$(HOST):$(PORT)
+PROVIDER_URL  := http://$(HOST):$(PROVIDER_PORT)
 
 .PHONY: run test setup test-setup system-packages translations database lint clean messages
 
+# The portal finds the provider, the provider knows the portal's redirect URIs, and the demo
+# staff accounts are granted for that provider's issuer.
+run database: export PORTAL_DEVIDP_ISSUER := $(PROVIDER_URL)
+run database: export PORTAL_DEVIDP_PORTAL_URL := $(PORTAL_URL)
+
 run: setup database
 	@echo ""
-	@echo "  Portal:          http://$(HOST):5000"
-	@echo "  ID provider:     http://$(HOST):5001   (demo personas and PINs: README.md)"
+	@echo "  Portal:          $(PORTAL_URL)"
+	@echo "  ID provider:     $(PROVIDER_URL)   (demo personas and PINs: README.md)"
 	@echo "  Stop both with Ctrl-C."
 	@echo ""
 	@trap 'kill $$provider 2>/dev/null' EXIT INT TERM; \
-	$(FLASK) --app portal.devidp run --host $(HOST) --port 5001 & provider=$$!; \
-	$(FLASK) --app portal run --host $(HOST) --port 5000
+	$(FLASK) --app portal.devidp run --host $(HOST) --port $(PROVIDER_PORT) & provider=$$!; \
+	$(FLASK) --app portal run --host $(HOST) --port $(PORT)
 
 test: test-setup lint
 	env -u PORTAL_TEST_DATABASE_URL $(BIN)/python -m pytest

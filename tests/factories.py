@@ -64,7 +64,6 @@ class MunicipalityFactory(_Factory):
             DepartmentFactory(municipality=municipality, kind=kind)
 
 
-
 class DepartmentFactory(_Factory):
     """One per kind and municipality: asking again for the same pair gives the same one."""
 

@@ -9,9 +9,9 @@ from werkzeug.wrappers import Response
 from portal import access
 from portal.dashboard.forms import LanguageForm
 from portal.definitions.services import current_catalog
-from portal.journey.forms import DiscardForm, StartForm
+from portal.journey.forms import StartForm
+from portal.journey.presenter import Journey
 from portal.journey.queries import cases_of
-from portal.journey.services import snapshot_of
 from portal.security import redirect_to_next
 
 bp = Blueprint("dashboard", __name__)
@@ -31,9 +31,8 @@ def home() -> str:
         workflows=current_catalog().parsed_workflows.values(),
         drafts=drafts,
         submitted=submitted,
-        snapshot_of=snapshot_of,
+        journeys={case.id: Journey(case) for case in [*drafts, *submitted]},
         start_form=StartForm(),
-        discard_form=DiscardForm(),
     )
 
 

@@ -126,6 +126,13 @@ class WorkflowForm:
     municipality: str
     applies_if: Any = True
     optional: bool = False
+    #: A follow-up can only be filed once a later event has happened (``after``: "After the
+    #: funeral"): listed with its deadline, filed later by a case that follows this one.
+    follow_up_after: Text | None = None
+
+    @property
+    def follow_up(self) -> bool:
+        return self.follow_up_after is not None
 
 
 @dataclass(frozen=True)
@@ -251,6 +258,7 @@ def build_workflow(data: Mapping[str, Any], vocabulary: Mapping[str, Item]) -> W
                 municipality=f["municipality"],
                 applies_if=Condition.of(f.get("applies_if", True)),
                 optional=bool(f.get("optional", False)),
+                follow_up_after=Text.of((f.get("follow_up") or {}).get("after")),
             )
             for f in data["forms"]
         ),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from copy import deepcopy
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from portal.clock import JAPAN_ZONE_NAME
 
@@ -18,27 +19,33 @@ TEMPLATE_FOLDER = REPO_ROOT / "templates"
 STATIC_FOLDER = REPO_ROOT / "portal" / "static"
 TRANSLATIONS_FOLDER = REPO_ROOT / "translations"
 
-DEFAULT_CLIENTS: list[dict[str, Any]] = [
-    {
+PORTAL_URL = "http://127.0.0.1:5000"
+
+
+def development_client(portal_url: str) -> dict[str, Any]:
+    """The portal as this provider's one client, at wherever ``make run`` serves it: on a
+    loopback host both 127.0.0.1 and localhost, since a browser may be pointed at either."""
+    parts = urlsplit(portal_url.rstrip("/"))
+    origins = [f"{parts.scheme}://{parts.netloc}"]
+    if parts.hostname in ("127.0.0.1", "localhost"):
+        port = f":{parts.port}" if parts.port else ""
+        origins = [f"{parts.scheme}://{host}{port}" for host in ("127.0.0.1", "localhost")]
+    return {
         "client_id": "madoguchi-portal",
         "client_secret": "madoguchi-development-secret",
         "client_name": "Madoguchi",
-        "redirect_uris": [
-            "http://127.0.0.1:5000/auth/callback",
-            "http://localhost:5000/auth/callback",
-        ],
-        "post_logout_redirect_uris": [
-            "http://127.0.0.1:5000/",
-            "http://localhost:5000/",
-        ],
+        "redirect_uris": [f"{origin}/auth/callback" for origin in origins],
+        "post_logout_redirect_uris": [f"{origin}/" for origin in origins],
     }
-]
+
 
 DEFAULTS: dict[str, Any] = {
     "ENV": "development",
     "DEVIDP_ISSUER": "http://127.0.0.1:5001",
     "DEVIDP_KEY_DIR": None,  # <instance>/devidp
-    "DEVIDP_CLIENTS": DEFAULT_CLIENTS,
+    #: Where the portal runs; the default client's redirect URIs are registered there.
+    "DEVIDP_PORTAL_URL": PORTAL_URL,
+    "DEVIDP_CLIENTS": None,  # the portal at DEVIDP_PORTAL_URL
     "DEVIDP_ID_TOKEN_LIFETIME": 300,
     "DEVIDP_ACCESS_TOKEN_LIFETIME": 600,
     "DEVIDP_CODE_LIFETIME": 60,
@@ -94,6 +101,8 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
     config["OAUTH2_TOKEN_EXPIRES_IN"] = {
         "authorization_code": config["DEVIDP_ACCESS_TOKEN_LIFETIME"]
     }
+    if config.get("DEVIDP_CLIENTS") is None:
+        config["DEVIDP_CLIENTS"] = [development_client(str(config["DEVIDP_PORTAL_URL"]))]
     _check_clients(config["DEVIDP_CLIENTS"])
     if config.get("SECRET_KEY") is not None:
         config["SECRET_KEY"] = str(config["SECRET_KEY"])

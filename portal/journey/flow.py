@@ -39,13 +39,17 @@ class Page:
 
 @dataclass(frozen=True)
 class Procedure:
-    """A form that applies to this case, where it goes and by when."""
+    """A form that applies to this case, where it goes and by when.
+
+    ``later``: a follow-up that can only be filed once a later event has happened (after the
+    funeral); it is listed, never filed with the others, and not included."""
 
     entry: WorkflowForm
     form: Form
     included: bool
     deadline: date | None
     municipality_code: str | None
+    later: bool = False
 
     @property
     def form_id(self) -> str:
@@ -96,21 +100,27 @@ def procedures(
     answers: Mapping[str, Any],
     declined: Sequence[str] = (),
     today: date | None = None,
+    follow_up: str | None = None,
 ) -> list[Procedure]:
-    """The forms whose conditions hold, in the workflow's order."""
+    """The forms whose conditions hold, in the workflow's order; for a case that files the
+    ``follow_up`` form of an earlier one, just that form."""
     found = []
     conditions = nest(answers)
     for entry in snapshot.workflow.forms:
+        if follow_up is not None and entry.form_id != follow_up:
+            continue
         if not condition_holds(entry.applies_if, conditions, today):
             continue
         form = snapshot.form(entry.form_id)
+        later = entry.follow_up and follow_up is None
         found.append(
             Procedure(
                 entry=entry,
                 form=form,
-                included=not (entry.optional and form.id in declined),
+                included=not later and not (entry.optional and form.id in declined),
                 deadline=deadline_of(form, answers),
                 municipality_code=municipality_code_of(snapshot, entry, answers),
+                later=later,
             )
         )
     return found
@@ -122,21 +132,28 @@ def pages(
     declined: Sequence[str] = (),
     today: date | None = None,
     applicable: Sequence[Procedure] | None = None,
+    follow_up: str | None = None,
 ) -> list[Page]:
     """Every page in order: one per guidance question, the procedures that apply, each form's
     sections and documents with only what was not asked before, then the check page.
 
+    A ``follow_up`` case asks only its form's pages, without what the case it follows
+    asked (its answers came with it), but with its documents: they belong to each case.
     ``applicable`` passes procedures already computed for the same answers."""
     result: list[Page] = []
     asked: set[str] = set()
     conditions = nest(answers)
-    for field in snapshot.workflow.questions:
-        asked.add(field.key)
-        if visible(field, conditions, today):
-            result.append(Page(f"q-{field.key}", QUESTION, (field,)))
-    result.append(Page("procedures", PROCEDURES))
+    if follow_up is not None:
+        for earlier in pages(snapshot, answers, declined, today):
+            asked.update(f.key for f in earlier.fields if f.item.type != "file")
+    else:
+        for field in snapshot.workflow.questions:
+            asked.add(field.key)
+            if visible(field, conditions, today):
+                result.append(Page(f"q-{field.key}", QUESTION, (field,)))
+        result.append(Page("procedures", PROCEDURES))
     if applicable is None:
-        applicable = procedures(snapshot, answers, declined, today)
+        applicable = procedures(snapshot, answers, declined, today, follow_up)
     for procedure in applicable:
         if not procedure.included:
             continue
@@ -175,12 +192,19 @@ class Shape:
     pages: list[Page]
 
 
-_shapes: OrderedDict[tuple[int, str, tuple[str, ...], date], tuple[Snapshot, Shape]] = OrderedDict()
+_shapes: OrderedDict[tuple[int, str, tuple[str, ...], date, str | None], tuple[Snapshot, Shape]] = (
+    OrderedDict()
+)
 _shapes_lock = threading.Lock()
 SHAPE_CACHE_SIZE = 512
 
 
-def shape(snapshot: Snapshot, answers: Mapping[str, Any], declined: Sequence[str] = ()) -> Shape:
+def shape(
+    snapshot: Snapshot,
+    answers: Mapping[str, Any],
+    declined: Sequence[str] = (),
+    follow_up: str | None = None,
+) -> Shape:
     """Procedures and pages, remembered for the same answers: a page's POST computes the
     shape that the next page's GET needs again, and conditions are the costly part."""
     today = today_in_japan()
@@ -189,14 +213,15 @@ def shape(snapshot: Snapshot, answers: Mapping[str, Any], declined: Sequence[str
         json.dumps(answers, sort_keys=True, ensure_ascii=False, default=str),
         tuple(sorted(declined)),
         today,
+        follow_up,
     )
     with _shapes_lock:
         cached = _shapes.get(key)
         if cached is not None and cached[0] is snapshot:
             _shapes.move_to_end(key)
             return cached[1]
-    applicable = procedures(snapshot, answers, declined, today)
-    result = Shape(applicable, pages(snapshot, answers, declined, today, applicable))
+    applicable = procedures(snapshot, answers, declined, today, follow_up)
+    result = Shape(applicable, pages(snapshot, answers, declined, today, applicable, follow_up))
     with _shapes_lock:
         _shapes[key] = (snapshot, result)
         while len(_shapes) > SHAPE_CACHE_SIZE:

@@ -45,9 +45,21 @@ REQUEST_STATUS_LABELS = {
 
 
 class Case(db.Model):
-    """A resident's life event: the answers given once, filed as one request per form."""
+    """A resident's life event: the answers given once, filed as one request per form.
+
+    A procedure that can only follow a later event (the funeral allowance, after the funeral)
+    is filed by a follow-up case: it follows the submitted case, files just that form against
+    the same frozen definitions, and starts from its answers. Each case keeps one simple
+    lifecycle (draft, then submitted once), and the back office sees the link.
+    """
 
     __tablename__ = "cases"
+    __table_args__ = (
+        UniqueConstraint("follows_case_id", "follow_up_form"),
+        CheckConstraint(
+            "(follows_case_id IS NULL) = (follow_up_form IS NULL)", name="follow_up_names_its_form"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(
@@ -66,6 +78,15 @@ class Case(db.Model):
     declined_forms: Mapped[list[str]] = mapped_column(JSON, default=list)
     #: Pages the resident has saved, so a resumed case opens where they left off.
     completed_pages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: What was typed on a page that could not be saved yet, and why (``{"page": slug,
+    #: "formdata": [[name, value], ...], "refused": {key: [message]}}``): the POST redirects
+    #: and the page's GET shows it again, so Back never resubmits a form.
+    unsaved: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: The submitted case this one follows up, and the one follow-up form it files.
+    follows_case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    follow_up_form: Mapped[str | None] = mapped_column(String(100))
     receipt_number: Mapped[str | None] = mapped_column(String(20), unique=True)
     language: Mapped[str] = mapped_column(String(5), default="ja")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -80,6 +101,8 @@ class Case(db.Model):
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="case", order_by="Attachment.id", cascade="all, delete-orphan"
     )
+    follows: Mapped[Case | None] = relationship(remote_side=[id], back_populates="follow_ups")
+    follow_ups: Mapped[list[Case]] = relationship(back_populates="follows", order_by="Case.id")
 
     @property
     def is_draft(self) -> bool:

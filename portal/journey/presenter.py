@@ -20,7 +20,7 @@ class Journey:
     def __init__(self, case: Case) -> None:
         self.case = case
         self.snapshot = services.snapshot_of(case)
-        shape = flow.shape(self.snapshot, case.answers, case.declined_forms)
+        shape = flow.shape(self.snapshot, case.answers, case.declined_forms, case.follow_up_form)
         self.procedures = shape.procedures
         self.pages = shape.pages
 
@@ -42,7 +42,10 @@ class Journey:
         if request.args.get("return_to") == "check":
             return self.url(self.pages[-1])
         # Recompute: this page's answers may have changed which pages follow.
-        pages = flow.shape(self.snapshot, self.case.answers, self.case.declined_forms).pages
+        case = self.case
+        pages = flow.shape(
+            self.snapshot, case.answers, case.declined_forms, case.follow_up_form
+        ).pages
         slugs = [p.slug for p in pages]
         position = slugs.index(page.slug) if page and page.slug in slugs else -1
         return url_for("journey.page", case_id=self.case.id, slug=slugs[position + 1])
@@ -104,6 +107,19 @@ class Journey:
                     }
                 )
         return groups
+
+    def follow_ups(self) -> list[dict[str, Any]]:
+        """The procedures to file after a later event, each with the case filing it, if begun."""
+        begun = {c.follow_up_form: c for c in self.case.follow_ups}
+        return [{"procedure": p, "case": begun.get(p.form_id)} for p in self.procedures if p.later]
+
+    @property
+    def title(self) -> str:
+        """The life event, and for a follow-up the procedure it files."""
+        title = str(self.workflow.title)
+        if self.case.follow_up_form:
+            title += " — " + str(self.snapshot.form(self.case.follow_up_form).title)
+        return title
 
     def missing(self) -> list[tuple[flow.Page, Any]]:
         keys = {a.field_key for a in self.case.attachments}

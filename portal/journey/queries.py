@@ -14,7 +14,7 @@ def cases_of(account: Account) -> tuple[list[Case], list[Case]]:
     """The account's drafts (newest first) and submitted cases (newest first)."""
     query = (
         own_cases(account)
-        .options(selectinload(Case.requests))
+        .options(selectinload(Case.requests), selectinload(Case.follow_ups))
         .order_by(Case.updated_at.desc(), Case.id.desc())
     )
     cases = list(db.session.scalars(query))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -62,7 +62,9 @@ def snapshot_of(case: Case) -> Snapshot:
 
 
 def draft_of(account: Account, workflow_key: str) -> Case | None:
-    query = own_cases(account).filter_by(workflow_key=workflow_key, status=CaseStatus.DRAFT)
+    query = own_cases(account).filter_by(
+        workflow_key=workflow_key, status=CaseStatus.DRAFT, follows_case_id=None
+    )
     return db.session.scalars(query.order_by(Case.id)).first()
 
 
@@ -87,6 +89,28 @@ def start_case(account: Account, workflow_key: str) -> Case:
     db.session.add(case)
     db.session.flush()
     return case
+
+
+def start_follow_up(case: Case, form_id: str) -> Case:
+    """The case that files a follow-up of a submitted case, once its event has happened: the
+    one begun before, else a new one against the same frozen definitions, with its answers."""
+    existing = next((c for c in case.follow_ups if c.follow_up_form == form_id), None)
+    if existing is not None:
+        return existing
+    follow_up = Case(
+        account_id=case.account_id,
+        snapshot_id=case.snapshot_id,
+        snapshot_digest=case.snapshot_digest,
+        workflow_key=case.workflow_key,
+        answers=dict(case.answers),
+        locked_keys=list(case.locked_keys),
+        language=current_language(),
+        follows=case,
+        follow_up_form=form_id,
+    )
+    db.session.add(follow_up)
+    db.session.flush()
+    return follow_up
 
 
 def prefill(snapshot: Snapshot, identity: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -224,11 +248,34 @@ def _without_prefix(text: str, prefix: str) -> str:
     return text[len(prefix) :].strip() if prefix and text.startswith(prefix) else text
 
 
+def keep_unsaved(
+    case: Case,
+    page: flow.Page,
+    formdata: Iterable[tuple[str, str]],
+    refused: Mapping[str, Sequence[str]] | None = None,
+) -> None:
+    """What was typed on a page that could not be saved (errors, a postal lookup, an entry
+    added): kept with the draft so the page's GET shows it again after the redirect."""
+    case.unsaved = {
+        "page": page.slug,
+        "formdata": [[name, value] for name, value in formdata if name != "csrf_token"],
+        "refused": {key: [str(m) for m in messages] for key, messages in (refused or {}).items()},
+    }
+    db.session.flush()
+
+
+def unsaved_for(case: Case, page: flow.Page) -> dict[str, Any] | None:
+    unsaved = case.unsaved
+    return unsaved if unsaved and unsaved.get("page") == page.slug else None
+
+
 def save_page(case: Case, page: flow.Page, answers: Mapping[str, Any]) -> ScopeCorrection | None:
     """Keep this page's answers (certified ones stay as they are) and remember the page.
 
     Returns the correction made when the addresses contradict the scope ticked, for the
     resident to be told."""
+    if unsaved_for(case, page):
+        case.unsaved = None
     merged = dict(case.answers)
     for key, value in answers.items():
         if key not in case.locked_keys:
@@ -389,7 +436,9 @@ def submit(case: Case) -> Submission:
         return Submission(case, first_time=False)
     db.session.refresh(case)
     snapshot = snapshot_of(case)
-    for procedure in flow.procedures(snapshot, case.answers, case.declined_forms):
+    for procedure in flow.procedures(
+        snapshot, case.answers, case.declined_forms, follow_up=case.follow_up_form
+    ):
         if not procedure.included:
             continue
         route = route_of(procedure) or _unlisted_route(snapshot, procedure, case.answers)

@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from portal import access
 from portal.definitions.services import current_catalog
 from portal.journey import flow, services
-from portal.journey.fields.page import page_form
+from portal.journey.fields.page import FROM_REQUEST, page_form
 from portal.journey.forms import DiscardForm, ProceduresForm, StartForm, SubmitForm
 from portal.journey.models import Case
 from portal.journey.presenter import Journey
@@ -60,15 +63,20 @@ def page(case_id: int, slug: str) -> Page:
     if current.kind == flow.PROCEDURES:
         return _procedures_page(journey)
     if current.kind == flow.CHECK:
-        return _check_page(journey, SubmitForm())
+        return _check_page(journey)
     return _question_page(journey, current)
 
 
 def _question_page(journey: Journey, current: flow.Page) -> Page:
+    """A page of questions. A POST that cannot be saved (errors, "Find address", an entry
+    added or removed) keeps what was typed with the draft and redirects to this page's GET,
+    which shows it again: Back and reload never ask to resubmit a form."""
     case = journey.case
+    unsaved = services.unsaved_for(case, current) if request.method == "GET" else None
     form = page_form(
         current.fields,
         case.answers,
+        formdata=_replayed(unsaved) if unsaved else FROM_REQUEST,
         locked=set(case.locked_keys),
         files=(
             {a.field_key: a.filename for a in case.attachments}
@@ -77,31 +85,43 @@ def _question_page(journey: Journey, current: flow.Page) -> Page:
         ),
     )
     if request.method == "POST":
+        refused: dict[str, list[str]] = {}
+        if form.lookup_request() is None and form.group_action() is None and form.validate():
+            refused = _store_uploads(case, form)
+            if not refused:
+                correction = services.save_page(case, current, form.answers())
+                if correction is not None:
+                    flash(correction.message, "info")
+                return redirect(journey.after(current))
+        services.keep_unsaved(case, current, request.form.items(multi=True), refused)
+        return redirect(journey.url(current, **request.args.to_dict()))
+    if unsaved is not None:  # what was posted, shown again as the POST would have shown it
         if (lookup := form.lookup_request()) is not None:
-            if not form.fill_from_postal_code(lookup):
-                return journey.render("journey/page.html", current, form=form), 422
-        elif form.group_action() is not None:
-            pass  # an entry was added or removed: show the page again
-        elif form.validate() and _store_uploads(case, form):
-            correction = services.save_page(case, current, form.answers())
-            if correction is not None:
-                flash(correction.message, "info")
-            return redirect(journey.after(current))
-        else:
-            return journey.render("journey/page.html", current, form=form), 422
+            form.fill_from_postal_code(lookup)
+        elif form.group_action() is None and unsaved.get("refused"):
+            for key, messages in unsaved["refused"].items():
+                form.field_for(key).errors = list(messages)
+        elif form.group_action() is None:
+            form.validate()
     return journey.render("journey/page.html", current, form=form)
 
 
-def _store_uploads(case: Case, form: Any) -> bool:
-    """Attach each chosen file; a refused one gets its message beside its field."""
-    stored = True
+def _replayed(unsaved: dict[str, Any]) -> MultiDict[str, str]:
+    """The form as it was posted, with this session's CSRF token."""
+    formdata = MultiDict([(name, value) for name, value in unsaved["formdata"]])
+    formdata["csrf_token"] = generate_csrf()
+    return formdata
+
+
+def _store_uploads(case: Case, form: Any) -> dict[str, list[str]]:
+    """Attach each chosen file; the messages of those refused, by key."""
+    refused: dict[str, list[str]] = {}
     for key, upload in form.uploads().items():
         try:
             services.attach(case, key, upload)
-        except services.InvalidUpload as refused:
-            form.field_for(key).errors.append(refused.message)
-            stored = False
-    return stored
+        except services.InvalidUpload as invalid:
+            refused[key] = [str(invalid.message)]
+    return refused
 
 
 def _procedures_page(journey: Journey) -> Page:
@@ -115,15 +135,22 @@ def _procedures_page(journey: Journey) -> Page:
         chosen = set(form.included.data or [])
         services.choose_procedures(case, [p.form_id for p in optional if p.form_id not in chosen])
         return redirect(journey.after(journey.page("procedures")))
+    else:
+        return redirect(journey.url(journey.page("procedures")))  # a choice not offered
     return journey.render(
         "journey/procedures.html", journey.page("procedures"), form=form, rows=journey.rows()
     )
 
 
-def _check_page(journey: Journey, form: SubmitForm) -> Page:
+def _check_page(journey: Journey) -> Page:
+    check = journey.page("check")
+    unsaved = services.unsaved_for(journey.case, check)
+    form = SubmitForm(formdata=_replayed(unsaved) if unsaved else None)
+    if unsaved:
+        form.validate()
     return journey.render(
         "journey/check.html",
-        journey.page("check"),
+        check,
         form=form,
         groups=journey.summary(),
         missing=journey.missing(),
@@ -133,14 +160,14 @@ def _check_page(journey: Journey, form: SubmitForm) -> Page:
 
 @bp.post("/<int:case_id>/submit")
 @access.requires(access.FILER)
-def submit(case_id: int) -> Page:
+def submit(case_id: int) -> Response:
     case = access.case_or_404(case_id, for_update=True)
     if not case.is_draft:
         return redirect(url_for("journey.receipt", case_id=case.id))
     journey = Journey(case)
-    form = SubmitForm()
-    if journey.missing() or not form.validate():
-        return _check_page(journey, form), 422
+    if journey.missing() or not SubmitForm().validate():
+        services.keep_unsaved(case, journey.page("check"), request.form.items(multi=True))
+        return redirect(journey.url(journey.page("check")))
     services.submit(case)
     return redirect(url_for("journey.receipt", case_id=case.id))
 
@@ -160,13 +187,33 @@ def receipt(case_id: int) -> Page:
     )
 
 
-@bp.post("/<int:case_id>/discard")
+@bp.route("/<int:case_id>/discard", methods=["GET", "POST"])
 @access.requires(access.FILER)
-def discard(case_id: int) -> Response:
-    case = access.case_or_404(case_id, for_update=True)
-    if case.is_draft and DiscardForm().validate():
+def discard(case_id: int) -> Page:
+    """Deleting a draft is asked first: the GET says what will go, its POST deletes."""
+    case = access.case_or_404(case_id, for_update=request.method == "POST")
+    if not case.is_draft:
+        return redirect(url_for("journey.receipt", case_id=case.id))
+    form = DiscardForm()
+    if form.validate_on_submit():
+        title = Journey(case).workflow.title
         services.discard(case)
-    return redirect(url_for("dashboard.home"))
+        flash(_("Your draft “%(event)s” was deleted.", event=title), "success")
+        return redirect(url_for("dashboard.home"))
+    return render_template("journey/discard.html", case=case, journey=Journey(case), form=form)
+
+
+@bp.post("/<int:case_id>/follow-ups/<form_id>")
+@access.requires(access.FILER)
+def follow_up(case_id: int, form_id: str) -> Response:
+    """File a follow-up of a submitted case (after the funeral): resume it, or start it."""
+    case = access.case_or_404(case_id, for_update=True)
+    if case.is_draft or form_id not in {
+        row["procedure"].form_id for row in Journey(case).follow_ups()
+    }:
+        abort(404)
+    follow_up = services.start_follow_up(case, form_id)
+    return redirect(url_for("journey.resume", case_id=follow_up.id))
 
 
 @bp.get("/<int:case_id>/attachments/<int:attachment_id>")

@@ -184,3 +184,14 @@ def test_secret_key_is_generated_once_and_reused(tmp_path) -> None:  # noqa: ANN
 def test_bad_client_settings_fail_at_start(tmp_path, clients) -> None:  # noqa: ANN001
     with pytest.raises(ValueError, match="DEVIDP_CLIENTS"):
         create_app({"DEVIDP_KEY_DIR": str(tmp_path), "DEVIDP_CLIENTS": clients})
+
+
+def test_the_portal_is_registered_where_make_run_serves_it(tmp_path) -> None:  # noqa: ANN001
+    app = create_app(
+        {"DEVIDP_KEY_DIR": str(tmp_path), "DEVIDP_PORTAL_URL": "http://127.0.0.1:8000/"}
+    )
+    client = app.extensions["devidp"].clients.get("madoguchi-portal")
+    assert client.check_redirect_uri("http://127.0.0.1:8000/auth/callback")
+    assert client.check_redirect_uri("http://localhost:8000/auth/callback")
+    assert not client.check_redirect_uri("http://127.0.0.1:5000/auth/callback")
+    assert client.post_logout_redirect_uris == ("http://127.0.0.1:8000/", "http://localhost:8000/")

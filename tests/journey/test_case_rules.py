@@ -42,8 +42,7 @@ def test_bad_input_is_explained_beside_the_field_and_kept(resident) -> None:
             f"{name}-street": "1-3-1",
         },
     )
-    assert response.status_code == 422
-    html = response.text
+    html = person.shown_again(page_url, response).text
     assert 'class="error-summary"' in html
     assert "郵便番号を7桁の数字で入力してください" in html
     assert html.count("郵便番号を7桁の数字で入力してください") == 2  # summary and beside it
@@ -75,8 +74,7 @@ def test_bad_dates_never_reach_a_500(resident, year, month, day, message) -> Non
             f"{name}-day": day,
         },
     )
-    assert response.status_code == 422
-    assert message in response.text
+    assert message in person.shown_again(page_url, response).text
 
 
 def test_the_deadline_moves_off_golden_week(resident) -> None:
@@ -182,8 +180,7 @@ def test_uploads_are_checked_by_content_and_size(
         },
         content_type="multipart/form-data",
     )
-    assert response.status_code == 422
-    assert message in response.text
+    assert message in person.shown_again(page_url, response).text
 
 
 def test_documents_are_shown_to_the_filer_and_the_departments_that_need_them(app, resident) -> None:

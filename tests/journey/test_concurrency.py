@@ -60,3 +60,22 @@ def test_two_tabs_submitting_at_once_file_once(app, resident) -> None:
         assert case.status is CaseStatus.SUBMITTED
         filed = db.session.scalars(select(ProcedureRequest).filter_by(case_id=case.id)).all()
         assert [r.form_id for r in filed] == ["mic.tenkyo"]
+
+
+def test_two_tabs_starting_a_follow_up_at_once_start_one(app, resident) -> None:
+    from tests.journey.test_follow_ups import file_death, follow_up_action
+    from tests.support.people import csrf_token
+
+    person = resident("yamada-taro")
+    receipt = file_death(person)
+    action = follow_up_action(receipt)
+    data = {"csrf_token": csrf_token(receipt)}
+    tabs = [tab_of(app, person.client) for _ in range(3)]
+    responses = at_once(*(lambda tab=tab: tab.post(action, data=data) for tab in tabs))
+    assert [r.status_code for r in responses] == [302, 302, 302]
+    assert len({r.headers["Location"] for r in responses}) == 1
+    with app.app_context():
+        follow_ups = db.session.scalars(
+            select(Case).filter_by(follows_case_id=person.case_id)
+        ).all()
+        assert [c.follow_up_form for c in follow_ups] == ["mhlw.sousaihi"]

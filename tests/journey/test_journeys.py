@@ -123,8 +123,7 @@ def test_death_filed_by_a_relative(app, resident) -> None:
         "mhlw.maikasou_kyoka": ("131016", "environment"),
         "mhlw.koki_soshitsu": ("131016", "insurance_pension"),
         "mhlw.kaigo_soshitsu": ("131016", "long_term_care"),
-        "mhlw.sousaihi": ("131016", "insurance_pension"),
-    }
+    }  # the funeral allowance follows, after the funeral (tests/journey/test_follow_ups.py)
 
 
 def test_childcare_for_a_toddler(app, resident) -> None:

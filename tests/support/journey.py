@@ -127,9 +127,7 @@ class Resident:
                 data = {"csrf_token": form.fields.get("csrf_token", ""), "add": group_name}
                 entries = [self.complete_entry(items[key], e) for e in wanted[:shown]]
                 data.update(encode(group_name, items[key], entries))
-                response = self.client.post(url, data=data)
-                assert response.status_code == 200, response.status_code
-                form = post_form(response.text)
+                form = post_form(self.shown_again(url, self.client.post(url, data=data)).text)
         return form
 
     def fill(
@@ -186,6 +184,15 @@ class Resident:
             "time": "14:05",
             "file": PDF,
         }.get(kind, "記入例")
+
+    def shown_again(self, url: str, response: TestResponse) -> TestResponse:
+        """A page that could not be saved redirects to itself (Post/Redirect/Get); its GET
+        shows what was typed and why it was refused."""
+        assert response.status_code == 302, response.status_code
+        assert response.headers["Location"] == url, (response.headers["Location"], url)
+        page = self.client.get(url)
+        assert page.status_code == 200, page.status_code
+        return page
 
     def submit(self, check_page: TestResponse) -> TestResponse:
         form = post_form(check_page.text)
