@@ -104,6 +104,15 @@ class World:
     #: URL arguments for the filed case and for the draft.
     filed: dict[str, object]
     draft: dict[str, object]
+    #: A filed death, whose funeral allowance is a follow-up (the follow-up route needs one).
+    death: dict[str, object]
+
+    def filed_for(self, endpoint: str) -> dict[str, object]:
+        return self.death if endpoint in NEEDS_A_FOLLOW_UP else self.filed
+
+
+#: Routes that act on a follow-up a filed case offers: a moving case offers none.
+NEEDS_A_FOLLOW_UP = {"journey.follow_up"}
 
 
 @pytest.fixture
@@ -114,6 +123,14 @@ def world(app: Flask) -> World:
         filer = AccountFactory()
         filed = CaseFactory(account=filer, filed=True, municipality=a, forms=["mic.tenshutsu"])
         draft = CaseFactory(account=filer)
+        death = CaseFactory(
+            account=filer,
+            workflow_key="death",
+            answers={"deceased.birthdate": "1940-01-01", "death.date": "2026-11-30"},
+            filed=True,
+            municipality=a,
+            forms=["moj.shibou"],
+        )
         people = {
             "stranger": None,
             "filer": filer,
@@ -142,13 +159,14 @@ def world(app: Flask) -> World:
                 "attachment_id": AttachmentFactory(case=draft).id,
                 **staff_arguments,
             },
+            death={"case_id": death.id},
         )
         db.session.commit()
     return world
 
 
 #: Values for URL arguments that name no object (objects come from the world).
-PLAIN_ARGUMENTS = {"slug": "check"}
+PLAIN_ARGUMENTS = {"slug": "check", "form_key": "mhlw.sousaihi"}
 
 
 def _routes(app: Flask) -> Iterator[tuple[UrlRule, str, access.Rule]]:
@@ -218,7 +236,7 @@ def test_outsiders_get_404_or_sign_in_on_every_route(
     for url_rule, method, rule in _routes(app):
         if persona not in OUTSIDERS[rule]:
             continue
-        for objects in (world.filed, world.draft):
+        for objects in (world.filed_for(url_rule.endpoint), world.draft):
             path = _path(app, url_rule, objects)
             status, location = _call(client, method, path, token)
             signed_out = persona == "stranger"
@@ -239,7 +257,7 @@ def test_insiders_get_through_on_every_route(app: Flask, world: World, persona: 
     client, token = _client(app, world.people[persona])
     for url_rule, method, rule in _routes(app):
         if persona in INSIDERS[rule]:
-            path = _path(app, url_rule, world.filed)
+            path = _path(app, url_rule, world.filed_for(url_rule.endpoint))
             status, _location = _call(client, method, path, token)
             assert status in (200, 302), f"{persona}: {method} {path} answered {status}"
 

@@ -86,24 +86,28 @@ def _question_page(journey: Journey, current: flow.Page) -> Page:
     )
     if request.method == "POST":
         refused: dict[str, list[str]] = {}
-        if form.lookup_request() is None and form.group_action() is None and form.validate():
-            refused = _store_uploads(case, form)
-            if not refused:
-                correction = services.save_page(case, current, form.answers())
-                if correction is not None:
-                    flash(correction.message, "info")
-                return redirect(journey.after(current))
+        if form.lookup_request() is None and form.group_action() is None:
+            if form.validate():
+                refused = _store_uploads(case, form)
+                if not refused:
+                    correction = services.save_page(case, current, form.answers())
+                    if correction is not None:
+                        flash(correction.message, "info")
+                    return redirect(journey.after(current))
+            else:
+                refused = form.file_errors()
         services.keep_unsaved(case, current, request.form.items(multi=True), refused)
         return redirect(journey.url(current, **request.args.to_dict()))
     if unsaved is not None:  # what was posted, shown again as the POST would have shown it
         if (lookup := form.lookup_request()) is not None:
             form.fill_from_postal_code(lookup)
-        elif form.group_action() is None and unsaved.get("refused"):
-            for key, messages in unsaved["refused"].items():
-                form.field_for(key).errors = list(messages)
         elif form.group_action() is None:
             form.validate()
-    return journey.render("journey/page.html", current, form=form)
+            for key, messages in unsaved.get("refused", {}).items():
+                form.field_for(key).errors = list(messages)
+    # A page shown again with its errors says so in its status too, as the POST once did.
+    refused_again = unsaved is not None and any(field.errors for field in form)
+    return journey.render("journey/page.html", current, form=form), 422 if refused_again else 200
 
 
 def _replayed(unsaved: dict[str, Any]) -> MultiDict[str, str]:
@@ -203,16 +207,16 @@ def discard(case_id: int) -> Page:
     return render_template("journey/discard.html", case=case, journey=Journey(case), form=form)
 
 
-@bp.post("/<int:case_id>/follow-ups/<form_id>")
+@bp.post("/<int:case_id>/follow-ups/<form_key>")
 @access.requires(access.FILER)
-def follow_up(case_id: int, form_id: str) -> Response:
+def follow_up(case_id: int, form_key: str) -> Response:
     """File a follow-up of a submitted case (after the funeral): resume it, or start it."""
     case = access.case_or_404(case_id, for_update=True)
-    if case.is_draft or form_id not in {
+    if case.is_draft or form_key not in {
         row["procedure"].form_id for row in Journey(case).follow_ups()
     }:
         abort(404)
-    follow_up = services.start_follow_up(case, form_id)
+    follow_up = services.start_follow_up(case, form_key)
     return redirect(url_for("journey.resume", case_id=follow_up.id))
 
 

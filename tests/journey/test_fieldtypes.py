@@ -985,8 +985,11 @@ def test_a_resident_types_the_date_in_the_japanese_calendar(app, resident) -> No
 def test_a_5000_digit_date_part_is_a_422_with_the_field_s_message(resident, part) -> None:
     person, page_url, data = _date_page(resident)
     parts = {"year": "2020", "month": "1", "day": "1", part: "9" * 5000}
-    response = person.client.post(
-        page_url, data={**data, **{f"move__date-{p}": v for p, v in parts.items()}}
+    response = person.shown_again(
+        page_url,
+        person.client.post(
+            page_url, data={**data, **{f"move__date-{p}": v for p, v in parts.items()}}
+        ),
     )
     assert response.status_code == 422
     message = (

@@ -146,6 +146,15 @@ class PageForm(ButtonsMixin, FlaskForm):
             and self[name].data
         }
 
+    def file_errors(self) -> dict[str, list[str]]:
+        """Why files were refused, by key: a file is not posted again when the page is shown
+        again after a redirect, so its messages must be kept apart."""
+        return {
+            d.key: [str(message) for message in self[name].errors]
+            for name, d in self._definitions.items()
+            if d.item.type == "file" and self[name].errors
+        }
+
     def view(self, definition: Field) -> FieldView:
         """What the template needs to render a field of this page."""
         name = field_name(definition.key)
