@@ -408,4 +408,5 @@ def test_a_number_of_5000_digits_is_refused_beside_the_field(resident) -> None:
         url, data={"csrf_token": form.fields["csrf_token"], "birth__weight": "9" * 5000}
     )
     page = person.shown_again(url, response)
-    assert page.status_code == 422 and page.text.count("200から7,000までの数値を入力してください") == 2
+    assert page.status_code == 422
+    assert page.text.count("200から7,000までの数値を入力してください") == 2
