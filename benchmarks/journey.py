@@ -7,11 +7,12 @@ Run by hand from the repository root (not in CI)::
 
 For each database it prepares a fresh database with the project's own commands, serves the
 portal with gunicorn on a free loopback port, signs in 16 residents without the OpenID
-Connect round trip (accounts made with ``record_sign_in``, session cookies signed with the
-app's own serializer) and lets each walk the moving journey over HTTP, page after page, for
-a fixed time. Then it serves ``benchmarks/ceiling_app.py`` (a bare page with a 10-field
-Flask-WTF form and one query) with the same gunicorn settings against the same database and
-drives it with the same 16 clients.
+Connect round trip (accounts made with ``record_sign_in``, server-side sessions opened as
+a sign-in opens them, their cookies signed with the app's own serializer) and lets each
+walk the moving journey over HTTP, page after page, for a fixed time. Then it serves
+``benchmarks/ceiling_app.py`` (a bare page with a 10-field Flask-WTF form and one query)
+with the same gunicorn settings against the same database and drives it with the same 16
+clients.
 
 - One *request*: one HTTP request and its response, nothing followed automatically.
 - One journey *step*: POST a page's answers (302), GET the page it redirects to (200):
@@ -270,9 +271,14 @@ def prepare(
         PORTAL_SECRET_KEY=secret_key,
     )
     started = time.monotonic()
-    for command in (["db", "upgrade"], ["definitions", "load"], ["demo", "load"]):
+    for command in (
+        ["db", "upgrade"],
+        ["municipalities", "load"],
+        ["definitions", "load"],
+        ["demo", "load"],
+    ):
         run_command(command, env)
-    log(f"  {name}: db upgrade, definitions load, demo load in {time.monotonic() - started:.1f} s")
+    log(f"  {name}: database prepared as `make run` does in {time.monotonic() - started:.1f} s")
     return Target(name, database_url, instance, env)
 
 
@@ -343,9 +349,9 @@ def make_residents(target: Target, count: int) -> Journey:
     from flask_login import login_user
 
     from portal.accounts.services import record_sign_in
+    from portal.auth.sessions import SESSION_KEY, open_session
     from portal.devidp.personas import PERSONAS
     from portal.extensions import db
-    from portal.security import start_session
 
     persona = next(p for p in PERSONAS if p.id == "yamada-taro")  # a Chiyoda resident
     claims = {**persona.identity_claims({"openid", "profile", "address"}), "acr": persona.acr}
@@ -356,11 +362,12 @@ def make_residents(target: Target, count: int) -> Journey:
                 record_sign_in(issuer, f"benchmark-resident-{n:02d}", claims)
                 for n in range(count + 1)
             ]
+            keys = [open_session(account, "resident", None, USER_AGENT)[0] for account in accounts]
             db.session.commit()
             recorder_id = accounts[-1].id
             serializer = app.session_interface.get_signing_serializer(app)
             cookies = []
-            for account in accounts:
+            for account, key in zip(accounts, keys, strict=True):
                 # What the sign-in callback leaves in the session, for this client's address
                 # and User-Agent (Flask-Login's session protection hashes both).
                 with app.test_request_context(
@@ -368,9 +375,8 @@ def make_residents(target: Target, count: int) -> Journey:
                     headers={"User-Agent": USER_AGENT},
                     environ_base={"REMOTE_ADDR": "127.0.0.1"},
                 ):
-                    start_session()
+                    session[SESSION_KEY] = key
                     login_user(account)
-                    session["audience"] = "resident"
                     cookies.append(serializer.dumps(dict(session)))
         first_slug, route = record_route(app, recorder_id)
     return Journey(cookies[:count], first_slug, route)
