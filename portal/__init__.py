@@ -40,10 +40,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from portal import access, cli, errors, security, templating, transactions
+    from portal import access, cli, transactions
     from portal.auth import oidc, sessions
     from portal.extensions import babel, csrf, db, login_manager, migrate
     from portal.i18n import select_locale
+    from portal.web import errors, security, templating
 
     db.init_app(app)
     migrate.init_app(

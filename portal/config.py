@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from portal.clock import JAPAN_ZONE_NAME
+from portal.japan.clock import JAPAN_ZONE_NAME
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

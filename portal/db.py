@@ -12,7 +12,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
 
-from portal.clock import utcnow
+from portal.japan.clock import utcnow
 
 __all__ = ["Base", "UTCDateTime", "db", "utcnow"]  # utcnow: models' defaults, from the clock
 

@@ -24,14 +24,14 @@ import factory
 from factory.alchemy import SQLAlchemyModelFactory
 
 from portal.accounts.models import Account, Role, StaffRole
-from portal.clock import today_in_japan, utcnow
 from portal.definitions.models import DefinitionSnapshot
 from portal.definitions.services import Catalog, parsed_snapshot
 from portal.definitions.sources import content_digest, read_sources
 from portal.extensions import db
+from portal.japan.clock import today_in_japan, utcnow
+from portal.japan.postal import municipality_code
 from portal.journey import services
 from portal.journey.models import Attachment, Case, CaseStatus, ProcedureRequest
-from portal.postal import municipality_code
 from portal.tenancy.kinds import DepartmentKind
 from portal.tenancy.models import Department, Municipality
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import time_machine
 from flask import Flask
 
-from portal.clock import JAPAN, now_in_japan, today_in_japan, utcnow
 from portal.definitions.logic import evaluate
 from portal.extensions import db
+from portal.japan.clock import JAPAN, now_in_japan, today_in_japan, utcnow
 from portal.journey import services
 from tests.factories import CaseFactory
 
@@ -51,4 +51,4 @@ def test_the_clock_is_the_only_place_that_reads_the_time_or_names_a_time_zone() 
         for number, line in enumerate(path.read_text().splitlines(), 1)
         if readers.search(line)
     ]
-    assert found == [], "use portal.clock"
+    assert found == [], "use portal.japan.clock"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal.deadlines import (
+from portal.japan.deadlines import (
     business_days_left,
     deadline,
     is_administrative_holiday,

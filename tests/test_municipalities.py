@@ -69,7 +69,7 @@ def test_every_municipality_of_japan_is_loaded_once(app, runner, municipalities)
 
 
 def test_codes_carry_their_check_digit_and_are_unique() -> None:
-    from portal.postal import municipality_code
+    from portal.japan.postal import municipality_code
 
     codes = [m.code for m in official_municipalities()]
     assert len(codes) == len(set(codes)) == 1912

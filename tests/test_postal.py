@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from portal.postal import PostalAddress, lookup, lookup_all, municipality_code
-from portal.values import InvalidValue
+from portal.japan.postal import PostalAddress, lookup, lookup_all, municipality_code
+from portal.japan.values import InvalidValue
 
 
 @pytest.mark.parametrize(

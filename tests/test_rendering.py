@@ -10,9 +10,9 @@ from datetime import UTC, date, datetime
 import pytest
 from flask import Flask
 
-from portal.dates import format_resident_date, format_resident_datetime
 from portal.definitions.model import Text
 from portal.i18n import current_language, force_locale
+from portal.japan.dates import format_resident_date, format_resident_datetime
 from portal.tenancy.kinds import DepartmentKind
 from portal.tenancy.models import Municipality
 

@@ -18,7 +18,7 @@ from flask_babel import Babel, force_locale
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal.values import (
+from portal.japan.values import (
     InvalidValue,
     check_date_range,
     is_blank,
@@ -833,7 +833,7 @@ def test_numbers_read_back_as_typed(number: int, commas: bool, full_width: bool)
     ],
 )
 def test_phone_numbers_are_shown_in_national_format(digits, shown) -> None:
-    from portal.values import display_phone
+    from portal.japan.values import display_phone
 
     assert display_phone(digits) == shown
     if digits:

@@ -12,7 +12,7 @@ from portal.accounts import services as accounts
 from portal.auth import oidc, sessions
 from portal.auth.oidc import Audience, SignInFailed
 from portal.i18n import current_language
-from portal.security import external_url, redirect_to_next, safe_next
+from portal.web.security import external_url, redirect_to_next, safe_next
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 

@@ -12,7 +12,7 @@ from portal.definitions.services import current_catalog
 from portal.journey.forms import StartForm
 from portal.journey.presenter import Journey
 from portal.journey.queries import cases_of
-from portal.security import redirect_to_next
+from portal.web.security import redirect_to_next
 
 bp = Blueprint("dashboard", __name__)
 

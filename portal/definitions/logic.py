@@ -57,7 +57,7 @@ import json_logic
 from json_logic import jsonLogic
 from json_logic.meta import JSONLogicExpression, Operation
 
-from portal.clock import JAPAN, today_in_japan
+from portal.japan.clock import JAPAN, today_in_japan
 
 __all__ = [
     "JST",
@@ -75,7 +75,7 @@ __all__ = [
     "variables",
 ]
 
-#: Japan Standard Time, from :mod:`portal.clock`.
+#: Japan Standard Time, from :mod:`portal.japan.clock`.
 JST: Final = JAPAN
 
 #: The operators a definition may use, with their (least, most) number of arguments.

@@ -52,7 +52,7 @@ def _init(app: Flask) -> None:
     from flask_babel import Babel
     from flask_wtf.csrf import CSRFProtect
 
-    from portal.templating import field_attributes
+    from portal.web.templating import field_attributes
 
     from . import cli, views
     from .i18n import select_locale

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from portal.clock import JAPAN_ZONE_NAME
+from portal.japan.clock import JAPAN_ZONE_NAME
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INSTANCE_PATH = REPO_ROOT / "instance"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from joserfc.jwk import RSAKey
 
-from portal.clock import utcnow
+from portal.japan.clock import utcnow
 
 SIGNING_PREFIX = "signing-"
 SIGNING_SUFFIX = ".pem"

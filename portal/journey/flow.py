@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from portal.clock import today_in_japan
-from portal.deadlines import deadline as legal_deadline
 from portal.definitions.logic import evaluate, nest, truthy
 from portal.definitions.model import Field, Form, Snapshot, Text, WorkflowForm
+from portal.japan.clock import today_in_japan
+from portal.japan.deadlines import deadline as legal_deadline
 
 QUESTION, PROCEDURES, SECTION, DOCUMENTS, CHECK = (
     "question",

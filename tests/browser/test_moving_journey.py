@@ -11,8 +11,8 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from portal.clock import today_in_japan
 from portal.extensions import db
+from portal.japan.clock import today_in_japan
 from portal.journey.models import Case, CaseStatus, ProcedureRequest
 
 pytestmark = pytest.mark.browser
@@ -153,7 +153,7 @@ def test_moving_between_municipalities_on_a_phone(
     arrive(phone, axe, "f-mhlw.kokuho_soshitsu_tenshutsu-insured", "資格を喪失する人")
     phone.get_by_role("link", name="戻る").click()
     arrive(phone, axe, "f-mic.tenshutsu-filer", "届出人")
-    # Kept as its digits (portal.values.normalize_phone), with or without the hyphens typed.
+    # Kept as its digits (portal.japan.values.normalize_phone), with or without the hyphens typed.
     expect(phone.get_by_label("日中に連絡がとれる電話番号")).to_have_value(PHONE_NUMBER)
     phone.get_by_role("link", name="中断して後で再開する").click()
     expect(phone).to_have_url(live_portal + "/")

@@ -343,7 +343,7 @@ def test_a_file_that_only_starts_like_a_pdf_or_image_is_refused(app, content) ->
 
 
 def test_an_image_too_large_to_decode_safely_is_refused(app, monkeypatch) -> None:
-    from portal import files
+    from portal.journey import files
 
     # 48 KB that would decode to 400 megapixels: refused before decoding.
     bomb = BytesIO()
@@ -402,7 +402,7 @@ def test_an_upload_s_name_is_made_safe_to_show_and_send_back(app, sent, kept) ->
     ],
 )
 def test_names_a_browser_may_send_are_cleaned(sent, extension, kept) -> None:
-    from portal.files import clean_filename
+    from portal.journey.files import clean_filename
 
     assert clean_filename(sent, extension) == kept
 
@@ -959,10 +959,10 @@ def _date_page(resident: Any) -> tuple[Any, str, dict[str, str]]:
 
 
 def test_a_resident_types_the_date_in_the_japanese_calendar(app, resident) -> None:
-    from portal.dates import japanese_era
     from portal.db import db
+    from portal.japan.dates import japanese_era
+    from portal.japan.values import today_in_japan
     from portal.journey.models import Case
-    from portal.values import today_in_japan
 
     person, page_url, data = _date_page(resident)
     day = today_in_japan()

@@ -18,9 +18,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from portal.clock import today_in_japan
 from portal.definitions.model import Item
 from portal.extensions import db
+from portal.japan.clock import today_in_japan
 from portal.journey.models import Case
 from portal.journey.services import snapshot_of
 from tests.support.documents import PDF

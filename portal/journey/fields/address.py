@@ -10,11 +10,11 @@ from flask_babel import lazy_gettext as _l
 from wtforms import Field as WTField
 from wtforms.validators import StopValidation
 
-from portal import postal
 from portal.definitions.model import Field, Item
+from portal.japan import postal
+from portal.japan.values import InvalidValue, is_blank, normalize_text
 from portal.journey.fields.base import ErrorMessage, FieldType, message, prepare, register
 from portal.journey.fields.parts import AddressField
-from portal.values import InvalidValue, is_blank, normalize_text
 
 
 @register

@@ -2,13 +2,13 @@
 
 Each :class:`FieldType` knows, for its item type (``text``, ``date``, ``address`` ...), the
 WTForms field it is asked with, how a stored answer is shown in it again, how what the
-resident typed becomes the stored answer (through :mod:`portal.values`) and the input
+resident typed becomes the stored answer (through :mod:`portal.japan.values`) and the input
 attributes (autocomplete, inputmode) that help a resident type it. How an answer reads is
 :mod:`.summary`'s job, which needs no form.
 
 Checking has the same steps for every type: :meth:`FieldType.prepare` (trim, and NFKC for
 types whose answers are ASCII in the end: numbers, codes, times), then the type's
-:meth:`FieldType.normalize`, whose :class:`~portal.values.InvalidValue` becomes the message
+:meth:`FieldType.normalize`, whose :class:`~portal.japan.values.InvalidValue` becomes the message
 beside the field and in the error summary.
 """
 
@@ -26,7 +26,7 @@ from wtforms.validators import StopValidation
 
 from portal.definitions.model import Field, Item, Text
 from portal.i18n import current_language
-from portal.values import InvalidValue, is_blank, normalize_text
+from portal.japan.values import InvalidValue, is_blank, normalize_text
 
 #: The modules that register the field types, one family each.
 FAMILIES = ("text", "numbers", "dates", "address", "choices", "files", "groups")

@@ -12,8 +12,9 @@ from typing import Any
 from flask_babel import gettext as _
 from wtforms import Field as WTField
 
-from portal import postal
 from portal.definitions.model import Field
+from portal.japan import postal
+from portal.japan.values import InvalidValue
 from portal.journey.fields.base import ErrorMessage, message
 from portal.journey.fields.groups import GroupField
 from portal.journey.fields.names import (
@@ -28,7 +29,6 @@ from portal.journey.fields.names import (
     path_of,
 )
 from portal.journey.fields.parts import AddressField
-from portal.values import InvalidValue
 
 
 class ButtonsMixin:

@@ -11,8 +11,8 @@ from wtforms.fields.core import UnboundField
 from wtforms.validators import StopValidation
 
 from portal.definitions.model import Field, Item
+from portal.japan.values import is_blank, normalize_choice, normalize_choices, parse_yes_no
 from portal.journey.fields.base import FieldType, message, register
-from portal.values import is_blank, normalize_choice, normalize_choices, parse_yes_no
 
 
 @register

@@ -8,9 +8,9 @@ from flask_babel import lazy_gettext as _l
 from wtforms import Field as WTField
 
 from portal.definitions.model import Item
+from portal.japan.values import InvalidValue, check_date_range, is_blank, parse_date
 from portal.journey.fields.base import FieldType, prepare, register
 from portal.journey.fields.parts import DateField
-from portal.values import InvalidValue, check_date_range, is_blank, parse_date
 
 
 @register

@@ -12,10 +12,10 @@ from werkzeug.datastructures import FileStorage
 from wtforms import Field as WTField
 from wtforms.validators import StopValidation
 
-from portal import files
 from portal.definitions.model import Field, Item
+from portal.japan.values import InvalidValue
+from portal.journey import files
 from portal.journey.fields.base import FieldType, message, register
-from portal.values import InvalidValue
 
 
 @register
@@ -24,7 +24,7 @@ class FileType(FieldType):
 
     Checking it here puts a refused file's message beside the field and in the error summary
     like any other answer's: the content must open as a PDF, JPEG or PNG, and the name the
-    browser sent is cleaned (:func:`portal.files.clean_filename`) before anything keeps it.
+    browser sent is cleaned (:func:`portal.journey.files.clean_filename`) before anything keeps it.
     """
 
     name = "file"

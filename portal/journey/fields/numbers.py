@@ -8,8 +8,8 @@ from typing import Any
 from wtforms import Field as WTField
 
 from portal.definitions.model import Item
+from portal.japan.values import parse_number
 from portal.journey.fields.base import FieldType, register
-from portal.values import parse_number
 
 
 @register

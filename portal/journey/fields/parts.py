@@ -9,8 +9,8 @@ from typing import Any, ClassVar
 from wtforms import Field as WTField
 from wtforms.utils import unset_value
 
-from portal import postal
 from portal.definitions.model import ADDRESS_PARTS
+from portal.japan import postal
 
 
 class PartsField(WTField):

@@ -16,11 +16,11 @@ from typing import Any
 from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 
-from portal.dates import format_resident_date
 from portal.definitions.model import ADDRESS_PARTS, Item, Text
 from portal.i18n import current_language
+from portal.japan.dates import format_resident_date
+from portal.japan.values import display_phone
 from portal.journey.fields.names import entry_title
-from portal.values import display_phone
 
 Summary = str | list[str]
 

@@ -8,8 +8,7 @@ from wtforms import EmailField, TelField, TextAreaField
 from wtforms import Field as WTField
 
 from portal.definitions.model import Item
-from portal.journey.fields.base import FieldType, register
-from portal.values import (
+from portal.japan.values import (
     check_length,
     display_phone,
     normalize_digits,
@@ -21,6 +20,7 @@ from portal.values import (
     normalize_text,
     normalize_time,
 )
+from portal.journey.fields.base import FieldType, register
 
 #: Identity claims with an autocomplete token: only for the resident's own answers.
 _NAME_AUTOCOMPLETE = {"name": "name", "family_name": "family-name", "given_name": "given-name"}

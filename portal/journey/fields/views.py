@@ -9,11 +9,11 @@ from typing import Any
 from flask_babel import gettext as _
 from wtforms import Field as WTField
 
-from portal import postal
 from portal.definitions.model import Field, Item, Text
+from portal.japan import postal
 from portal.journey.fields.base import FieldType
 from portal.journey.fields.summary import Summary, number_unit, summarize
-from portal.templating import field_attributes
+from portal.web.templating import field_attributes
 
 
 @dataclass

@@ -21,8 +21,8 @@ import phonenumbers
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
-from portal.clock import today_in_japan
-from portal.dates import ERAS, format_resident_date
+from portal.japan.clock import today_in_japan
+from portal.japan.dates import ERAS, format_resident_date
 
 #: Full-width ASCII (U+FF01–U+FF5E) to ASCII, as Japanese input modes produce it.
 _FULLWIDTH_ASCII = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
@@ -232,7 +232,7 @@ def _date_part(raw: str | None) -> str:
 
 
 #: Era names as residents type them: kanji, or the first letter of the romanized name. The
-#: five eras since 1868 and their first days are :data:`portal.dates.ERAS`. japanera 2.1.3
+#: five eras since 1868 and their first days are :data:`portal.japan.dates.ERAS`. japanera 2.1.3
 #: was tried: its ~250 historical eras make "H31" ambiguous (it found no date), and it could
 #: not tell "平成 had ended" from "no such date"; jeraconv has had no release since 2019.
 _ERA_LETTERS = {"R": "令和", "H": "平成", "S": "昭和", "T": "大正", "M": "明治"}

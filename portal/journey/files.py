@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from portal.values import InvalidValue
+from portal.japan.values import InvalidValue
 
 _ON_COMMIT = "files_to_delete_on_commit"
 _ON_ROLLBACK = "files_to_delete_on_rollback"
@@ -76,7 +76,7 @@ def upload_kind(data: bytes) -> tuple[str, str]:
 
     Its first bytes are not enough (``%PDF-`` followed by any text would pass): an image must
     open and decode in Pillow, a PDF must have a readable page tree in pypdf. Raises
-    :class:`~portal.values.InvalidValue` with the message for the resident.
+    :class:`~portal.japan.values.InvalidValue` with the message for the resident.
     """
     if data.startswith(b"%PDF-"):
         _check_pdf(data)

@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Flask, request, url_for
 
-from portal.dates import format_iso_date, format_resident_date, format_resident_datetime
 from portal.i18n import current_language
+from portal.japan.dates import format_iso_date, format_resident_date, format_resident_datetime
 
 LANGUAGE_NAMES = {"ja": "日本語", "en": "English"}
 

@@ -1,7 +1,7 @@
 """Dates as residents read them: the Western date, and in Japanese also the era (和暦).
 
 In the current language (:func:`portal.i18n.current_language`), so also outside a request;
-times in Japan's time (:mod:`portal.clock`), whatever the server's time zone.
+times in Japan's time (:mod:`portal.japan.clock`), whatever the server's time zone.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from datetime import date, datetime
 
 from babel.dates import format_date
 
-from portal.clock import in_japan
 from portal.i18n import current_language
+from portal.japan.clock import in_japan
 
 #: Eras since the Gregorian calendar was adopted (1873), newest first, with their first day.
 ERAS = (

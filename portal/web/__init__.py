@@ -1,0 +1,2 @@
+"""What every response goes through: security headers and redirects, error pages, and the
+template environment."""
