@@ -42,11 +42,6 @@ from portal.tenancy.services import (
 )
 
 #: What an upload must start with to be what it claims: checked by content, not by name.
-SIGNATURES = {
-    b"%PDF-": ("application/pdf", "pdf"),
-    b"\xff\xd8\xff": ("image/jpeg", "jpg"),
-    b"\x89PNG\r\n\x1a\n": ("image/png", "png"),
-}
 RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's: no I, L, O, U
 
 
@@ -366,10 +361,10 @@ def attach(case: Case, key: str, upload: FileStorage) -> Attachment:
         raise InvalidUpload(_l("The file must be smaller than %(size)s", size=_size(limit)))
     if not data:
         raise InvalidUpload(_l("The selected file is empty"))
-    kind = next((kind for magic, kind in SIGNATURES.items() if data.startswith(magic)), None)
-    if kind is None:
-        raise InvalidUpload(_l("The file must be a PDF, JPEG or PNG"))
-    content_type, extension = kind
+    try:
+        content_type, extension = files.upload_kind(data)
+    except InvalidValue as refused:
+        raise InvalidUpload(refused.message) from None
     storage_name = f"{secrets.token_hex(16)}.{extension}"
     stored = upload_dir() / storage_name
     stored.write_bytes(data)
@@ -379,7 +374,7 @@ def attach(case: Case, key: str, upload: FileStorage) -> Attachment:
         case.attachments.remove(old)
     attachment = Attachment(
         field_key=key,
-        filename=_display_name(upload.filename, extension),
+        filename=files.clean_filename(upload.filename, extension),
         content_type=content_type,
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
@@ -402,11 +397,6 @@ def upload_dir() -> Path:
 
 def attachment_path(attachment: Attachment) -> Path:
     return upload_dir() / attachment.storage_name
-
-
-def _display_name(filename: str | None, extension: str) -> str:
-    name = Path(filename or "").name.strip()[:200]
-    return name or f"document.{extension}"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from wtforms import SelectChoice
 
 from portal import access
 from portal.definitions.services import current_catalog
-from portal.journey import flow, services
+from portal.journey import files, flow, services
 from portal.journey.fields.page import FROM_REQUEST, page_form
 from portal.journey.forms import DiscardForm, ProceduresForm, StartForm, SubmitForm
 from portal.journey.models import Case
@@ -228,5 +228,6 @@ def attachment(case_id: int, attachment_id: int) -> Response:
         services.attachment_path(found),
         mimetype=found.content_type,
         as_attachment=True,
-        download_name=found.filename,
+        # Cleaned again: a name stored before names were cleaned must not break the headers.
+        download_name=files.clean_filename(found.filename, found.storage_name.rpartition(".")[2]),
     )

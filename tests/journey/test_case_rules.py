@@ -272,3 +272,21 @@ def test_a_replaced_document_leaves_no_file_behind(app, resident) -> None:
     with app.app_context():
         assert not (upload_dir() / first[0]).exists()
         assert (upload_dir() / second[0]).exists()
+
+
+@pytest.mark.parametrize("stored_name", ["a\x00b.pdf", "line\r\nbreak.pdf", "\u202efdp.exe"])
+def test_a_name_stored_before_names_were_cleaned_still_downloads(app, client, stored_name) -> None:
+    from tests.factories import AttachmentFactory, CaseFactory
+    from tests.support.people import login_as
+
+    with app.app_context():
+        case = CaseFactory()
+        attachment = AttachmentFactory(case=case, filename=stored_name)
+        db.session.commit()
+        ids = case.id, attachment.id, case.account_id
+    login_as(client, ids[2])
+    with client.get(f"/cases/{ids[0]}/attachments/{ids[1]}") as response:
+        assert response.status_code == 200 and response.data.startswith(b"%PDF-")
+        disposition = response.headers["Content-Disposition"]
+        assert not any(char in disposition for char in "\x00\r\n\u202e")
+        assert response.headers["Cache-Control"] == "no-store"
