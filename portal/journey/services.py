@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,6 +20,7 @@ from werkzeug.datastructures import FileStorage
 from portal.access import own_cases
 from portal.accounts.models import Account
 from portal.db import db
+from portal.definitions.logic import variables
 from portal.definitions.model import Item, Snapshot
 from portal.definitions.services import parsed_snapshot, snapshot_for
 from portal.i18n import current_language
@@ -140,6 +142,8 @@ def reconcile_prefill(
     never replaced.
     """
     reconciled = dict(after)
+    if not _changes_any(before, after, _prefill_deciders(snapshot)):
+        return reconciled  # most saves: nothing that decides whose facts these are changed
     for key, claimed in _claimed_answers(snapshot, identity).items():
         rule = snapshot.vocabulary[key].prefill_if
         if rule is None:
@@ -150,6 +154,18 @@ def reconcile_prefill(
         elif held and not holds and reconciled.get(key) == claimed:
             del reconciled[key]
     return reconciled
+
+
+def _prefill_deciders(snapshot: Snapshot) -> set[str]:
+    """The answers the vocabulary's ``prefill_if`` rules read."""
+    rules = {json.dumps(i.prefill_if, sort_keys=True) for i in snapshot.vocabulary.values()}
+    return set().union(*(variables(json.loads(rule)) for rule in rules if rule != "null"))
+
+
+def _changes_any(before: Mapping[str, Any], after: Mapping[str, Any], names: set[str]) -> bool:
+    """Whether an answer a rule reads (``a.b`` or a part of it, ``a.b.c``) differs."""
+    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    return any(name == key or name.startswith(key + ".") for name in names for key in changed)
 
 
 def _claimed_answers(snapshot: Snapshot, identity: Mapping[str, Any]) -> dict[str, Any]:
@@ -275,7 +291,7 @@ def save_page(case: Case, page: flow.Page, answers: Mapping[str, Any]) -> ScopeC
         if key not in case.locked_keys:
             merged[key] = value
     snapshot = snapshot_of(case)
-    correction = _settle_scope(snapshot, merged)
+    correction = _settle_scope(snapshot, case.answers, merged)
     if correction is not None:
         merged[correction.key] = correction.value
     identity = case.account.identity or {}
@@ -318,11 +334,17 @@ class ScopeCorrection:
         )
 
 
-def _settle_scope(snapshot: Snapshot, answers: Mapping[str, Any]) -> ScopeCorrection | None:
-    """The addresses' municipality codes decide the workflow's scope question."""
+def _settle_scope(
+    snapshot: Snapshot, before: Mapping[str, Any], answers: Mapping[str, Any]
+) -> ScopeCorrection | None:
+    """The addresses' municipality codes decide the workflow's scope question (asked again
+    only when the question or one of the addresses changed)."""
     scope = snapshot.workflow.scope
     roles = snapshot.workflow.municipalities
     if scope is None or answers.get(scope.key) not in (scope.same, scope.different):
+        return None
+    deciding = {scope.key, roles["current"], roles.get("new", "")}
+    if not _changes_any(before, answers, deciding):
         return None
     current, new = answers.get(roles["current"]), answers.get(roles.get("new", ""))
     if not (isinstance(current, Mapping) and isinstance(new, Mapping)):
