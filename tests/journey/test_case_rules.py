@@ -274,7 +274,10 @@ def test_a_replaced_document_leaves_no_file_behind(app, resident) -> None:
         assert (upload_dir() / second[0]).exists()
 
 
-@pytest.mark.parametrize("stored_name", ["a\x00b.pdf", "line\r\nbreak.pdf", "\u202efdp.exe"])
+@pytest.mark.parametrize(
+    "stored_name",
+    ["bell\x07.pdf", "line\r\nbreak.pdf", "\u202efdp.exe"],  # PostgreSQL keeps no NUL
+)
 def test_a_name_stored_before_names_were_cleaned_still_downloads(app, client, stored_name) -> None:
     from tests.factories import AttachmentFactory, CaseFactory
     from tests.support.people import login_as
@@ -288,5 +291,5 @@ def test_a_name_stored_before_names_were_cleaned_still_downloads(app, client, st
     with client.get(f"/cases/{ids[0]}/attachments/{ids[1]}") as response:
         assert response.status_code == 200 and response.data.startswith(b"%PDF-")
         disposition = response.headers["Content-Disposition"]
-        assert not any(char in disposition for char in "\x00\r\n\u202e")
+        assert not any(char in disposition for char in "\x07\r\n\u202e")
         assert response.headers["Cache-Control"] == "no-store"
