@@ -39,7 +39,7 @@ from portal.extensions import db
 from portal.journey.models import Attachment, Case
 from portal.tenancy.models import Department, Municipality
 from tests.support.html import forms
-from tests.support.journey import Resident, days_ago
+from tests.support.journey import MOVING_AS_PROXY, WITHIN, Resident
 from tests.support.people import Person
 
 PORTAL = Path(__file__).resolve().parent.parent / "portal"
@@ -85,15 +85,6 @@ LAST = ("journey.submit", "journey.discard", "auth.logout")
 #: Being split into a package by another engineer, who fixes its 500s there (e.g. a number
 #: field's or a date's ``int()`` of more than 4,300 digits).
 EXAMPLES_PER_ROUTE = 8
-CHIYODA_ADDRESS = {"postal_code": "100-0013", "street": "1-3-1", "building": ""}
-WITHIN = {
-    "filing.proxy": False,
-    "move.scope": "within",
-    "move.new_address": CHIYODA_ADDRESS,
-    "move.date": days_ago(1),
-    "move.members": [],
-    "move.circumstances": [],
-}
 
 
 @dataclass
@@ -144,14 +135,7 @@ class _Page(HTMLParser):
 def _build_world(app: Flask, resident: Resident, client: FlaskClient) -> World:
     """A submitted moving case with a document, a draft walked to its check page and a draft
     just started, all yamada-taro's; then what ``client`` (the role under test) sees."""
-    proxy = {
-        **WITHIN,
-        "move.scope": "between",
-        "filing.proxy": True,
-        "principal.address": CHIYODA_ADDRESS,
-        "principal.birthdate": "1950-01-01",
-        "move.new_address": {"postal_code": "231-0021", "street": "1", "building": ""},
-    }
+    proxy = MOVING_AS_PROXY
     walked = resident.walk(resident.start("moving"), proxy, until="/check")
     proxy_pages = [url for url, _ in walked.pages]
     assert resident.submit(walked.last).status_code == 302

@@ -13,18 +13,14 @@ from portal.extensions import db
 from portal.journey.models import Attachment, Case
 from tests.support.documents import PNG
 from tests.support.html import post_form
-from tests.support.journey import PDF, Resident, days_ago, name_of
+from tests.support.journey import (
+    MOVING_AS_PROXY,
+    PDF,
+    WITHIN,
+    Resident,
+    name_of,
+)
 from tests.support.people import Person
-
-CHIYODA_ADDRESS = {"postal_code": "100-0013", "street": "1-3-1", "building": ""}
-WITHIN = {
-    "filing.proxy": False,
-    "move.scope": "within",
-    "move.new_address": CHIYODA_ADDRESS,
-    "move.date": days_ago(1),
-    "move.members": [],
-    "move.circumstances": [],
-}
 
 
 def test_bad_input_is_explained_beside_the_field_and_kept(resident) -> None:
@@ -143,15 +139,7 @@ def test_certified_answers_cannot_be_changed_by_posting_them(app, resident) -> N
 
 def _proxy_case(person: Resident) -> str:
     """A moving case filed as a proxy, walked to the documents page of the 転出届."""
-    answers = {
-        **WITHIN,
-        "move.scope": "between",
-        "filing.proxy": True,
-        "principal.address": CHIYODA_ADDRESS,
-        "principal.birthdate": "1950-01-01",
-        "move.new_address": {"postal_code": "231-0021", "street": "1", "building": ""},
-    }
-    walk = person.walk(person.start("moving"), answers, until="/d-mic.tenshutsu")
+    walk = person.walk(person.start("moving"), MOVING_AS_PROXY, until="/d-mic.tenshutsu")
     return walk.pages[-1][0] if walk.pages else ""
 
 

@@ -9,18 +9,9 @@ import re
 from portal.extensions import db
 from portal.journey.models import Case, CaseStatus
 from tests.support.html import forms, post_form
-from tests.support.journey import days_ago, name_of
+from tests.support.journey import WITHIN, name_of
 from tests.support.people import Person, csrf_token
 
-CHIYODA_ADDRESS = {"postal_code": "100-0013", "street": "1-3-1", "building": ""}
-WITHIN = {
-    "filing.proxy": False,
-    "move.scope": "within",
-    "move.new_address": CHIYODA_ADDRESS,
-    "move.date": days_ago(1),
-    "move.members": [],
-    "move.circumstances": [],
-}
 NEW_ADDRESS = name_of("move.new_address")
 
 

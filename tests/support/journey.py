@@ -269,3 +269,23 @@ def errors(html: str) -> list[str]:
 
 def days_ago(days: int) -> str:
     return (date.today() - timedelta(days=days)).isoformat()
+
+
+#: A move within Chiyoda, filed by the resident for themselves: the shortest moving journey.
+WITHIN = {
+    "filing.proxy": False,
+    "move.scope": "within",
+    "move.new_address": CHIYODA_ADDRESS,
+    "move.date": days_ago(1),
+    "move.members": [],
+    "move.circumstances": [],
+}
+#: The same resident filing, as a proxy, a move from Chiyoda to Yokohama.
+MOVING_AS_PROXY = {
+    **WITHIN,
+    "move.scope": "between",
+    "filing.proxy": True,
+    "principal.address": CHIYODA_ADDRESS,
+    "principal.birthdate": "1950-01-01",
+    "move.new_address": {"postal_code": "231-0021", "street": "1", "building": ""},
+}
