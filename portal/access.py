@@ -18,9 +18,10 @@ from flask_login import current_user
 from sqlalchemy import ColumnElement, Select, select
 
 from portal.accounts.models import Account, Role
+from portal.casework.lifecycle import TRANSITIONS, Action, Actor
 from portal.db import db
 from portal.definitions.services import parsed_snapshot
-from portal.journey.models import Attachment, Case
+from portal.journey.models import Attachment, Case, ProcedureRequest
 from portal.tenancy.models import Department, Municipality
 
 P = ParamSpec("P")
@@ -50,6 +51,11 @@ DEPARTMENT_STAFF = Rule(
     "the department's clerks and the admins above it",
     staff=True,
     guards=frozenset({"department_id"}),
+)
+REQUEST_WORKER = Rule(
+    "the clerks of the request's department and the admins above it",
+    staff=True,
+    guards=frozenset({"request_id"}),
 )
 MUNICIPALITY_ADMIN = Rule(
     "the municipality's admins and the portal's", staff=True, guards=frozenset({"municipality_id"})
@@ -110,22 +116,73 @@ def may_manage_municipality(account: Account, municipality: Municipality) -> boo
     )
 
 
+_WORKERS = (Role.CLERK, Role.SUPERVISOR)
+
+
 def may_work_in_department(account: Account, department: Department) -> bool:
-    """Its clerks work its queue; so may the admins above it."""
+    """Its clerks and supervisors work its queue; so may the admins above it."""
     return any(
-        role.role is Role.CLERK and role.department_id == department.id for role in account.roles
+        role.role in _WORKERS and role.department_id == department.id for role in account.roles
     ) or may_manage_municipality(account, department.municipality)
+
+
+def may_supervise(account: Account, department: Department) -> bool:
+    """Its supervisors assign its requests; so may the admins above it."""
+    return any(
+        role.role is Role.SUPERVISOR and role.department_id == department.id
+        for role in account.roles
+    ) or may_manage_municipality(account, department.municipality)
+
+
+def may_act(account: Account | None, request: ProcedureRequest, action: Action) -> bool:
+    """Who, by name, may take ``action`` on ``request`` (the lifecycle says from which status,
+    and by which kind of actor): the portal itself for its own steps; the filer for theirs;
+    the department's staff, and for an assignment its supervisors."""
+    actors = TRANSITIONS[action].actors
+    if account is None:
+        return Actor.SYSTEM in actors
+    if Actor.RESIDENT in actors and account.id == request.case.account_id:
+        return True
+    department = request.department
+    if Actor.STAFF not in actors or department is None:
+        return False
+    if action is Action.ASSIGN:
+        return may_supervise(account, department)
+    return may_work_in_department(account, department)
+
+
+def _worked_departments(account: Account) -> Select[tuple[int]]:
+    """The ids of the departments an account works in, as SQL for queries to compose."""
+    if is_portal_admin(account):
+        return select(Department.id)
+    managed = {r.municipality_id for r in account.roles if r.role is Role.ADMIN}
+    worked = {r.department_id for r in account.roles if r.role in _WORKERS}
+    return select(Department.id).where(
+        Department.municipality_id.in_(managed) | Department.id.in_(worked)
+    )
+
+
+def visible_requests(account: Account) -> Select[tuple[ProcedureRequest]]:
+    """The requests an account may open as staff: those of the departments it works in,
+    for queue pages to narrow (``.where``, ``.order_by``)."""
+    return select(ProcedureRequest).where(
+        ProcedureRequest.department_id.in_(_worked_departments(account))
+    )
+
+
+def request_or_404(request_id: int) -> ProcedureRequest:
+    """A request, for the staff of its department."""
+    found = db.session.scalar(
+        visible_requests(_account()).where(ProcedureRequest.id == request_id)
+    )
+    if found is None:
+        abort(404)
+    return found
 
 
 def workable_departments(account: Account) -> list[Department]:
     """The departments whose queues this account may open, for the staff home page."""
-    if is_portal_admin(account):
-        return list(db.session.scalars(select(Department).order_by(Department.id)))
-    managed = {r.municipality_id for r in account.roles if r.role is Role.ADMIN}
-    clerk_of = {r.department_id for r in account.roles if r.role is Role.CLERK}
-    query = select(Department).where(
-        Department.municipality_id.in_(managed) | Department.id.in_(clerk_of)
-    )
+    query = select(Department).where(Department.id.in_(_worked_departments(account)))
     return list(db.session.scalars(query.order_by(Department.id)))
 
 

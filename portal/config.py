@@ -28,6 +28,7 @@ DEVELOPMENT_CARD_ACR = "urn:madoguchi:acr:mynumber-card"
 DEFAULTS: dict[str, Any] = {
     "ENV": "development",
     "SECRET_KEY": DEFAULT_SECRET_KEY,
+    "PSEUDONYM_KEY": "",
     "BASE_URL": "",
     "DATABASE_URL": "",
     "OIDC_DISCOVERY_URL": "",
@@ -66,6 +67,7 @@ DEFAULTS: dict[str, Any] = {
 STRING_SETTINGS = (
     "ENV",
     "SECRET_KEY",
+    "PSEUDONYM_KEY",
     "BASE_URL",
     "DATABASE_URL",
     "OIDC_DISCOVERY_URL",
@@ -185,6 +187,7 @@ def _refuse_unsafe(config: dict[str, Any]) -> None:
             "PORTAL_SECRET_KEY: too predictable; use e.g. "
             '`python -c "import secrets; print(secrets.token_urlsafe(48))"`'
         )
+    problems += _pseudonym_key_problems(config)
     problems += _base_url_problems(config)
     problems += _provider_problems(config)
     if not config["DATABASE_URL"] or config["DATABASE_URL"].startswith("sqlite"):
@@ -194,6 +197,17 @@ def _refuse_unsafe(config: dict[str, Any]) -> None:
         raise UnsafeConfiguration(
             "Refusing to start with PORTAL_ENV=production. Fix:\n- " + "\n- ".join(problems)
         )
+
+
+def _pseudonym_key_problems(config: dict[str, Any]) -> list[str]:
+    """The key of the residents' per-department codes: its own random value, kept for good
+    (a new key gives every resident new codes), and never the session secret."""
+    key = config["PSEUDONYM_KEY"]
+    if len(key) < 32 or secret_bits(key) < MIN_SECRET_BITS:
+        return ["PORTAL_PSEUDONYM_KEY: set a random value of at least 32 characters"]
+    if key == config["SECRET_KEY"]:
+        return ["PORTAL_PSEUDONYM_KEY: use a value of its own, not PORTAL_SECRET_KEY"]
+    return []
 
 
 def _base_url_problems(config: dict[str, Any]) -> list[str]:

@@ -24,6 +24,8 @@ import factory
 from factory.alchemy import SQLAlchemyModelFactory
 
 from portal.accounts.models import Account, Role, StaffRole
+from portal.casework import services as casework
+from portal.casework.pseudonyms import resident_code
 from portal.definitions.models import DefinitionSnapshot
 from portal.definitions.services import Catalog, parsed_snapshot
 from portal.definitions.sources import content_digest, read_sources
@@ -91,7 +93,8 @@ class AccountFactory(_Factory):
 
 
 class RoleFactory(_Factory):
-    """A clerk of a department; ``admin=True`` of a municipality; ``portal_admin=True``."""
+    """A clerk of a department; ``supervisor=True`` of one; ``admin=True`` of a
+    municipality; ``portal_admin=True``."""
 
     class Meta:
         model = StaffRole
@@ -103,6 +106,7 @@ class RoleFactory(_Factory):
             municipality=factory.SubFactory(MunicipalityFactory),
         )
         portal_admin = factory.Trait(role=Role.ADMIN, department=None, municipality=None)
+        supervisor = factory.Trait(role=Role.SUPERVISOR)
 
     account = factory.SubFactory(AccountFactory)
     role = Role.CLERK
@@ -161,6 +165,16 @@ class RequestFactory(_Factory):
         )
     )
     deadline = factory.LazyFunction(lambda: today_in_japan() + timedelta(days=14))
+    #: Frozen from the case's answers, as submit freezes them.
+    answers = factory.LazyAttribute(
+        lambda r: casework.freeze(_form(r.case, r.form_id), r.case.answers).answers
+    )
+    answers_digest = factory.LazyAttribute(lambda r: casework.answers_digest(r.answers))
+    resident_code = factory.LazyAttribute(
+        lambda r: resident_code(
+            r.case.account_id, r.municipality.code, _form(r.case, r.form_id).department_kind
+        )
+    )
 
 
 def _form(case: Case, form_id: str) -> Any:

@@ -10,6 +10,7 @@ from portal.config import DEVELOPMENT_CLIENT_SECRET, UnsafeConfiguration, secret
 SAFE_PRODUCTION = {
     "ENV": "production",
     "SECRET_KEY": "q7Jx2mVbR9tLzW4kPc8nHs1dYf6gAe3uTo0iKvNw5Ma",  # a token_urlsafe(32)
+    "PSEUDONYM_KEY": "Zr4Wq9Ld2Xk7Bn5Tc1Hv8Mp3Jy6Gs0Fa-Ue_Oi2Rw",
     "BASE_URL": "https://portal.city.example.jp",
     "DATABASE_URL": "postgresql://portal@db.internal/portal",
     "OIDC_DISCOVERY_URL": "https://id.example.jp/.well-known/openid-configuration",
@@ -39,6 +40,13 @@ SAFE_PRODUCTION = {
         ({"SECRET_KEY": "0123456789abcdef" * 3}, "PORTAL_SECRET_KEY"),
         ({"SECRET_KEY": "password" * 5}, "PORTAL_SECRET_KEY"),
         ({"SECRET_KEY": "aB" * 20}, "PORTAL_SECRET_KEY"),
+        # The residents' codes need a key of their own.
+        ({"PSEUDONYM_KEY": ""}, "PORTAL_PSEUDONYM_KEY"),
+        ({"PSEUDONYM_KEY": "x" * 40}, "PORTAL_PSEUDONYM_KEY"),
+        (
+            {"PSEUDONYM_KEY": "q7Jx2mVbR9tLzW4kPc8nHs1dYf6gAe3uTo0iKvNw5Ma"},
+            "PORTAL_PSEUDONYM_KEY",
+        ),
         # The development provider, named explicitly, or its published secret anywhere.
         (
             {"OIDC_DISCOVERY_URL": "http://127.0.0.1:5001/.well-known/openid-configuration"},

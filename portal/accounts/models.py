@@ -16,6 +16,8 @@ from portal.tenancy.models import Department, Municipality
 
 class Role(StrEnum):
     CLERK = "clerk"
+    #: A clerk who also assigns and reassigns the department's requests.
+    SUPERVISOR = "supervisor"
     ADMIN = "admin"
 
 
@@ -58,14 +60,15 @@ class Account(UserMixin, db.Model):
 class StaffRole(db.Model):
     """A role granted inside the portal, never taken from a token claim.
 
-    A clerk works in one department; an admin manages one municipality, or the whole portal
-    when no municipality is set.
+    A clerk works in one department, a supervisor too and assigns its work; an admin manages
+    one municipality, or the whole portal when no municipality is set.
     """
 
     __tablename__ = "staff_roles"
     __table_args__ = (
         CheckConstraint(
-            "(role = 'clerk' AND department_id IS NOT NULL AND municipality_id IS NOT NULL)"
+            "(role IN ('clerk', 'supervisor')"
+            " AND department_id IS NOT NULL AND municipality_id IS NOT NULL)"
             " OR (role = 'admin' AND department_id IS NULL)",
             name="scope_fits_role",
         ),

@@ -113,6 +113,8 @@ class Form:
     counter_visit: Text | None = None
     certificate_id: str | None = None
     certificate_title: Text | None = None
+    #: Clerks who must approve it: 2 for four eyes (a second, different clerk).
+    approvals: int = 1
 
     def fields(self) -> Iterator[Field]:
         for section in self.sections:
@@ -230,6 +232,7 @@ def build_form(data: Mapping[str, Any], vocabulary: Mapping[str, Item]) -> Form:
         counter_visit=Text.of(data.get("counter_visit")),
         certificate_id=certificate.get("id"),
         certificate_title=Text.of(certificate.get("title")),
+        approvals=int(data.get("approvals", 1)),
         sections=tuple(
             Section(
                 id=s["id"],

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import Account
+from portal.casework.lifecycle import FINAL, OPEN, CaseProgress, RequestStatus, case_progress
 from portal.db import db, utcnow
 from portal.definitions.models import DefinitionSnapshot
 from portal.tenancy.models import Department, Municipality, counter_name
+
+if TYPE_CHECKING:
+    from portal.casework.models import Correction, RequestEvent
 
 
 def _enum(enum: type[StrEnum], length: int = 20) -> Enum:
@@ -25,23 +28,6 @@ def _enum(enum: type[StrEnum], length: int = 20) -> Enum:
 class CaseStatus(StrEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"
-
-
-class RequestStatus(StrEnum):
-    SUBMITTED = "submitted"
-    #: Not served on this portal: the resident files it at the counter, on paper. Never in a
-    #: department's queue (it has none); kept so the list and the receipt show it.
-    AT_COUNTER = "at_counter"
-
-    @property
-    def label(self) -> str:
-        return str(REQUEST_STATUS_LABELS[self])
-
-
-REQUEST_STATUS_LABELS = {
-    RequestStatus.SUBMITTED: _l("Sent, waiting for the department"),
-    RequestStatus.AT_COUNTER: _l("To do at the counter"),
-}
 
 
 class Case(db.Model):
@@ -108,6 +94,10 @@ class Case(db.Model):
     def is_draft(self) -> bool:
         return self.status is CaseStatus.DRAFT
 
+    @property
+    def progress(self) -> CaseProgress:
+        return case_progress([r.status for r in self.requests], submitted=not self.is_draft)
+
 
 class ProcedureRequest(db.Model):
     """One form of a case: filed online with a department, or left for the resident to file
@@ -135,15 +125,69 @@ class ProcedureRequest(db.Model):
     office_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"), index=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     status: Mapped[RequestStatus] = mapped_column(
-        _enum(RequestStatus), default=RequestStatus.SUBMITTED
+        _enum(RequestStatus, 30), default=RequestStatus.SUBMITTED, index=True
     )
+    #: The statutory last day, as filed; ``due_date`` adds the days a correction was out.
     deadline: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Optimistic lock: each action names the version it was taken on, and an action on an
+    #: older version (a stale page, a second clerk) is refused with what changed since.
+    version: Mapped[int] = mapped_column(default=1)
+    #: The clerk who holds it; at most one, claimed under a row lock.
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    #: The answers this form reads, frozen at submit (a correction changes only these): a
+    #: correction asked by one department never changes what another decided on.
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    answers_digest: Mapped[str] = mapped_column(String(64), default="")
+    #: The resident as this department kind of this municipality knows them (a keyed hash,
+    #: different in each department; never the account id or the provider's subject).
+    resident_code: Mapped[str] = mapped_column(String(20), default="", index=True)
+    #: The deadline clock: paused while a correction is out with the resident.
+    paused_since: Mapped[date | None]
+    paused_days: Mapped[int] = mapped_column(default=0)
+    #: Four eyes: the clerk whose approval was the first of two.
+    first_approver_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    decided_at: Mapped[datetime | None]
+
+    __mapper_args__ = {"version_id_col": version}
 
     case: Mapped[Case] = relationship(back_populates="requests")
     municipality: Mapped[Municipality] = relationship(lazy="joined", foreign_keys=[municipality_id])
     office: Mapped[Municipality] = relationship(lazy="joined", foreign_keys=[office_id])
     department: Mapped[Department | None] = relationship(lazy="joined")
+    assignee: Mapped[Account | None] = relationship(foreign_keys=[assignee_id])
+    events: Mapped[list[RequestEvent]] = relationship(
+        back_populates="request", order_by="RequestEvent.id", cascade="all, delete-orphan"
+    )
+    corrections: Mapped[list[Correction]] = relationship(
+        back_populates="request", order_by="Correction.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL
+
+    @property
+    def open_correction(self) -> Correction | None:
+        return next((c for c in reversed(self.corrections) if c.is_open), None)
+
+    def due_date(self, today: date) -> date | None:
+        """The deadline moved by the days a correction was out with the resident (counting
+        the current pause up to ``today``), as Dimpact's ZAC suspends a case."""
+        if self.deadline is None:
+            return None
+        paused = self.paused_days
+        if self.paused_since is not None:
+            paused += max((today - self.paused_since).days, 0)
+        return self.deadline + timedelta(days=paused)
 
     @property
     def online(self) -> bool:
@@ -171,3 +215,7 @@ class Attachment(db.Model):
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     case: Mapped[Case] = relationship(back_populates="attachments")
+
+
+# The request's history lives with the back office's models; load them with these.
+from portal.casework import models as _casework_models  # noqa: E402, F401

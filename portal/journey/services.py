@@ -19,6 +19,8 @@ from werkzeug.datastructures import FileStorage
 
 from portal.access import own_cases
 from portal.accounts.models import Account
+from portal.casework import services as casework
+from portal.casework.lifecycle import RequestStatus
 from portal.db import db
 from portal.definitions.logic import variables
 from portal.definitions.model import Item, Snapshot
@@ -33,7 +35,6 @@ from portal.journey.models import (
     Case,
     CaseStatus,
     ProcedureRequest,
-    RequestStatus,
 )
 from portal.tenancy.models import Department, Municipality, counter_name
 from portal.tenancy.services import (
@@ -453,17 +454,21 @@ def submit(case: Case) -> Submission:
         if not procedure.included:
             continue
         route = route_of(procedure) or _unlisted_route(snapshot, procedure, case.answers)
-        case.requests.append(
-            ProcedureRequest(
-                form_id=procedure.form.id,
-                form_version=procedure.form.version,
-                municipality=route.office.seat,
-                office=route.office,
-                department=route.department,
-                status=RequestStatus.SUBMITTED if route.department else RequestStatus.AT_COUNTER,
-                deadline=procedure.deadline,
-            )
+        address_key = snapshot.workflow.municipalities.get(procedure.entry.municipality, "")
+        frozen = casework.freeze(procedure.form, case.answers, address_key)
+        filed = ProcedureRequest(
+            form_id=procedure.form.id,
+            form_version=procedure.form.version,
+            municipality=route.office.seat,
+            office=route.office,
+            department=route.department,
+            status=RequestStatus.SUBMITTED if route.department else RequestStatus.AT_COUNTER,
+            deadline=procedure.deadline,
+            answers=frozen.answers,
+            answers_digest=frozen.digest,
         )
+        case.requests.append(filed)
+        filed.resident_code = casework.code_for(case.account_id, filed)
     db.session.flush()
     return Submission(case, first_time=True)
 

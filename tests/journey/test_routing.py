@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from portal.casework.lifecycle import RequestStatus
 from portal.extensions import db
-from portal.journey.models import ProcedureRequest, RequestStatus
+from portal.journey.models import ProcedureRequest
 from tests.journey.test_journeys import CHIYODA_ADDRESS, complete
 from tests.support.journey import days_ago
 

@@ -1,0 +1,2 @@
+"""The back office's work on filed requests: their lifecycle, events, corrections and the
+codes under which each department knows a resident."""

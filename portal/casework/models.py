@@ -1,0 +1,86 @@
+"""What happened to a request: its events, and the corrections asked of the resident."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.accounts.models import Account
+from portal.casework.lifecycle import Action, Actor, RequestStatus
+from portal.db import db, utcnow
+
+if TYPE_CHECKING:
+    from portal.journey.models import ProcedureRequest
+
+
+def _enum(enum: type, length: int = 30) -> Enum:
+    return Enum(
+        enum, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
+
+
+class RequestEvent(db.Model):
+    """One step in a request's history: who, when, from which status to which, and why.
+
+    Written only by :func:`portal.casework.services.act`, never changed afterwards.
+    """
+
+    __tablename__ = "request_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("requests.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    actor_kind: Mapped[Actor] = mapped_column(_enum(Actor, 10))
+    action: Mapped[Action] = mapped_column(_enum(Action))
+    from_status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus))
+    to_status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus))
+    #: The version of the request this event made (for "what changed since you opened it").
+    version: Mapped[int]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    #: What changed: the assignee, the answers changed by a correction ({key: [old, new]}).
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    request: Mapped[ProcedureRequest] = relationship(back_populates="events")
+    actor: Mapped[Account | None] = relationship(lazy="joined")
+
+
+class Correction(db.Model):
+    """What a clerk asked the resident to fix, and what they changed in answer.
+
+    The resident may change only ``fields`` and the documents ``documents``; every other
+    answer of the request stays as filed.
+    """
+
+    __tablename__ = "corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("requests.id", ondelete="CASCADE"), index=True
+    )
+    asked_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Vocabulary keys of the answers to correct.
+    fields: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Keys of the document fields to upload again.
+    documents: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reason: Mapped[str] = mapped_column(Text)
+    answered_at: Mapped[datetime | None]
+    #: {key: [old, new]} for each answer the resident changed.
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    request: Mapped[ProcedureRequest] = relationship(back_populates="corrections")
+    asked_by: Mapped[Account | None] = relationship()
+
+    @property
+    def is_open(self) -> bool:
+        return self.answered_at is None
+
+    @property
+    def keys(self) -> list[str]:
+        return [*self.fields, *self.documents]

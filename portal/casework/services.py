@@ -1,0 +1,289 @@
+"""What happens when someone acts on a request: the one function that does it.
+
+:func:`act` checks the action against the lifecycle's table, who is acting, four eyes and
+the version the actor saw; then changes the request, writes the event, and sets off what
+follows, all in the caller's transaction. Nothing else changes a request's status.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal import access
+from portal.accounts.models import Account
+from portal.casework import lifecycle
+from portal.casework.lifecycle import Action, Actor, RequestStatus
+from portal.casework.models import Correction, RequestEvent
+from portal.casework.pseudonyms import resident_code
+from portal.db import db
+from portal.definitions.model import Form, Snapshot
+from portal.definitions.services import parsed_snapshot
+from portal.japan.clock import today_in_japan, utcnow
+from portal.journey.models import ProcedureRequest
+
+
+class NotAllowed(Exception):
+    """The action cannot be taken now; ``message`` says why, in the actor's language."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class StaleRequest(Exception):
+    """The request changed since the actor's page was drawn: ``events`` says how."""
+
+    def __init__(self, request: ProcedureRequest, events: list[RequestEvent]) -> None:
+        super().__init__(f"request {request.id} is at version {request.version}")
+        self.request = request
+        self.events = events
+
+
+@dataclass(frozen=True)
+class Frozen:
+    answers: dict[str, Any]
+    digest: str
+
+
+def freeze(form: Form, answers: Mapping[str, Any], *also: str) -> Frozen:
+    """The answers a form reads (its fields, its documents, and ``also``: the address that
+    routed it), copied out of the case at submit, with a digest of exactly those."""
+    keys = {field.key for field in form.fields()} | set(also)
+    subset = {key: answers[key] for key in sorted(keys) if key in answers}
+    return Frozen(subset, answers_digest(subset))
+
+
+def answers_digest(answers: Mapping[str, Any]) -> str:
+    canonical = json.dumps(answers, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def code_for(account_id: int, request: ProcedureRequest) -> str:
+    """The resident's code in this request's department kind and municipality."""
+    return resident_code(account_id, request.municipality.code, form_of(request).department_kind)
+
+
+def form_of(request: ProcedureRequest) -> Form:
+    return snapshot_of_request(request).form(request.form_id)
+
+
+def snapshot_of_request(request: ProcedureRequest) -> Snapshot:
+    case = request.case
+    return parsed_snapshot(case.snapshot_digest, lambda: case.snapshot)
+
+
+def act(
+    request: ProcedureRequest,
+    action: Action,
+    by: Account | None,
+    *,
+    expected_version: int | None = None,
+    reason: str = "",
+    assignee: Account | None = None,
+    fields: Collection[str] = (),
+    documents: Collection[str] = (),
+    changes: Mapping[str, Any] | None = None,
+) -> RequestEvent:
+    """Carry out ``action`` by ``by`` (None: the portal itself, in a job).
+
+    Raises :class:`NotAllowed` when the lifecycle, the actor's rights or four eyes forbid
+    it, and :class:`StaleRequest` when ``expected_version`` (the version the actor's page
+    showed) is no longer the request's.
+    """
+    _lock(request)
+    if expected_version is not None and expected_version != request.version:
+        raise StaleRequest(request, events_since(request, expected_version))
+    step = lifecycle.transition(action)
+    actor = _actor_kind(request, action, by)
+    reason = reason.strip()
+    _check(request, action, step, actor, by, reason)
+    before = request.status
+    recorded: dict[str, Any] = {}
+    target = step.target or request.status
+
+    if action is Action.CLAIM:
+        request.assignee = by
+    elif action is Action.RELEASE:
+        request.assignee = None
+    elif action is Action.ASSIGN:
+        recorded = _assign(request, assignee)
+        if request.status is RequestStatus.SUBMITTED:
+            target = RequestStatus.IN_REVIEW
+    elif action is Action.ASK_CORRECTION:
+        recorded = _ask_correction(request, by, fields, documents, reason)
+    elif action is Action.RESUBMIT:
+        recorded = _resubmit(request, changes or {})
+    elif action is Action.APPROVE:
+        target = _approve(request, by)
+    elif action is Action.RECEIVE_HAND_OFF:
+        recorded = _receive(request, changes or {})
+    if target in lifecycle.FINAL and target is not before:
+        request.decided_at = utcnow()
+        _resume_clock(request)
+
+    request.status = target
+    request.version = request.version + 1
+    event = RequestEvent(
+        actor=by,
+        actor_kind=actor,
+        action=action,
+        from_status=before,
+        to_status=target,
+        version=request.version,
+        reason=reason,
+        changes=recorded,
+    )
+    request.events.append(event)
+    try:
+        db.session.flush()
+    except StaleDataError:
+        # Another transaction changed the row between our read and our write (SQLite has
+        # no row lock to wait on): the same answer as a stale page.
+        db.session.rollback()
+        raise StaleRequest(request, []) from None
+    return event
+
+
+def events_since(request: ProcedureRequest, version: int) -> list[RequestEvent]:
+    return [event for event in request.events if event.version > version]
+
+
+def _lock(request: ProcedureRequest) -> None:
+    """Re-read the row under a lock (PostgreSQL), so two clerks acting at once take turns
+    and the second sees the first one's change."""
+    db.session.scalars(
+        select(ProcedureRequest)
+        .where(ProcedureRequest.id == request.id)
+        .with_for_update(of=ProcedureRequest)
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def _actor_kind(request: ProcedureRequest, action: Action, by: Account | None) -> Actor:
+    if by is None:
+        return Actor.SYSTEM
+    if by.id == request.case.account_id and Actor.RESIDENT in lifecycle.transition(action).actors:
+        return Actor.RESIDENT
+    return Actor.STAFF
+
+
+def _check(
+    request: ProcedureRequest,
+    action: Action,
+    step: lifecycle.Transition,
+    actor: Actor,
+    by: Account | None,
+    reason: str,
+) -> None:
+    if request.status not in step.sources:
+        raise NotAllowed(
+            _(
+                "“%(action)s” cannot be done on a request that is “%(status)s”.",
+                action=action.label,
+                status=request.status.staff_label,
+            )
+        )
+    if actor not in step.actors or not access.may_act(by, request, action):
+        raise NotAllowed(_("You may not do that with this request."))
+    if actor is Actor.STAFF and by is not None and by.id == request.case.account_id:
+        raise NotAllowed(_("Staff do not decide their own requests."))
+    if step.needs_reason and actor is Actor.STAFF and not reason:
+        raise NotAllowed(_("Give a reason."))
+    held_by_other = request.assignee_id is not None and request.assignee_id != getattr(by, "id", 0)
+    if action is Action.CLAIM and held_by_other:
+        raise NotAllowed(_("Another clerk holds this request."))
+    if action is Action.CLAIM and by is not None and request.assignee_id == by.id:
+        raise NotAllowed(_("You hold this request already."))
+    if (
+        (step.holder_only or action is Action.APPROVE)
+        and request.status is RequestStatus.IN_REVIEW
+        and request.assignee_id != by.id
+    ):  # type: ignore[union-attr]
+        raise NotAllowed(_("Claim the request first: only the clerk who holds it can do that."))
+
+
+def _assign(request: ProcedureRequest, assignee: Account | None) -> dict[str, Any]:
+    if assignee is None or request.department is None:
+        raise NotAllowed(_("Choose a clerk."))
+    if not access.may_work_in_department(assignee, request.department):
+        raise NotAllowed(_("That clerk does not work in this department."))
+    previous = request.assignee_id
+    request.assignee = assignee
+    return {"assignee": [previous, assignee.id]}
+
+
+def _ask_correction(
+    request: ProcedureRequest,
+    by: Account | None,
+    fields: Iterable[str],
+    documents: Iterable[str],
+    reason: str,
+) -> dict[str, Any]:
+    form = form_of(request)
+    answerable = {f.key for s in form.sections for f in s.fields}
+    uploadable = {f.key for f in form.attachments}
+    fields, documents = sorted(set(fields)), sorted(set(documents))
+    if not fields and not documents:
+        raise NotAllowed(_("Name at least one answer or document to correct."))
+    if not set(fields) <= answerable or not set(documents) <= uploadable:
+        raise NotAllowed(_("Only this form's answers and documents can be corrected."))
+    request.corrections.append(
+        Correction(asked_by=by, fields=fields, documents=documents, reason=reason)
+    )
+    request.paused_since = today_in_japan()
+    return {"fields": fields, "documents": documents}
+
+
+def _resubmit(request: ProcedureRequest, new: Mapping[str, Any]) -> dict[str, Any]:
+    """Apply the resident's corrected answers: only those asked for, to this request only."""
+    correction = request.open_correction
+    if correction is None:  # pragma: no cover - the status says one is open
+        raise NotAllowed(_("No correction is open."))
+    if not set(new) <= set(correction.keys):
+        raise NotAllowed(_("Only the answers asked for can be changed."))
+    changed = {
+        key: [request.answers.get(key), value]
+        for key, value in new.items()
+        if request.answers.get(key) != value
+    }
+    request.answers = {**request.answers, **new}
+    request.answers_digest = answers_digest(request.answers)
+    correction.answered_at = utcnow()
+    correction.changes = changed
+    _resume_clock(request)
+    return changed
+
+
+def _resume_clock(request: ProcedureRequest) -> None:
+    if request.paused_since is not None:
+        request.paused_days += max((today_in_japan() - request.paused_since).days, 0)
+        request.paused_since = None
+
+
+def _approve(request: ProcedureRequest, by: Account | None) -> RequestStatus:
+    """Final, unless the form wants four eyes: the first approval waits for a second clerk,
+    who must be someone else, whatever their role."""
+    if form_of(request).approvals < 2:
+        return RequestStatus.APPROVED
+    if request.status is RequestStatus.IN_REVIEW:
+        request.first_approver_id = by.id  # type: ignore[union-attr]
+        request.assignee = None
+        return RequestStatus.AWAITING_SECOND_APPROVAL
+    if request.first_approver_id == by.id:  # type: ignore[union-attr]
+        raise NotAllowed(_("A second clerk must approve this form; you gave the first approval."))
+    return RequestStatus.APPROVED
+
+
+def _receive(request: ProcedureRequest, handed: Mapping[str, Any]) -> dict[str, Any]:
+    """The old municipality's data arrives: it joins the request's answers."""
+    request.answers = {**request.answers, **handed}
+    request.answers_digest = answers_digest(request.answers)
+    return {"received": sorted(handed)}
