@@ -27,3 +27,51 @@ def test_migrations_go_down_and_up_again(tmp_path) -> None:
         upgrade()
         assert "cases" in inspect(db.engine).get_table_names()
         db.engine.dispose()
+
+
+def test_requests_filed_before_the_back_office_keep_their_answers_and_get_codes(
+    tmp_path,
+) -> None:
+    """Upgrading a deployment with filed requests: each keeps its case's answers (more than
+    its form reads, never less) and gets the resident's code in its department."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from portal import create_app
+    from portal.casework.pseudonyms import resident_code
+    from portal.casework.services import answers_digest
+
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'm.sqlite3'}", "TESTING": True})
+    now = "2026-12-01 00:00:00"
+    rows = [
+        "INSERT INTO municipalities (id, code, prefecture_ja, name_ja, name_en, kind)"
+        " VALUES (1, '131016', '東京都', '千代田区', 'Chiyoda', 'special_ward')",
+        "INSERT INTO departments (id, municipality_id, kind, name_ja, name_en)"
+        " VALUES (1, 1, 'resident_registration', '住民課', 'Residents')",
+        "INSERT INTO accounts (id, issuer, subject, display_name, identity, created_at)"
+        f" VALUES (7, 'https://id.example.jp', 's', '', '{{}}', '{now}')",
+        "INSERT INTO definition_snapshots (id, digest, workflow_key, workflow_version,"
+        f" content, created_at) VALUES (1, 'd', 'moving', 1, '{{}}', '{now}')",
+        "INSERT INTO cases (id, account_id, snapshot_id, snapshot_digest, workflow_key, status,"
+        " answers, locked_keys, declined_forms, completed_pages, language, created_at,"
+        " updated_at) VALUES (1, 7, 1, 'd', 'moving', 'submitted', '{\"move.date\": \"2026-11-30\"}',"
+        f" '[]', '[]', '[]', 'ja', '{now}', '{now}')",
+        "INSERT INTO requests (id, case_id, form_id, form_version, municipality_id, office_id,"
+        f" department_id, status, created_at) VALUES (1, 1, 'mic.tenkyo', 1, 1, 1, 1,"
+        f" 'submitted', '{now}')",
+    ]
+    with app.app_context():
+        upgrade(revision="3c9e51a7d2b4")
+        with db.engine.begin() as connection:
+            for row in rows:
+                connection.execute(text(row))
+        upgrade()
+        with db.engine.connect() as connection:
+            answers, digest, code, version = connection.execute(
+                text("SELECT answers, answers_digest, resident_code, version FROM requests")
+            ).one()
+        assert (answers, version) == ('{"move.date": "2026-11-30"}', 1)
+        assert digest == answers_digest({"move.date": "2026-11-30"})
+        with app.test_request_context():
+            assert code == resident_code(7, "131016", "resident_registration")
+        db.engine.dispose()
