@@ -54,8 +54,8 @@ def test_requests_filed_before_the_back_office_keep_their_answers_and_get_codes(
         f" content, created_at) VALUES (1, 'd', 'moving', 1, '{{}}', '{now}')",
         "INSERT INTO cases (id, account_id, snapshot_id, snapshot_digest, workflow_key, status,"
         " answers, locked_keys, declined_forms, completed_pages, language, created_at,"
-        " updated_at) VALUES (1, 7, 1, 'd', 'moving', 'submitted', '{\"move.date\": \"2026-11-30\"}',"
-        f" '[]', '[]', '[]', 'ja', '{now}', '{now}')",
+        " updated_at) VALUES (1, 7, 1, 'd', 'moving', 'submitted',"
+        f" '{{\"move.date\": \"2026-11-30\"}}', '[]', '[]', '[]', 'ja', '{now}', '{now}')",
         "INSERT INTO requests (id, case_id, form_id, form_version, municipality_id, office_id,"
         f" department_id, status, created_at) VALUES (1, 1, 'mic.tenkyo', 1, 1, 1, 1,"
         f" 'submitted', '{now}')",

@@ -170,15 +170,20 @@ TRANSITIONS: dict[Action, Transition] = {
         needs_reason=True,
         holder_only=True,
     ),
+    # The portal notes too: what it sent and received for a request, in its history.
     Action.NOTE: Transition(
-        frozenset(RequestStatus) - {_S.AT_COUNTER}, None, _STAFF, needs_reason=True
+        frozenset(RequestStatus) - {_S.AT_COUNTER},
+        None,
+        frozenset({Actor.STAFF, Actor.SYSTEM}),
+        needs_reason=True,
     ),
     # At the resident's request: they ask, a clerk records it (or they withdraw it themselves
-    # before anyone has claimed it).
+    # before a decision).
+    # The portal withdraws a move-in whose moving-out was rejected: it cannot go ahead.
     Action.WITHDRAW: Transition(
         frozenset({_S.AWAITING_HAND_OFF, _S.SUBMITTED, _S.IN_REVIEW, _S.WAITING_FOR_RESIDENT}),
         _S.WITHDRAWN,
-        frozenset({Actor.STAFF, Actor.RESIDENT}),
+        frozenset({Actor.STAFF, Actor.RESIDENT, Actor.SYSTEM}),
         needs_reason=True,
     ),
     Action.RECEIVE_HAND_OFF: Transition(

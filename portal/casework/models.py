@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.accounts.models import Account
 from portal.casework.lifecycle import Action, Actor, RequestStatus
 from portal.db import db, utcnow
+from portal.tenancy.models import Municipality
 
 if TYPE_CHECKING:
     from portal.journey.models import ProcedureRequest
@@ -84,3 +85,29 @@ class Correction(db.Model):
     @property
     def keys(self) -> list[str]:
         return [*self.fields, *self.documents]
+
+
+class HandOff(db.Model):
+    """Data one municipality passes to another for a case: the moving-out certificate
+    (転出証明書) from the old municipality to the new. One row records both ends: who sent
+    what, when, and when it was delivered to the waiting requests.
+    """
+
+    __tablename__ = "hand_offs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    #: The approved request whose data is handed over (one hand-off per request).
+    from_request_id: Mapped[int] = mapped_column(
+        ForeignKey("requests.id", ondelete="CASCADE"), unique=True
+    )
+    from_municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"))
+    to_municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"), index=True)
+    #: What the certificate carries: the approved request's frozen answers.
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+
+    from_request: Mapped[ProcedureRequest] = relationship(foreign_keys=[from_request_id])
+    from_municipality: Mapped[Municipality] = relationship(foreign_keys=[from_municipality_id])
+    to_municipality: Mapped[Municipality] = relationship(foreign_keys=[to_municipality_id])

@@ -149,7 +149,23 @@ def act(
         # no row lock to wait on): the same answer as a stale page.
         db.session.rollback()
         raise StaleRequest(request, []) from None
+    _set_off(request, event)
     return event
+
+
+def _set_off(request: ProcedureRequest, event: RequestEvent) -> None:
+    """What a decision sets off, in the same transaction: the hand-off between
+    municipalities, and a rejection's way back to the other end."""
+    from portal.casework import handoff  # it acts through this module
+
+    if event.to_status is event.from_status:
+        return
+    if event.to_status is RequestStatus.APPROVED and handoff.sends_hand_off(request):
+        sent = handoff.send(request)
+        if sent is not None:
+            handoff.deliver(sent.id)
+    elif event.to_status is RequestStatus.REJECTED:
+        handoff.on_rejected(request, event.reason)
 
 
 def events_since(request: ProcedureRequest, version: int) -> list[RequestEvent]:

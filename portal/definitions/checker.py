@@ -312,6 +312,20 @@ class _Checker:
         if "new" not in data["municipalities"]:
             self._add(source, "scope", "the scope needs a 'new' address in municipalities")
 
+    def _check_hand_off(self, source: Source, data: Mapping[str, Any]) -> None:
+        """The handing form is one of the workflow's, sent to another role than its own."""
+        hand_off = data.get("hand_off")
+        if hand_off is None:
+            return
+        entries = [entry for entry in data["forms"] if entry["form"] == hand_off["form"]]
+        if not entries:
+            problem = f"{hand_off['form']!r} is not a form of this workflow"
+            self._add(source, "hand_off/form", problem)
+        if hand_off["to"] not in data["municipalities"]:
+            self._add(source, "hand_off/to", f"{hand_off['to']!r} is not in municipalities")
+        elif any(entry["municipality"] == hand_off["to"] for entry in entries):
+            self._add(source, "hand_off/to", "the form is handed to its own municipality")
+
     def _check_workflow(self, source: Source, form_items: Mapping[str, dict[str, Any]]) -> set[str]:
         data = source.data
         questions = [(f"questions/{i}", q) for i, q in enumerate(data["questions"])]
@@ -325,6 +339,7 @@ class _Checker:
             elif item["type"] != "address":
                 self._add(source, f"municipalities/{role}", f"{key!r} is not an address item")
         self._check_scope(source, data, asked)
+        self._check_hand_off(source, data)
         used = set()
         for index, entry in enumerate(data["forms"]):
             path = f"forms/{index}"

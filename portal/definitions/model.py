@@ -148,6 +148,15 @@ class Scope:
 
 
 @dataclass(frozen=True)
+class HandOff:
+    """Approving ``form`` (the moving-out, at the old municipality) hands its data over to
+    the municipality of role ``to``: its requests wait for it, then become ready there."""
+
+    form_id: str
+    to: str
+
+
+@dataclass(frozen=True)
 class Workflow:
     id: str
     version: int
@@ -158,6 +167,7 @@ class Workflow:
     municipalities: Mapping[str, str]
     forms: tuple[WorkflowForm, ...]
     scope: Scope | None = None
+    hand_off: HandOff | None = None
 
 
 @dataclass(frozen=True)
@@ -266,6 +276,11 @@ def build_workflow(data: Mapping[str, Any], vocabulary: Mapping[str, Item]) -> W
             for f in data["forms"]
         ),
         scope=Scope(**data["scope"]) if "scope" in data else None,
+        hand_off=(
+            HandOff(form_id=data["hand_off"]["form"], to=data["hand_off"]["to"])
+            if "hand_off" in data
+            else None
+        ),
     )
 
 

@@ -448,6 +448,7 @@ def submit(case: Case) -> Submission:
         return Submission(case, first_time=False)
     db.session.refresh(case)
     snapshot = snapshot_of(case)
+    roles: dict[str, str] = {}
     for procedure in flow.procedures(
         snapshot, case.answers, case.declined_forms, follow_up=case.follow_up_form
     ):
@@ -469,8 +470,25 @@ def submit(case: Case) -> Submission:
         )
         case.requests.append(filed)
         filed.resident_code = casework.code_for(case.account_id, filed)
+        roles[filed.form_id] = procedure.entry.municipality
+    _wait_for_hand_off(snapshot, case, roles)
     db.session.flush()
     return Submission(case, first_time=True)
+
+
+def _wait_for_hand_off(snapshot: Snapshot, case: Case, roles: Mapping[str, str]) -> None:
+    """The new municipality's requests wait for the old one's approval of the moving-out,
+    when the moving-out is filed online; filed at a counter, the resident brings the paper
+    certificate and they are ready at once."""
+    hand_off = snapshot.workflow.hand_off
+    if hand_off is None:
+        return
+    sender = next((r for r in case.requests if r.form_id == hand_off.form_id), None)
+    if sender is None or not sender.online:
+        return
+    for filed in case.requests:
+        if roles.get(filed.form_id) == hand_off.to and filed.online:
+            filed.status = RequestStatus.AWAITING_HAND_OFF
 
 
 @dataclass(frozen=True)

@@ -18,28 +18,7 @@ from portal.extensions import db
 from portal.journey import services
 from portal.journey.models import ProcedureRequest
 from tests.factories import CaseFactory, RequestFactory, RoleFactory
-from tests.support.journey import MOVING_AS_PROXY as TYPED
-
-CHIYODA = {
-    "postal_code": "100-0013",
-    "prefecture": "東京都",
-    "city": "千代田区",
-    "town": "霞が関",
-    "street": "1-3-1",
-    "building": "",
-    "municipality_code": "131016",
-}
-YOKOHAMA_NAKA = {
-    "postal_code": "231-0021",
-    "prefecture": "神奈川県",
-    "city": "横浜市中区",
-    "town": "日本大通",
-    "street": "1",
-    "building": "",
-    "municipality_code": "141046",
-}
-#: The moving answers as saved (the postal lookup has filled each address in).
-MOVING_AS_PROXY = {**TYPED, "principal.address": CHIYODA, "move.new_address": YOKOHAMA_NAKA}
+from tests.support.journey import SAVED_MOVE as MOVING_AS_PROXY
 
 
 @pytest.fixture

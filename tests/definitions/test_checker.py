@@ -294,6 +294,21 @@ FAULTS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "items/applicant.address/prefill_if: condition:",
     ),
     (
+        "a hand-off from a form the workflow does not file",
+        lambda d: _workflow(d).update(hand_off={"form": "mic.tennyu", "to": "new"}),
+        "workflows/moving.yaml:hand_off/form: 'mic.tennyu' is not a form of this workflow",
+    ),
+    (
+        "a hand-off to an unknown municipality",
+        lambda d: _workflow(d).update(hand_off={"form": "mic.tenshutsu", "to": "next"}),
+        "workflows/moving.yaml:hand_off/to: 'next' is not in municipalities",
+    ),
+    (
+        "a hand-off to the form's own municipality",
+        lambda d: _workflow(d).update(hand_off={"form": "mic.tenshutsu", "to": "old"}),
+        "workflows/moving.yaml:hand_off/to: the form is handed to its own municipality",
+    ),
+    (
         "no vocabulary",
         lambda d: d.update(vocabulary=None),
         "forms/vocabulary.yaml:/: the vocabulary is missing",

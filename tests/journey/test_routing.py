@@ -158,9 +158,10 @@ def test_in_yokohama_the_counter_is_the_ward_office(app, resident) -> None:
     person = resident("yamada-taro")
     _asked, receipt = complete(person, "moving", moving(NIHON_ODORI))
     filed = requests_of(app, person.case_id)
-    # Filed with the city's departments, at the counter of the ward the address is in.
+    # Filed with the city's departments, at the counter of the ward the address is in; it
+    # waits there for Chiyoda's approval of the moving-out.
     assert filed["mic.tennyu"] == {
-        "status": "submitted",
+        "status": "awaiting_hand_off",
         "municipality": "141003",
         "office": "141046",
         "department": "戸籍課 登録担当",

@@ -289,3 +289,27 @@ MOVING_AS_PROXY = {
     "principal.birthdate": "1950-01-01",
     "move.new_address": {"postal_code": "231-0021", "street": "1", "building": ""},
 }
+
+#: Addresses as a saved page keeps them, the postal lookup having filled them in.
+CHIYODA_SAVED = {
+    **CHIYODA_ADDRESS,
+    "prefecture": "東京都",
+    "city": "千代田区",
+    "town": "霞が関",
+    "municipality_code": "131016",
+}
+YOKOHAMA_NAKA_SAVED = {
+    "postal_code": "231-0021",
+    "prefecture": "神奈川県",
+    "city": "横浜市中区",
+    "town": "日本大通",
+    "street": "1",
+    "building": "",
+    "municipality_code": "141046",
+}
+#: ``MOVING_AS_PROXY`` as saved: ready for ``services.submit`` on a factory-made case.
+SAVED_MOVE = {
+    **MOVING_AS_PROXY,
+    "principal.address": CHIYODA_SAVED,
+    "move.new_address": YOKOHAMA_NAKA_SAVED,
+}
