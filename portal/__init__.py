@@ -40,10 +40,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from portal import access, cli, transactions
+    from portal import access, cli, jobs, transactions
     from portal.auth import oidc, sessions
     from portal.extensions import babel, csrf, db, login_manager, migrate
     from portal.i18n import select_locale
+    from portal.mailbox import templating as mailbox_templating
     from portal.web import errors, security, templating
 
     db.init_app(app)
@@ -66,6 +67,8 @@ def _init_extensions(app: Flask) -> None:
     templating.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
+    jobs.init_app(app)
+    mailbox_templating.init_app(app)
     access.init_app(app)
 
 
@@ -74,7 +77,8 @@ def _register_blueprints(app: Flask) -> None:
     from portal.dashboard.views import bp as dashboard_bp
     from portal.health.views import bp as health_bp
     from portal.journey.views import bp as journey_bp
+    from portal.mailbox.views import bp as mailbox_bp
     from portal.staff.views import bp as staff_bp
 
-    for blueprint in (auth_bp, dashboard_bp, health_bp, journey_bp, staff_bp):
+    for blueprint in (auth_bp, dashboard_bp, health_bp, journey_bp, mailbox_bp, staff_bp):
         app.register_blueprint(blueprint)

@@ -22,6 +22,7 @@ from portal.casework.lifecycle import TRANSITIONS, Action, Actor
 from portal.db import db
 from portal.definitions.services import parsed_snapshot
 from portal.journey.models import Attachment, Case, ProcedureRequest
+from portal.mailbox.models import Message
 from portal.tenancy.models import Department, Municipality
 
 P = ParamSpec("P")
@@ -60,6 +61,7 @@ REQUEST_WORKER = Rule(
 MUNICIPALITY_ADMIN = Rule(
     "the municipality's admins and the portal's", staff=True, guards=frozenset({"municipality_id"})
 )
+MESSAGE_READER = Rule("the message's addressee", guards=frozenset({"message_id"}))
 
 
 def requires(rule: Rule) -> Callable[[Callable[P, R]], Callable[P, R]]:
@@ -260,6 +262,18 @@ def attachment_or_404(case_id: int, attachment_id: int) -> Attachment:
     ):
         abort(404)
     return attachment
+
+
+def own_messages(account: Account) -> Select[tuple[Message]]:
+    """A resident's mailbox: only the addressee reads a message, staff included."""
+    return select(Message).where(Message.account_id == account.id)
+
+
+def message_or_404(message_id: int) -> Message:
+    message = db.session.scalar(own_messages(_account()).where(Message.id == message_id))
+    if message is None:
+        abort(404)
+    return message
 
 
 def _account() -> Account:

@@ -60,6 +60,12 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     "FORM_MAX_BYTES": 256 * 1024,
     "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+    "SMTP_HOST": "",
+    "SMTP_PORT": 587,
+    "SMTP_USERNAME": "",
+    "SMTP_PASSWORD": "",
+    "SMTP_STARTTLS": True,
+    "MAIL_FROM": "",
 }
 
 #: Settings that must be strings even when the environment gives "123" (which
@@ -79,6 +85,10 @@ STRING_SETTINGS = (
     "STAFF_OIDC_CLIENT_SECRET",
     "STAFF_OIDC_ACR",
     "DEVIDP_ISSUER",
+    "SMTP_HOST",
+    "SMTP_USERNAME",
+    "SMTP_PASSWORD",
+    "MAIL_FROM",
 )
 #: Settings that must be whole numbers, with the range production accepts.
 INTEGER_SETTINGS = {
@@ -88,6 +98,7 @@ INTEGER_SETTINGS = {
     "UPLOAD_MAX_BYTES": (1, 1024**3),
     "FORM_MAX_BYTES": (1024, 16 * 1024 * 1024),
     "MAX_CONTENT_LENGTH": (1024, 1024**3 + 16 * 1024 * 1024),
+    "SMTP_PORT": (1, 65535),
 }
 #: A random secret of 32 characters carries well over this many bits; "a" * 32, a phrase
 #: or a repeated pattern carries far fewer.
@@ -105,6 +116,7 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
         value = config.get(key)
         config[key] = "" if value is None else str(value)
     _whole_numbers(config)
+    config["SMTP_STARTTLS"] = _flag("SMTP_STARTTLS", config["SMTP_STARTTLS"])
     production = config["ENV"] == "production"
     config["DEVELOPMENT_PROVIDER"] = not config["OIDC_DISCOVERY_URL"]
     if production:
@@ -145,6 +157,18 @@ def _whole_numbers(config: dict[str, Any]) -> None:
             config[key] = int(value)
         except (TypeError, ValueError):
             raise UnsafeConfiguration(f"PORTAL_{key}: {value!r} is not a whole number") from None
+
+
+def _flag(key: str, value: Any) -> bool:
+    """On or off, however it was written; anything else is refused, not taken for "on"."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise UnsafeConfiguration(f"PORTAL_{key}: {value!r} is neither true nor false")
 
 
 def secret_bits(secret: str) -> float:
@@ -193,6 +217,7 @@ def _refuse_unsafe(config: dict[str, Any]) -> None:
     if not config["DATABASE_URL"] or config["DATABASE_URL"].startswith("sqlite"):
         problems.append("PORTAL_DATABASE_URL: SQLite is for development; use PostgreSQL")
     problems += _request_handling_problems(config)
+    problems += _mail_problems(config)
     if problems:
         raise UnsafeConfiguration(
             "Refusing to start with PORTAL_ENV=production. Fix:\n- " + "\n- ".join(problems)
@@ -253,6 +278,24 @@ def _provider_problems(config: dict[str, Any]) -> list[str]:
             "PORTAL_OIDC_ACR: name the assurance level residents must sign in with "
             "(the My Number card's)"
         )
+    return problems
+
+
+def _mail_problems(config: dict[str, Any]) -> list[str]:
+    """Mail carries residents' procedures: encrypted to the server, from a real sender."""
+    host = config["SMTP_HOST"]
+    if not host:
+        return []  # no e-mail: messages stay in the mailbox
+    problems = []
+    if not config["SMTP_STARTTLS"] and not _is_loopback(host):
+        problems.append(
+            "PORTAL_SMTP_STARTTLS: must be on for an SMTP server on another host "
+            "(or relay through one on this machine)"
+        )
+    if "@" not in config["MAIL_FROM"]:
+        problems.append("PORTAL_MAIL_FROM: the sender's address, e.g. noreply@city.example.jp")
+    if config["SMTP_PASSWORD"] and not config["SMTP_USERNAME"]:
+        problems.append("PORTAL_SMTP_USERNAME: required with PORTAL_SMTP_PASSWORD")
     return problems
 
 

@@ -14,6 +14,7 @@ from flask import Flask, Response, has_request_context
 from portal.accounts.models import Account
 from portal.auth import sessions
 from portal.extensions import db, login_manager
+from portal.jobs.inprocess import run_committed
 
 
 def init_app(app: Flask) -> None:
@@ -28,6 +29,7 @@ def init_app(app: Flask) -> None:
 def _commit(response: Response) -> Response:
     if response.status_code < 400:
         db.session.commit()
+        run_committed()
     else:
         db.session.rollback()
     return response
@@ -52,6 +54,7 @@ def unit_of_work() -> Iterator[None]:
         db.session.rollback()
         raise
     db.session.commit()
+    run_committed()
 
 
 def _load_account(account_id: str) -> Account | None:

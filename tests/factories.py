@@ -34,6 +34,8 @@ from portal.japan.clock import today_in_japan, utcnow
 from portal.japan.postal import municipality_code
 from portal.journey import services
 from portal.journey.models import Attachment, Case, CaseStatus, ProcedureRequest
+from portal.mailbox.kinds import MessageKind
+from portal.mailbox.models import Message
 from portal.tenancy.kinds import DepartmentKind
 from portal.tenancy.models import Department, Municipality
 
@@ -246,6 +248,25 @@ class AttachmentFactory(_Factory):
     @factory.post_generation
     def stored(attachment: Attachment, create: bool, extracted: Any, **_: Any) -> None:
         services.attachment_path(attachment).write_bytes(PDF)
+
+
+class MessageFactory(_Factory):
+    """A message already in a resident's mailbox (``mailbox.services.post`` makes real ones)."""
+
+    class Meta:
+        model = Message
+
+    account = factory.SubFactory(AccountFactory)
+    case = None
+    kind = MessageKind.APPROVED
+    params = factory.LazyFunction(
+        lambda: {
+            "procedure": {"ja": "転出届", "en": "Moving-out notification"},
+            "department": {"ja": "区民課", "en": "Residents Division"},
+            "receipt": "261202-0001-TEST",
+        }
+    )
+    language = "ja"
 
 
 def _document_key(case: Case) -> str:

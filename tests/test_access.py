@@ -27,6 +27,7 @@ from tests.factories import (
     AccountFactory,
     AttachmentFactory,
     CaseFactory,
+    MessageFactory,
     MunicipalityFactory,
     RoleFactory,
 )
@@ -73,6 +74,16 @@ OUTSIDERS: dict[access.Rule, set[str]] = {
         "admin of another municipality",
         "clerk of the department filed with",
     },
+    access.MESSAGE_READER: {
+        "stranger",
+        "another resident",
+        "clerk of another department",
+        "clerk of another municipality",
+        "admin of another municipality",
+        "clerk of the department filed with",  # who wrote it does not read the resident's mail
+        "admin of the municipality filed with",
+        "portal admin",
+    },
 }
 INSIDERS: dict[access.Rule, set[str]] = {
     access.ANYONE: set(),
@@ -91,6 +102,7 @@ INSIDERS: dict[access.Rule, set[str]] = {
         "portal admin",
     },
     access.MUNICIPALITY_ADMIN: {"admin of the municipality filed with", "portal admin"},
+    access.MESSAGE_READER: {"filer"},
 }
 PERSONAS = sorted(set().union(*OUTSIDERS.values(), *INSIDERS.values()))
 
@@ -146,7 +158,11 @@ def world(app: Flask) -> World:
             "admin of another municipality": RoleFactory(admin=True, municipality=b).account,
             "portal admin": RoleFactory(portal_admin=True).account,
         }
-        staff_arguments = {"department_id": residents.id, "municipality_id": a.id}
+        staff_arguments = {
+            "department_id": residents.id,
+            "municipality_id": a.id,
+            "message_id": MessageFactory(account=filer, case=filed).id,
+        }
         world = World(
             people={name: account.id if account else None for name, account in people.items()},
             filed={

@@ -19,7 +19,7 @@ CLAIMS = {
     "birthdate": "1985-04-12",
     "acr": "urn:madoguchi:acr:mynumber-card",
     "nonce": "not kept",
-    "email": "not asked for, not kept",
+    "email": "not verified, not kept",
 }
 
 
@@ -30,6 +30,13 @@ def test_sign_in_keeps_only_the_identity_claims_it_needs(app) -> None:
         assert account.display_name == "山田 太郎"
         assert set(account.identity) == {"name", "name#ja-Kana-JP", "birthdate"}
         assert account.last_acr == CLAIMS["acr"]
+
+
+def test_a_verified_email_is_kept_for_the_mailbox(app) -> None:
+    claims = {**CLAIMS, "email": " taro@example.jp ", "email_verified": True}
+    with app.app_context():
+        account = accounts.record_sign_in("https://id.example.jp", "pairwise-2", claims)
+        assert account.identity["email"] == "taro@example.jp"
 
 
 def test_same_subject_at_another_issuer_is_another_account(app) -> None:

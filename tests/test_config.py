@@ -18,6 +18,13 @@ SAFE_PRODUCTION = {
     "OIDC_CLIENT_SECRET": "s3cret-from-the-provider",
 }
 
+MAIL = {
+    "SMTP_HOST": "smtp.city.example.jp",
+    "SMTP_USERNAME": "portal",
+    "SMTP_PASSWORD": "from-the-mail-admin",
+    "MAIL_FROM": "noreply@city.example.jp",
+}
+
 
 @pytest.mark.parametrize(
     ("override", "named_setting"),
@@ -107,6 +114,12 @@ SAFE_PRODUCTION = {
         ({"UPLOAD_MAX_BYTES": -1}, "PORTAL_UPLOAD_MAX_BYTES"),
         ({"FORM_MAX_BYTES": 64 * 1024 * 1024}, "PORTAL_FORM_MAX_BYTES"),
         ({"TRUSTED_PROXIES": -1}, "PORTAL_TRUSTED_PROXIES"),
+        # Mail: residents' procedures never cross the network unencrypted.
+        ({**MAIL, "SMTP_STARTTLS": False}, "PORTAL_SMTP_STARTTLS"),
+        ({**MAIL, "SMTP_STARTTLS": "false"}, "PORTAL_SMTP_STARTTLS"),
+        ({**MAIL, "MAIL_FROM": ""}, "PORTAL_MAIL_FROM"),
+        ({**MAIL, "SMTP_USERNAME": ""}, "PORTAL_SMTP_USERNAME"),
+        ({**MAIL, "SMTP_PORT": 70000}, "PORTAL_SMTP_PORT"),
     ],
 )
 def test_production_refuses_unsafe_settings(override: dict[str, str], named_setting: str) -> None:
@@ -143,6 +156,18 @@ def test_production_starts_with_safe_settings() -> None:
     assert app.config["REMEMBER_COOKIE_SECURE"] is True
     assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
     assert app.config["STAFF_OIDC_CLIENT_ID"] == "portal"  # staff use the residents' provider
+
+
+def test_mail_through_a_relay_on_this_machine_may_skip_starttls() -> None:
+    app = create_app(
+        {**SAFE_PRODUCTION, **MAIL, "SMTP_HOST": "127.0.0.1", "SMTP_STARTTLS": "off"}
+    )
+    assert app.config["SMTP_STARTTLS"] is False
+
+
+def test_a_flag_that_is_neither_on_nor_off_is_refused() -> None:
+    with pytest.raises(UnsafeConfiguration, match="PORTAL_SMTP_STARTTLS: 'maybe'"):
+        create_app({"SMTP_STARTTLS": "maybe"})
 
 
 def test_no_discovery_url_means_the_development_provider() -> None:

@@ -24,6 +24,8 @@ KEPT_CLAIMS = (
     "birthdate",
     "gender",
     "address",
+    # Where the mailbox's messages are also e-mailed: kept only when the provider verified it.
+    "email",
 )
 
 
@@ -53,7 +55,7 @@ def account_for(issuer: str, subject: str) -> Account:
 
 
 #: Claims that are a plain string when present; any other shape is dropped.
-_TEXT_CLAIMS = tuple(key for key in KEPT_CLAIMS if key != "address")
+_TEXT_CLAIMS = tuple(key for key in KEPT_CLAIMS if key not in ("address", "email"))
 #: Address claim members (OpenID Connect Core 5.1.1), all strings.
 _ADDRESS_MEMBERS = ("formatted", "street_address", "locality", "region", "postal_code", "country")
 
@@ -89,6 +91,9 @@ def identity_from_claims(claims: Mapping[str, Any]) -> dict[str, Any]:
         del identity["birthdate"]
     if address := _address(claims.get("address")):
         identity["address"] = address
+    email = claims.get("email")
+    if claims.get("email_verified") is True and isinstance(email, str) and email.strip():
+        identity["email"] = email.strip()
     return identity
 
 

@@ -32,8 +32,11 @@ def run_migrations_online() -> None:
             directives[:] = []
             logger.info("No changes in schema detected.")
 
+    from portal.jobs.schema import is_ours
+
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", process_revision_directives)
+    conf_args.setdefault("include_object", is_ours)  # not procrastinate's tables
     with db.engine.connect() as connection:
         if connection.dialect.name == "sqlite":
             # Batch migrations copy and drop tables: enforced foreign keys would cascade the

@@ -1,0 +1,54 @@
+"""``flask --app portal worker`` and ``flask --app portal jobs ...``."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+
+from portal.jobs import queue
+
+jobs_cli = AppGroup("jobs", help="The job queue (PostgreSQL).")
+
+
+def _postgresql_only() -> None:
+    if not current_app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        raise click.UsageError(
+            "jobs run in the portal's own process on SQLite; a worker needs PostgreSQL"
+        )
+
+
+@click.command("worker")
+@click.option("--one-shot", is_flag=True, help="Stop once no job is ready (for cron or tests).")
+@click.option("--concurrency", default=1, show_default=True, help="Jobs run at once.")
+@click.option(
+    "--heartbeat-seconds",
+    default=10.0,
+    show_default=True,
+    help="How often the worker tells the database it is alive.",
+)
+@with_appcontext
+def worker_command(one_shot: bool, concurrency: int, heartbeat_seconds: float) -> None:
+    """Run the portal's background jobs (procrastinate's worker, with the app context)."""
+    _postgresql_only()
+    queue.run_worker(
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        one_shot=one_shot,
+        concurrency=concurrency,
+        heartbeat_seconds=heartbeat_seconds,
+    )
+
+
+@jobs_cli.command("retry-stalled")
+@click.option(
+    "--after",
+    "seconds",
+    default=float(queue.STALLED_AFTER_SECONDS),
+    show_default=True,
+    help="Seconds without a heartbeat after which a worker is taken for dead.",
+)
+def retry_stalled_command(seconds: float) -> None:
+    """Put back the jobs of workers that died mid-job (workers do it every minute)."""
+    _postgresql_only()
+    retried = queue.retry_stalled(current_app._get_current_object(), seconds)  # type: ignore[attr-defined]
+    click.echo(f"{len(retried)} stalled job(s) put back: {retried}" if retried else "none stalled")

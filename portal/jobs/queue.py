@@ -1,0 +1,119 @@
+"""Jobs on PostgreSQL: procrastinate, deferred on our own connection, run by a worker.
+
+``defer`` inserts the job through the psycopg connection the SQLAlchemy session is using,
+inside a savepoint (an error in that insert must not abort the caller's transaction): the job
+exists when, and only when, the caller's transaction commits, and procrastinate wakes the
+workers on that commit. The worker (``flask --app portal worker``) runs each job in the app
+context, as one unit of work; a job that raises is retried with a doubling wait. A worker
+killed mid-job leaves its job ``doing``: the workers retry such stalled jobs (whose worker
+sent no heartbeat for ``STALLED_AFTER_SECONDS``, or three of its heartbeats) once a minute,
+and each night remove finished jobs older than ``KEEP_FINISHED_DAYS``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import procrastinate
+from flask import Flask
+from sqlalchemy.engine import make_url
+
+from portal.extensions import db
+from portal.jobs.registry import TASKS, Task
+
+#: A worker whose heartbeat is older than this is taken for dead (it beats every 10 s).
+STALLED_AFTER_SECONDS = 30
+RETRY_STALLED_TASK = "jobs.retry_stalled"
+REMOVE_OLD_TASK = "jobs.remove_old"
+#: Finished jobs are kept this long, to see what ran; failed ones until removed by hand.
+KEEP_FINISHED_DAYS = 7
+
+logger = logging.getLogger(__name__)
+
+
+def conninfo(app: Flask) -> str:
+    """The database URL as libpq reads it (without SQLAlchemy's ``+psycopg``)."""
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+def _procrastinate(app: Flask) -> procrastinate.App:
+    """One procrastinate app per portal app (its connector opens a pool only in a worker)."""
+    proc = app.extensions.get("procrastinate")
+    if proc is None:
+        proc = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(app)))
+        app.extensions["procrastinate"] = proc
+    return proc
+
+
+def defer_in_transaction(app: Flask, task_name: str, kwargs: dict[str, Any]) -> int:
+    connection = db.session.connection().connection.driver_connection
+    with db.session.begin_nested():
+        deferrer = _procrastinate(app).configure_task(task_name, connection=connection)
+        return deferrer.defer(**kwargs)
+
+
+def worker_app(app: Flask, stalled_after: float = STALLED_AFTER_SECONDS) -> procrastinate.App:
+    """A procrastinate app knowing every registered task, each run as a unit of work, and the
+    workers' own periodic chores."""
+    proc = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(app)))
+    for task in TASKS.values():
+        _register(proc, app, task)
+
+    @proc.periodic(cron="* * * * *")
+    @proc.task(name=RETRY_STALLED_TASK)
+    async def retry_stalled_jobs(timestamp: int) -> None:
+        await _retry_stalled(proc, stalled_after)
+
+    @proc.periodic(cron="17 3 * * *")
+    @proc.task(name=REMOVE_OLD_TASK)
+    async def remove_old_jobs(timestamp: int) -> None:
+        await proc.job_manager.delete_old_jobs(nb_hours=KEEP_FINISHED_DAYS * 24)
+
+    return proc
+
+
+def _register(proc: procrastinate.App, app: Flask, task: Task) -> None:
+    from portal.transactions import unit_of_work
+
+    def run(**kwargs: Any) -> None:
+        with app.app_context(), unit_of_work():
+            task.func(**kwargs)
+
+    retry = procrastinate.RetryStrategy(max_attempts=task.max_attempts, exponential_wait=2)
+    proc.task(name=task.name, retry=retry)(run)
+
+
+async def _retry_stalled(proc: procrastinate.App, seconds: float) -> list[int]:
+    stalled = list(await proc.job_manager.get_stalled_jobs(seconds_since_heartbeat=seconds))
+    for job in stalled:
+        logger.warning("retrying job %s (%s): its worker stopped", job.id, job.task_name)
+        await proc.job_manager.retry_job(job)
+    return [job.id for job in stalled if job.id is not None]
+
+
+def retry_stalled(app: Flask, seconds: float = STALLED_AFTER_SECONDS) -> list[int]:
+    """Put back the jobs of workers that died mid-job; their ids."""
+    import asyncio
+
+    async def run() -> list[int]:
+        proc = worker_app(app)
+        async with proc.open_async():
+            return await _retry_stalled(proc, seconds)
+
+    return asyncio.run(run())
+
+
+def run_worker(
+    app: Flask, *, one_shot: bool = False, concurrency: int = 1, heartbeat_seconds: float = 10
+) -> None:
+    """Run a worker until stopped (or, ``one_shot``, until no job is ready). A worker is
+    taken for dead after three missed heartbeats, and never sooner than the default."""
+    stalled_after = max(STALLED_AFTER_SECONDS, 3 * heartbeat_seconds)
+    worker_app(app, stalled_after).run_worker(
+        wait=not one_shot,
+        concurrency=concurrency,
+        update_heartbeat_interval=heartbeat_seconds,
+        stalled_worker_timeout=stalled_after,
+    )

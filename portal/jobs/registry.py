@@ -1,0 +1,41 @@
+"""The tasks this portal knows, by name: what a job may ask for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task: its stable name (stored in the queue, so never renamed lightly), the function
+    that does the work, and how often a worker tries it before giving up."""
+
+    name: str
+    func: Callable[..., Any]
+    #: Attempts in all; between them a worker waits 2, 4, 8, ... seconds (doubling).
+    max_attempts: int = 12
+
+
+TASKS: dict[str, Task] = {}
+
+
+def task(*, name: str, max_attempts: int = 12) -> Callable[[F], F]:
+    """Register ``func`` as the task ``name``: ``@jobs.task(name="mailbox.send_email")``.
+
+    A task takes JSON keyword arguments (ids, not objects: the row may have changed by the time
+    it runs), runs as one unit of work and must be idempotent: it may run again after a worker
+    died in it.
+    """
+
+    def register(func: F) -> F:
+        known = TASKS.get(name)
+        if known is not None and known.func.__qualname__ != func.__qualname__:
+            raise ValueError(f"task {name!r} is already {known.func.__qualname__}")
+        TASKS[name] = Task(name, func, max_attempts)
+        return func
+
+    return register

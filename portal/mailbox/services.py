@@ -1,0 +1,98 @@
+"""Every change to the mailbox: posting a message (and its e-mail), reading it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import update
+
+from portal import jobs
+from portal.accounts.models import Account
+from portal.db import db, utcnow
+from portal.definitions.services import parsed_snapshot
+from portal.i18n import DEFAULT_LANGUAGE
+from portal.japan.values import InvalidValue, normalize_email
+from portal.journey.models import Case, ProcedureRequest
+from portal.mailbox.kinds import MessageKind
+from portal.mailbox.models import Message
+
+SEND_EMAIL_TASK = "mailbox.send_email"
+
+
+def post(
+    account: Account,
+    kind: MessageKind,
+    *,
+    case: Case | None = None,
+    request: ProcedureRequest | None = None,
+    params: dict[str, Any] | None = None,
+) -> Message:
+    """Put a message in ``account``'s mailbox and, when they gave an e-mail address and the
+    portal has an SMTP server, defer its e-mail in the same transaction. Flushes only.
+
+    The procedure, department, municipality and receipt number come from the request and
+    case; ``params`` adds the rest (``reason``, ``when``) and wins.
+    """
+    case = case or (request.case if request is not None else None)
+    message = Message(
+        account=account,
+        case=case,
+        request=request,
+        kind=kind,
+        params={**_context(case, request), **(params or {})},
+        language=case.language if case is not None else DEFAULT_LANGUAGE,
+        email_to=email_address(account) if current_app.config["SMTP_HOST"] else None,
+    )
+    db.session.add(message)
+    db.session.flush()
+    if message.email_to:
+        jobs.defer(SEND_EMAIL_TASK, message_id=message.id)
+    return message
+
+
+def _context(case: Case | None, request: ProcedureRequest | None) -> dict[str, Any]:
+    """Names in both languages, so that the message reads right in either."""
+    values: dict[str, Any] = {}
+    if case is not None and case.receipt_number:
+        values["receipt"] = case.receipt_number
+    if request is not None:
+        snapshot = parsed_snapshot(request.case.snapshot_digest, lambda: request.case.snapshot)
+        title = snapshot.form(request.form_id).title
+        values["procedure"] = {"ja": title.ja, "en": title.en}
+        values["municipality"] = {
+            "ja": request.municipality.prefecture_ja + request.municipality.name_ja,
+            "en": request.municipality.name_en,
+        }
+        if request.department is not None:
+            values["department"] = {
+                "ja": request.department.name_ja,
+                "en": request.department.name_en,
+            }
+    return values
+
+
+def email_address(account: Account) -> str | None:
+    """Where the resident is e-mailed: the ``email`` claim their provider verified at the last
+    sign-in (the forms' vocabulary asks for no address); none when it is not one."""
+    try:
+        return normalize_email(str((account.identity or {}).get("email") or "")) or None
+    except InvalidValue:
+        return None
+
+
+def mark_read(message: Message) -> None:
+    if message.read_at is None:
+        message.read_at = utcnow()
+        db.session.flush()
+
+
+def mark_all_read(account: Account) -> int:
+    """Every unread message of the account, read now; how many."""
+    result = db.session.execute(
+        update(Message)
+        .where(Message.account_id == account.id, Message.read_at.is_(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

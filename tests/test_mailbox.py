@@ -1,0 +1,191 @@
+"""The resident's mailbox: messages from departments, read in the reader's language, also
+e-mailed (in the resident's language) when they gave an address and the portal has SMTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from portal.accounts.models import Account
+from portal.extensions import db
+from portal.mailbox import services as mailbox
+from portal.mailbox.kinds import MessageKind
+from portal.mailbox.models import Message
+from portal.transactions import unit_of_work
+from tests.conftest import TEST_DATABASE_URL
+from tests.factories import AccountFactory, CaseFactory, MessageFactory, RoleFactory
+from tests.support.html import forms
+from tests.support.mail import SmtpSink
+from tests.support.people import csrf_token, login_as
+
+EMAIL = "taro@example.jp"
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def mail_on(app: Flask, smtp: SmtpSink, monkeypatch: pytest.MonkeyPatch) -> SmtpSink:
+    for key, value in {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": smtp.port,
+        "SMTP_STARTTLS": False,
+        "MAIL_FROM": "noreply@city.example.jp",
+        "BASE_URL": "https://portal.city.example.jp",
+    }.items():
+        monkeypatch.setitem(app.config, key, value)
+    return smtp
+
+
+def _resident(app: Flask, *, language: str = "ja", email: str | None = EMAIL) -> tuple[int, int]:
+    """A resident with a filed move-out; (account id, request id)."""
+    with app.app_context():
+        account = AccountFactory(identity={"email": email} if email else {})
+        case = CaseFactory(account=account, filed=True, forms=["mic.tenshutsu"], language=language)
+        db.session.commit()
+        return account.id, case.requests[0].id
+
+
+def _post(app: Flask, account_id: int, request_id: int, kind: MessageKind, **params: str) -> int:
+    from portal.journey.models import ProcedureRequest
+
+    with app.app_context(), unit_of_work():
+        account = db.session.get(Account, account_id)
+        request = db.session.get(ProcedureRequest, request_id)
+        return mailbox.post(account, kind, request=request, params=params).id
+
+
+def test_the_mailbox_lists_messages_with_the_unread_count(app, client) -> None:
+    account_id, request_id = _resident(app)
+    _post(app, account_id, request_id, MessageKind.APPROVED)
+    rejected = _post(app, account_id, request_id, MessageKind.REJECTED, reason="写しが不鮮明です")
+    login_as(client, account_id)
+    page = client.get("/mailbox/").text
+    assert "未読のお知らせが2件あります" in page
+    assert "受理しました：転出届" in page and "受理できませんでした：転出届" in page
+    assert "お知らせ（未読 2件）" in client.get("/").text  # the header, on every page
+
+    message = client.get(f"/mailbox/{rejected}").text
+    assert "理由：写しが不鮮明です" in message
+    assert "受付番号" in message
+    assert "未読のお知らせが1件あります" in client.get("/mailbox/").text
+
+
+def test_a_message_reads_in_the_readers_language(app, client) -> None:
+    account_id, request_id = _resident(app, language="ja")
+    message_id = _post(app, account_id, request_id, MessageKind.CORRECTION_ASKED, reason="x")
+    login_as(client, account_id)
+    client.set_cookie("madoguchi_lang", "en")
+    page = client.get(f"/mailbox/{message_id}").text
+    assert "A correction is needed:" in page
+    assert "asks you to correct your" in page
+
+
+def test_mark_all_read_is_a_post_with_csrf(app, client) -> None:
+    account_id, request_id = _resident(app)
+    _post(app, account_id, request_id, MessageKind.APPROVED)
+    _post(app, account_id, request_id, MessageKind.HANDED_OVER)
+    login_as(client, account_id)
+    page = client.get("/mailbox/").text
+    assert client.post("/mailbox/read").status_code == 400  # no CSRF token: nothing changes
+    assert "未読のお知らせが2件あります" in client.get("/mailbox/").text
+    (form,) = [f for f in forms(page) if f.action.endswith("/mailbox/read")]
+    response = client.post(form.action, data={"csrf_token": csrf_token(page)})
+    assert response.status_code == 302
+    page = client.get("/mailbox/").text
+    assert "未読のお知らせはありません" in page
+    assert "すべてのお知らせを既読にしました。" in page
+
+
+def test_staff_and_other_residents_never_read_a_residents_message(app, client) -> None:
+    with app.app_context():
+        message = MessageFactory()
+        clerk = RoleFactory().account
+        db.session.commit()
+        message_id, clerk_id = message.id, clerk.id
+    login_as(client, clerk_id)
+    assert client.get(f"/mailbox/{message_id}").status_code == 404
+    with app.app_context():
+        assert db.session.get(Message, message_id).read_at is None
+
+
+def test_the_header_count_is_one_query(app, client) -> None:
+    """However many messages: the count is one aggregate, not a query per message."""
+    from sqlalchemy import event
+
+    account_id, _request_id = _resident(app)
+    with app.app_context():
+        account = db.session.get(Account, account_id)
+        for _ in range(30):
+            MessageFactory(account=account)
+        db.session.commit()
+    login_as(client, account_id)
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def record(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        if "messages" in statement:
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert "お知らせ（未読 30件）" in client.get("/").text
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(statements) == 1 and "count(" in statements[0]
+
+
+def test_the_email_is_in_the_residents_language_with_a_link(app, mail_on) -> None:
+    mail_on.start()
+    account_id, request_id = _resident(app, language="en")
+    message_id = _post(app, account_id, request_id, MessageKind.REJECTED, reason="blurred")
+    if TEST_DATABASE_URL:
+        pytest.skip("on PostgreSQL a worker sends it: tests/test_jobs.py")
+    (mail,) = mail_on.received
+    assert mail["To"] == EMAIL and mail["From"] == "noreply@city.example.jp"
+    assert mail["Subject"].startswith("Not accepted: ")
+    body = mail.get_content()
+    assert "Reason: blurred" in body
+    assert f"https://portal.city.example.jp/mailbox/{message_id}" in body
+
+
+def test_no_smtp_host_no_email(app, monkeypatch) -> None:
+    monkeypatch.setitem(app.config, "SMTP_HOST", "")
+    account_id, request_id = _resident(app)
+    message_id = _post(app, account_id, request_id, MessageKind.APPROVED)
+    with app.app_context():
+        assert db.session.get(Message, message_id).email_to is None
+
+
+@pytest.mark.parametrize("email", [None, "not an address"])
+def test_no_address_no_email(app, mail_on, email) -> None:
+    mail_on.start()
+    account_id, request_id = _resident(app, email=email)
+    message_id = _post(app, account_id, request_id, MessageKind.APPROVED)
+    with app.app_context():
+        assert db.session.get(Message, message_id).email_to is None
+    assert mail_on.received == []
+
+
+@pytest.mark.skipif(bool(TEST_DATABASE_URL), reason="on PostgreSQL: tests/test_jobs.py")
+def test_smtp_down_means_delivered_later_and_never_twice(app, runner, mail_on) -> None:
+    account_id, request_id = _resident(app)
+    message_id = _post(app, account_id, request_id, MessageKind.APPROVED)  # SMTP down
+    with app.app_context():
+        assert db.session.get(Message, message_id).emailed_at is None
+    mail_on.start()
+    result = runner.invoke(args=["mailbox", "send"])
+    assert result.exit_code == 0, result.output
+    assert "1 sent, 0 not sent" in result.output
+    assert runner.invoke(args=["mailbox", "send"]).output.startswith("0 sent")
+    assert len(mail_on.received) == 1
+    with app.app_context():
+        assert db.session.scalar(select(Message.emailed_at)) is not None
