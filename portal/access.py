@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
+from functools import cache, wraps
 from typing import Any, ParamSpec, TypeVar
 
 from flask import Flask, abort, current_app, request
 from flask_login import current_user
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, bindparam, select
 
 from portal.accounts.models import Account, Role
 from portal.casework.lifecycle import TRANSITIONS, Action, Actor
@@ -226,13 +226,24 @@ def case_or_404(case_id: int, *, for_update: bool = False) -> Case:
     ``for_update`` locks the row (on PostgreSQL) so two tabs saving at once do not lose
     each other's answers.
     """
-    query = own_cases(_account()).where(Case.id == case_id)
-    if for_update:
-        query = query.with_for_update(of=Case, key_share=True)  # FOR NO KEY UPDATE
-    case = db.session.scalar(query)
+    query = _own_case(for_update)
+    case = db.session.scalar(query, {"account_id": _account().id, "case_id": case_id})
     if case is None:
         abort(404)
     return case
+
+
+@cache
+def _own_case(for_update: bool) -> Select[tuple[Case]]:
+    """:func:`own_cases` narrowed to one case, with the account and case as parameters: built
+    once, as nearly every journey request asks it, so SQLAlchemy finds it compiled without
+    building and hashing it again."""
+    query = select(Case).where(
+        Case.account_id == bindparam("account_id"), Case.id == bindparam("case_id")
+    )
+    if for_update:
+        query = query.with_for_update(of=Case, key_share=True)  # FOR NO KEY UPDATE
+    return query
 
 
 def may_see_attachment(account: Account, attachment: Attachment) -> bool:

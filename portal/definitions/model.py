@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from portal.definitions.logic import Condition
+from portal.definitions.logic import Condition, variables
 from portal.i18n import localized
 
 #: The parts of an address answer, in the order they are stored and asked; conditions may
@@ -180,6 +181,14 @@ class Snapshot:
 
     def form(self, form_id: str) -> Form:
         return self.forms[form_id]
+
+    @cached_property
+    def prefill_deciders(self) -> frozenset[str]:
+        """The answers the vocabulary's ``prefill_if`` rules read, which decide whose facts
+        those items are: found once, since a snapshot never changes and every save asks."""
+        return frozenset().union(
+            *(variables(i.prefill_if) for i in self.vocabulary.values() if i.prefill_if is not None)
+        )
 
 
 # Building from data ----------------------------------------------------------------------

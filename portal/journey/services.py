@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,7 +21,6 @@ from portal.accounts.models import Account
 from portal.casework import services as casework
 from portal.casework.lifecycle import RequestStatus
 from portal.db import db
-from portal.definitions.logic import variables
 from portal.definitions.model import Item, Snapshot
 from portal.definitions.services import parsed_snapshot, snapshot_for
 from portal.i18n import current_language
@@ -143,7 +141,7 @@ def reconcile_prefill(
     never replaced.
     """
     reconciled = dict(after)
-    if not _changes_any(before, after, _prefill_deciders(snapshot)):
+    if not _changes_any(before, after, snapshot.prefill_deciders):
         return reconciled  # most saves: nothing that decides whose facts these are changed
     for key, claimed in _claimed_answers(snapshot, identity).items():
         rule = snapshot.vocabulary[key].prefill_if
@@ -157,13 +155,7 @@ def reconcile_prefill(
     return reconciled
 
 
-def _prefill_deciders(snapshot: Snapshot) -> set[str]:
-    """The answers the vocabulary's ``prefill_if`` rules read."""
-    rules = {json.dumps(i.prefill_if, sort_keys=True) for i in snapshot.vocabulary.values()}
-    return set().union(*(variables(json.loads(rule)) for rule in rules if rule != "null"))
-
-
-def _changes_any(before: Mapping[str, Any], after: Mapping[str, Any], names: set[str]) -> bool:
+def _changes_any(before: Mapping[str, Any], after: Mapping[str, Any], names: Iterable[str]) -> bool:
     """Whether an answer a rule reads (``a.b`` or a part of it, ``a.b.c``) differs."""
     changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
     return any(name == key or name.startswith(key + ".") for name in names for key in changed)
