@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal import access
+from portal import access, jobs
 from portal.accounts.models import Account
 from portal.casework import lifecycle
 from portal.casework.lifecycle import Action, Actor, RequestStatus
@@ -28,6 +28,8 @@ from portal.definitions.model import Form, Snapshot
 from portal.definitions.services import parsed_snapshot
 from portal.japan.clock import today_in_japan, utcnow
 from portal.journey.models import ProcedureRequest
+from portal.mailbox.kinds import MessageKind
+from portal.mailbox.services import post
 
 
 class NotAllowed(Exception):
@@ -154,17 +156,34 @@ def act(
 
 
 def _set_off(request: ProcedureRequest, event: RequestEvent) -> None:
-    """What a decision sets off, in the same transaction: the hand-off between
-    municipalities, and a rejection's way back to the other end."""
+    """What an event sets off, in the same transaction: the hand-off between
+    municipalities (delivered by a job), a rejection's way back to the other end, and the
+    resident's mailbox message."""
     from portal.casework import handoff  # it acts through this module
+    from portal.casework.tasks import DELIVER_HAND_OFF_TASK
 
     if event.to_status is event.from_status:
         return
-    if event.to_status is RequestStatus.APPROVED and handoff.sends_hand_off(request):
-        sent = handoff.send(request)
-        if sent is not None:
-            handoff.deliver(sent.id)
+    resident = request.case.account
+    if event.action is Action.ASK_CORRECTION:
+        post(
+            resident, MessageKind.CORRECTION_ASKED, request=request, params={"reason": event.reason}
+        )
+    elif event.to_status is RequestStatus.APPROVED:
+        sent = handoff.send(request) if handoff.sends_hand_off(request) else None
+        if sent is None:
+            post(resident, MessageKind.APPROVED, request=request)
+            return
+        jobs.defer(DELIVER_HAND_OFF_TASK, hand_off_id=sent.id)
+        to = sent.to_municipality
+        post(
+            resident,
+            MessageKind.HANDED_OVER,
+            request=request,
+            params={"municipality": {"ja": to.prefecture_ja + to.name_ja, "en": to.name_en}},
+        )
     elif event.to_status is RequestStatus.REJECTED:
+        post(resident, MessageKind.REJECTED, request=request, params={"reason": event.reason})
         handoff.on_rejected(request, event.reason)
 
 

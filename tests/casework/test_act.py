@@ -244,3 +244,20 @@ def test_municipality_admins_work_every_department_of_theirs_only(ctx) -> None:
     with pytest.raises(NotAllowed):
         act(request, Action.NOTE, stranger, reason="hello")
     db.session.flush()
+
+
+def test_the_resident_is_told_of_each_decision_in_their_mailbox(ctx) -> None:
+    from portal.mailbox.kinds import MessageKind
+    from portal.mailbox.models import Message
+
+    asked, rejected = _filed(), _filed()
+    for request in (asked, rejected):
+        act(request, Action.CLAIM, _clerk_of(request))
+    act(asked, Action.ASK_CORRECTION, asked.assignee, fields=["move.new_address"], reason="Flat?")
+    act(rejected, Action.REJECT, rejected.assignee, reason="Moved before")
+    act(rejected, Action.NOTE, rejected.assignee, reason="internal only")
+    messages = db.session.scalars(db.select(Message).order_by(Message.id)).all()
+    assert [(m.account, m.kind, m.params.get("reason")) for m in messages] == [
+        (asked.case.account, MessageKind.CORRECTION_ASKED, "Flat?"),
+        (rejected.case.account, MessageKind.REJECTED, "Moved before"),
+    ]

@@ -10,11 +10,12 @@ from flask import Flask
 from flask_babel import force_locale
 from sqlalchemy import select
 
-from portal.casework import handoff
 from portal.casework.lifecycle import Action, Actor, RequestStatus
 from portal.casework.models import HandOff
 from portal.casework.services import act
+from portal.casework.tasks import DELIVER_HAND_OFF_TASK, deliver_hand_off
 from portal.extensions import db
+from portal.jobs.inprocess import run_committed
 from portal.journey import services
 from portal.journey.models import Case, ProcedureRequest
 from tests.factories import CaseFactory, RoleFactory
@@ -69,7 +70,13 @@ def test_approving_the_moving_out_hands_its_data_over_once(ctx) -> None:
 
     sent = db.session.scalars(select(HandOff)).one()
     assert (sent.from_municipality.code, sent.to_municipality.code) == ("131016", "141003")
-    assert sent.data == moving_out.answers and sent.delivered_at is not None
+    assert sent.data == moving_out.answers
+    assert moving_out.events[-1].reason.startswith("Data handed over to")
+    # Delivered by a job, once the approval has committed: until then the new side waits.
+    assert sent.delivered_at is None
+    assert _request(case, "mic.tennyu").status is RequestStatus.AWAITING_HAND_OFF
+    deliver_hand_off(sent.id)  # what the job does
+    assert sent.delivered_at is not None
     for form_id in ("mic.tennyu", "mhlw.kokuho_shutoku_tennyu"):
         moving_in = _request(case, form_id)
         assert moving_in.status is RequestStatus.SUBMITTED
@@ -77,11 +84,37 @@ def test_approving_the_moving_out_hands_its_data_over_once(ctx) -> None:
         assert (received.action, received.actor_kind) == (Action.RECEIVE_HAND_OFF, Actor.SYSTEM)
         assert moving_in.answers["hand_off"]["data"] == moving_out.answers
         assert moving_in.answers["hand_off"]["from_municipality"] == "131016"
-    assert moving_out.events[-1].reason.startswith("Data handed over to")
 
     versions = [r.version for r in case.requests]
-    handoff.deliver(sent.id)  # a job run twice
+    deliver_hand_off(sent.id)  # the job run twice
     assert [r.version for r in case.requests] == versions
+
+
+def test_the_hand_off_job_runs_after_the_approval_commits(app: Flask, municipalities) -> None:
+    """Through the real queue: in-process after the commit on SQLite; on PostgreSQL a
+    procrastinate job in the approving transaction, which a worker would run."""
+    from tests.support.jobs import empty_queue, queued
+
+    with app.app_context():
+        postgresql = db.engine.dialect.name == "postgresql"
+        if postgresql:
+            empty_queue()
+    with app.test_request_context(), force_locale("en"):
+        case = _moved()
+        db.session.commit()
+        _decide(_request(case, "mic.tenshutsu"), Action.APPROVE)
+        db.session.commit()
+        if postgresql:
+            assert [job["task_name"] for job in queued()] == [DELIVER_HAND_OFF_TASK]
+            deliver_hand_off(**queued()[0]["args"])
+            db.session.commit()
+        else:
+            run_committed()
+        case_id = case.id
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        assert _request(case, "mic.tennyu").status is RequestStatus.SUBMITTED
+        assert db.session.scalars(select(HandOff)).one().delivered_at is not None
 
 
 def test_a_rejected_moving_out_withdraws_what_waited_for_it(ctx) -> None:
@@ -97,6 +130,7 @@ def test_a_rejected_move_in_goes_back_to_the_department_that_sent_it(ctx) -> Non
     case = _moved()
     moving_out = _request(case, "mic.tenshutsu")
     _decide(moving_out, Action.APPROVE)
+    deliver_hand_off(db.session.scalars(select(HandOff)).one().id)
     _decide(_request(case, "mic.tennyu"), Action.REJECT, reason="No such building")
     note = moving_out.events[-1]
     assert (note.action, note.actor_kind) == (Action.NOTE, Actor.SYSTEM)

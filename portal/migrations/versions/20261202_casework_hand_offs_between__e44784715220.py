@@ -1,7 +1,7 @@
 """casework: hand-offs between municipalities
 
 Revision ID: e44784715220
-Revises: 88b5840a1b50
+Revises: 7b1f0c2e9a64
 Create Date: 2026-12-02 01:20:35.357183
 
 """
@@ -13,7 +13,7 @@ import portal.db  # noqa: F401 - custom column types
 
 # revision identifiers, used by Alembic.
 revision = 'e44784715220'
-down_revision = '88b5840a1b50'
+down_revision = '7b1f0c2e9a64'
 branch_labels = None
 depends_on = None
 
