@@ -41,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "STAFF_OIDC_ACR": "",
     "DEVIDP_ISSUER": DEVELOPMENT_PROVIDER_ISSUER,
     "TRUSTED_PROXIES": 0,
+    "TRUSTED_HOSTS": "",
     "SESSION_IDLE_MINUTES": 30,
     "SESSION_MAX_HOURS": 12,
     "SESSION_COOKIE_NAME": "madoguchi_session",
@@ -89,6 +90,7 @@ STRING_SETTINGS = (
     "SMTP_USERNAME",
     "SMTP_PASSWORD",
     "MAIL_FROM",
+    "TRUSTED_HOSTS",
 )
 #: Settings that must be whole numbers, with the range production accepts.
 INTEGER_SETTINGS = {
@@ -135,7 +137,17 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
     for prefix in COOKIE_PREFIXES:
         config[prefix + "SECURE"] = config[prefix + "SECURE"] or production
     config["PREFERRED_URL_SCHEME"] = "https" if production else "http"
+    config["TRUSTED_HOSTS"] = _trusted_hosts(config, production)
     config["MAX_FORM_MEMORY_SIZE"] = config["FORM_MAX_BYTES"]
+
+
+def _trusted_hosts(config: dict[str, Any], production: bool) -> list[str] | None:
+    """The ``Host`` values a request may carry (Flask answers 400 to any other): in
+    production the host of ``BASE_URL`` and those listed; in development any, unless listed."""
+    hosts = config["TRUSTED_HOSTS"].split()
+    if production and (base_host := urlsplit(config["BASE_URL"]).hostname):
+        hosts.insert(0, base_host)
+    return list(dict.fromkeys(hosts)) or None
 
 
 def _sqlalchemy_url(url: str) -> str:

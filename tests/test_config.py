@@ -201,3 +201,31 @@ def test_instance_config_file_is_read(tmp_path, monkeypatch: pytest.MonkeyPatch)
     (tmp_path / "config.py").write_text('OIDC_ACR = "urn:from:instance-file"\n')
     monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path))
     assert create_app().config["OIDC_ACR"] == "urn:from:instance-file"
+
+
+def status_for_host(app, host: str) -> int:
+    with app.test_client().get("/static/favicon.svg", headers={"Host": host}) as response:
+        return response.status_code
+
+
+def test_production_answers_only_for_the_hosts_it_is_served_on() -> None:
+    """A forged ``Host`` never reaches a view (nor a URL built from ``request.host``)."""
+    app = create_app({**SAFE_PRODUCTION, "TRUSTED_HOSTS": "portal-internal.city.example.jp"})
+    trusted = (
+        "portal.city.example.jp",
+        "portal.city.example.jp:443",
+        "portal-internal.city.example.jp",
+    )
+    for host in trusted:
+        assert status_for_host(app, host) == 200, host
+    for host in ("evil.example", "portal.city.example.jp.evil.example", "127.0.0.1"):
+        assert status_for_host(app, host) == 400, host
+    # Without PORTAL_TRUSTED_HOSTS: the host of PORTAL_BASE_URL alone.
+    assert create_app(SAFE_PRODUCTION).config["TRUSTED_HOSTS"] == ["portal.city.example.jp"]
+
+
+def test_development_answers_for_any_host_unless_told() -> None:
+    assert status_for_host(create_app({"BASE_URL": "http://127.0.0.1:5000"}), "localhost") == 200
+    told = create_app({"TRUSTED_HOSTS": "localhost 127.0.0.1"})
+    assert status_for_host(told, "localhost:5000") == 200
+    assert status_for_host(told, "evil.example") == 400

@@ -4,6 +4,8 @@ deciding whether a move is between municipalities."""
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from portal.casework.lifecycle import RequestStatus
@@ -201,3 +203,39 @@ def test_a_municipality_missing_from_the_official_list_still_gets_its_procedures
     assert filed["mic.tenshutsu"]["status"] == "submitted"
     receipt = person.client.get(f"/cases/{person.case_id}/receipt").text
     assert "北海道色丹郡色丹村の窓口で" in receipt
+
+
+def receipt_heading(receipt: str) -> str:
+    return re.search(r"<h1[^>]*>(.*?)</h1>", receipt, flags=re.S).group(1).strip()
+
+
+def test_the_receipt_says_what_was_sent_and_what_is_left_for_the_counter(
+    app, resident, known_municipalities
+) -> None:
+    known_municipalities("271276")  # 大阪市北区, not served here
+    person = resident("yamada-taro")
+    _asked, receipt = complete(person, "moving", moving(UMEDA_OSAKA))
+    assert receipt_heading(receipt) == "申請の一部を送信しました。残りは窓口での手続きです"
+    assert "<title>申請の一部を送信しました。" in receipt
+    assert "それぞれの申請は担当の部署に送りました" not in receipt  # not all of them
+    assert "「送信した申請」" in receipt and "「窓口で行う手続き」" in receipt
+
+
+def test_a_receipt_with_nothing_sent_online_says_so(app, resident, known_municipalities) -> None:
+    known_municipalities("473111")  # 恩納村, not served here
+    person = resident("yamada-taro")
+    onna = {**ONNA_OKINAWA, "street": "200"}
+    answers = {"filing.proxy": True, "principal.address": ONNA_OKINAWA}
+    _asked, receipt = complete(person, "moving", moving(onna, scope="within", **answers))
+    assert set(r["status"] for r in requests_of(app, person.case_id).values()) == {"at_counter"}
+    nothing_sent = "オンラインで送信した申請はありません。窓口で手続きしてください"
+    assert receipt_heading(receipt) == nothing_sent
+    assert "送信した申請" not in receipt.split("</h1>", 1)[1]
+
+
+def test_a_receipt_with_everything_sent_says_sent(app, resident) -> None:
+    person = resident("yamada-taro")
+    _asked, receipt = complete(person, "moving", moving(NIHON_ODORI))
+    assert receipt_heading(receipt) == "申請を送信しました"
+    assert "それぞれの申請は担当の部署に送りました" in receipt
+    assert "窓口で行う手続き" not in receipt
