@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Select, select
 from portal.accounts.models import Account, Role
 from portal.db import db
 from portal.definitions.services import parsed_snapshot
-from portal.journey.models import Attachment, Case
+from portal.journey.models import Attachment, Case, ProcedureRequest
 from portal.tenancy.models import Department, Municipality
 
 P = ParamSpec("P")
@@ -41,6 +41,9 @@ class Rule:
 ANYONE = Rule("anyone, signed in or not", sign_in=False)
 SIGNED_IN = Rule("any signed-in account, for its own things")
 FILER = Rule("the case's filer", guards=frozenset({"case_id"}))
+REQUEST_FILER = Rule(
+    "the case's filer, for one of its requests", guards=frozenset({"case_id", "request_id"})
+)
 DOCUMENT_READER = Rule(
     "the case's filer, and staff of the departments whose forms ask for the document",
     guards=frozenset({"case_id", "attachment_id"}),
@@ -174,6 +177,15 @@ def case_or_404(case_id: int, *, for_update: bool = False) -> Case:
     if case is None:
         abort(404)
     return case
+
+
+def own_request_or_404(case_id: int, request_id: int) -> ProcedureRequest:
+    """A request of a resident's filed case, for its filer only (booking its counter visit)."""
+    filed = db.session.get(ProcedureRequest, request_id)
+    if filed is None or filed.case_id != case_id:
+        abort(404)
+    case_or_404(case_id)
+    return filed
 
 
 def may_see_attachment(account: Account, attachment: Attachment) -> bool:

@@ -294,6 +294,11 @@ FAULTS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "items/applicant.address/prefill_if: condition:",
     ),
     (
+        "a visit required without saying why",
+        lambda d: (_form(d).pop("counter_visit", None), _form(d).update(visit="required")),
+        "forms/mic/tenshutsu.yaml:visit: a form that requires a visit says why in counter_visit",
+    ),
+    (
         "no vocabulary",
         lambda d: d.update(vocabulary=None),
         "forms/vocabulary.yaml:/: the vocabulary is missing",
