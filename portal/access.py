@@ -43,6 +43,9 @@ class Rule:
 ANYONE = Rule("anyone, signed in or not", sign_in=False)
 SIGNED_IN = Rule("any signed-in account, for its own things")
 FILER = Rule("the case's filer", guards=frozenset({"case_id"}))
+REQUEST_FILER = Rule(
+    "the case's filer, for one of its requests", guards=frozenset({"case_id", "request_id"})
+)
 DOCUMENT_READER = Rule(
     "the case's filer, and staff of the departments whose forms ask for the document",
     guards=frozenset({"case_id", "attachment_id"}),
@@ -244,6 +247,13 @@ def _own_case(for_update: bool) -> Select[tuple[Case]]:
     if for_update:
         query = query.with_for_update(of=Case, key_share=True)  # FOR NO KEY UPDATE
     return query
+def own_request_or_404(case_id: int, request_id: int) -> ProcedureRequest:
+    """A request of a resident's filed case, for its filer only (booking its counter visit)."""
+    filed = db.session.get(ProcedureRequest, request_id)
+    if filed is None or filed.case_id != case_id:
+        abort(404)
+    case_or_404(case_id)
+    return filed
 
 
 def may_see_attachment(account: Account, attachment: Attachment) -> bool:

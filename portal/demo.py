@@ -13,11 +13,13 @@ Idempotent: loading twice changes nothing the first load created.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
 
 from flask import current_app
 
 from portal.accounts import services as accounts
+from portal.bookings import services as bookings
 from portal.tenancy import services as tenancy
 from portal.tenancy.kinds import DepartmentKind as K
 from portal.tenancy.models import Municipality
@@ -73,13 +75,26 @@ MUNICIPAL_ADMINS = {"ito-ken": "131016"}
 PORTAL_ADMINS = ("watanabe-yui",)
 
 
+#: Every demo counter: weekdays 8:30 to 17:15, 30-minute slots, three residents at a time.
+COUNTER_HOURS = {weekday: [(time(8, 30), time(17, 15))] for weekday in range(5)}
+COUNTER_SLOT_MINUTES = 30
+COUNTER_CAPACITY = 3
+
+
 def load_municipalities() -> list[Municipality]:
     loaded = []
     for demo in MUNICIPALITIES:
         # From the official list, with its wards for a designated city.
         municipality = tenancy.ensure_municipality(demo.code, demo.name_ja, demo.name_en)
         for kind, (name_ja, name_en) in demo.departments.items():
-            tenancy.ensure_department(municipality, kind, name_ja, name_en)
+            department = tenancy.ensure_department(municipality, kind, name_ja, name_en)
+            if bookings.counter_of(department) is None:
+                bookings.set_counter(
+                    department,
+                    hours=COUNTER_HOURS,
+                    slot_minutes=COUNTER_SLOT_MINUTES,
+                    capacity=COUNTER_CAPACITY,
+                )
         loaded.append(municipality)
     return loaded
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import time
 
 import pytest
 from flask import Flask
@@ -20,6 +21,7 @@ from werkzeug.routing import Rule as UrlRule
 
 from portal import access, create_app
 from portal.accounts.models import Account
+from portal.bookings import services as bookings
 from portal.extensions import db
 from portal.journey.models import Case, CaseStatus
 from portal.tenancy.kinds import DepartmentKind
@@ -46,6 +48,16 @@ OUTSIDERS: dict[access.Rule, set[str]] = {
         "clerk of another municipality",
         "admin of another municipality",
         "clerk of the department filed with",  # handles the request, not the resident's pages
+        "admin of the municipality filed with",
+        "portal admin",
+    },
+    access.REQUEST_FILER: {
+        "stranger",
+        "another resident",
+        "clerk of another department",
+        "clerk of another municipality",
+        "admin of another municipality",
+        "clerk of the department filed with",
         "admin of the municipality filed with",
         "portal admin",
     },
@@ -89,6 +101,7 @@ INSIDERS: dict[access.Rule, set[str]] = {
     access.ANYONE: set(),
     access.SIGNED_IN: set(),  # starting a case needs a whole form: the journey tests do it
     access.FILER: {"filer"},
+    access.REQUEST_FILER: {"filer"},
     access.DOCUMENT_READER: {
         "filer",
         "clerk of the department filed with",
@@ -133,7 +146,12 @@ def world(app: Flask) -> World:
         a, b = MunicipalityFactory(), MunicipalityFactory()
         residents = a.department_of_kind(DepartmentKind.RESIDENT_REGISTRATION)
         filer = AccountFactory()
-        filed = CaseFactory(account=filer, filed=True, municipality=a, forms=["mic.tenshutsu"])
+        filed = CaseFactory(
+            account=filer, filed=True, municipality=a, forms=["mic.tenshutsu", "mic.tennyu"]
+        )
+        bookings.set_counter(
+            residents, hours={day: [(time(8, 30), time(17, 15))] for day in range(7)}
+        )
         draft = CaseFactory(account=filer)
         death = CaseFactory(
             account=filer,
@@ -162,6 +180,8 @@ def world(app: Flask) -> World:
             "department_id": residents.id,
             "municipality_id": a.id,
             "message_id": MessageFactory(account=filer, case=filed).id,
+            # The move-in, whose counter visit is booked here.
+            "request_id": filed.requests[1].id,
         }
         world = World(
             people={name: account.id if account else None for name, account in people.items()},

@@ -182,6 +182,8 @@ class _Checker:
             self._check_condition(source, f"{path}/show_if", field.get("show_if"), items)
             if path.startswith("attachments") and items.get(field["key"], {}).get("type") != "file":
                 self._add(source, f"{path}/key", f"attachment {field['key']!r} is not a file item")
+        if "visit" in data and "counter_visit" not in data:
+            self._add(source, "visit", "a form that requires a visit says why in counter_visit")
         deadline_from = data["deadline"].get("from")
         if deadline_from is not None:
             item = items.get(deadline_from) or self.vocabulary.get(deadline_from)

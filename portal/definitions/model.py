@@ -112,6 +112,8 @@ class Form:
     attachments: tuple[Field, ...] = ()
     summary: Text | None = None
     counter_visit: Text | None = None
+    #: The resident must come to the counter in person: a visit they can book here.
+    visit_required: bool = False
     certificate_id: str | None = None
     certificate_title: Text | None = None
     #: Clerks who must approve it: 2 for four eyes (a second, different clerk).
@@ -249,6 +251,7 @@ def build_form(data: Mapping[str, Any], vocabulary: Mapping[str, Item]) -> Form:
             count_first_day=bool(deadline.get("count_first_day", False)),
         ),
         counter_visit=Text.of(data.get("counter_visit")),
+        visit_required=data.get("visit") == "required",
         certificate_id=certificate.get("id"),
         certificate_title=Text.of(certificate.get("title")),
         approvals=int(data.get("approvals", 1)),

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from portal import access
+from portal.bookings import services as bookings
 from portal.definitions.services import current_catalog
 from portal.journey import files, flow, services
 from portal.journey.fields.page import FROM_REQUEST, page_form
@@ -188,6 +189,7 @@ def receipt(case_id: int) -> Page:
         journey=Journey(case),
         sent=[r for r in case.requests if r.online],
         at_counter=[r for r in case.requests if not r.online],
+        visits=bookings.visits(case),
     )
 
 

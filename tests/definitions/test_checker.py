@@ -309,6 +309,11 @@ FAULTS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "workflows/moving.yaml:hand_off/to: the form is handed to its own municipality",
     ),
     (
+        "a visit required without saying why",
+        lambda d: (_form(d).pop("counter_visit", None), _form(d).update(visit="required")),
+        "forms/mic/tenshutsu.yaml:visit: a form that requires a visit says why in counter_visit",
+    ),
+    (
         "no vocabulary",
         lambda d: d.update(vocabulary=None),
         "forms/vocabulary.yaml:/: the vocabulary is missing",
