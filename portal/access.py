@@ -42,6 +42,8 @@ class Rule:
 ANYONE = Rule("anyone, signed in or not", sign_in=False)
 SIGNED_IN = Rule("any signed-in account, for its own things")
 FILER = Rule("the case's filer", guards=frozenset({"case_id"}))
+#: A request of one of the filer's cases (its correction, its withdrawal).
+REQUEST_FILER = Rule("the filer of the request's case", guards=frozenset({"case_id", "request_id"}))
 DOCUMENT_READER = Rule(
     "the case's filer, and staff of the departments whose forms ask for the document",
     guards=frozenset({"case_id", "attachment_id"}),
@@ -231,6 +233,18 @@ def case_or_404(case_id: int, *, for_update: bool = False) -> Case:
     if case is None:
         abort(404)
     return case
+
+
+def filed_request_or_404(
+    case_id: int, request_id: int, *, for_update: bool = False
+) -> ProcedureRequest:
+    """A request of a filer's own case: the case is loaded as :func:`case_or_404` loads it
+    (``for_update`` locks it, so two tabs sending at once take turns), then its request."""
+    case = case_or_404(case_id, for_update=for_update)
+    found = next((r for r in case.requests if r.id == request_id), None)
+    if found is None:
+        abort(404)
+    return found
 
 
 def may_see_attachment(account: Account, attachment: Attachment) -> bool:
