@@ -75,11 +75,20 @@ class Filed:
         return found
 
 
-def file_a_move_out(app: Flask, *, fields=("applicant.phone",), documents=(), ask=True) -> Filed:
-    """A move-out filed as a proxy, with its letter of delegation; a clerk of its department
-    claims it and, with ``ask``, asks the resident to correct ``fields`` and ``documents``."""
+def file_a_move_out(
+    app: Flask,
+    *,
+    fields=("applicant.phone",),
+    documents=(),
+    ask=True,
+    account_id: int | None = None,
+) -> Filed:
+    """A move-out filed as a proxy (by ``account_id``, or a new resident), with its letter of
+    delegation; a clerk of its department claims it and, with ``ask``, asks the resident to
+    correct ``fields`` and ``documents``."""
     with app.test_request_context():
-        case = CaseFactory(filed=True, forms=["mic.tenshutsu"], answers=FILED_ANSWERS)
+        filer = {} if account_id is None else {"account": db.session.get(Account, account_id)}
+        case = CaseFactory(filed=True, forms=["mic.tenshutsu"], answers=FILED_ANSWERS, **filer)
         letter = AttachmentFactory(case=case, field_key="filing.delegation_letter")
         request = case.requests[0]
         clerk = RoleFactory(department=request.department).account
@@ -145,6 +154,17 @@ def test_the_dashboard_and_the_receipt_say_a_correction_is_needed_and_link_to_it
         assert page.count(f'href="{filed.correction_url}"') >= 1
         assert "notification--action" in page
     assert "補正する" in home.text
+
+
+def test_in_english_too(app: Flask, client: FlaskClient, filer) -> None:
+    filed = filer()
+    client.set_cookie("madoguchi_lang", "en")
+    home = client.get("/").text
+    assert "Correction needed from you" in home and "Your correction is needed" in home
+    assert "needs a correction to" in home and "Make the correction" in home
+    page = client.get(filed.correction_url).text
+    assert "<h1>Correct your application</h1>" in page
+    assert "Send the correction" in page and "asked you on" in page
 
 
 def test_a_request_in_review_shows_its_status_and_the_case_in_progress(
@@ -309,9 +329,11 @@ def test_a_request_of_another_case_or_of_someone_else_is_not_found(
     filed = filer()
     other = file_a_move_out(app)  # another resident's
     with app.app_context():
-        mine = CaseFactory(account_id=filed.filer_id, filed=True, forms=["mic.tenshutsu"])
+        filer = db.session.get(Account, filed.filer_id)
+        mine = CaseFactory(account=filer, filed=True, forms=["mic.tenshutsu"])
         db.session.commit()
         my_other_case = mine.id
+    assert client.get(f"/cases/{my_other_case}/receipt").status_code == 200  # the filer's own
     for url in (
         f"/cases/{my_other_case}/requests/{filed.request_id}/correction",
         f"/cases/{filed.case_id}/requests/{other.request_id}/correction",
