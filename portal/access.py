@@ -43,6 +43,7 @@ class Rule:
 ANYONE = Rule("anyone, signed in or not", sign_in=False)
 SIGNED_IN = Rule("any signed-in account, for its own things")
 FILER = Rule("the case's filer", guards=frozenset({"case_id"}))
+#: A request of one of the filer's cases (its correction, its withdrawal, its visit).
 REQUEST_FILER = Rule(
     "the case's filer, for one of its requests", guards=frozenset({"case_id", "request_id"})
 )
@@ -247,13 +248,18 @@ def _own_case(for_update: bool) -> Select[tuple[Case]]:
     if for_update:
         query = query.with_for_update(of=Case, key_share=True)  # FOR NO KEY UPDATE
     return query
-def own_request_or_404(case_id: int, request_id: int) -> ProcedureRequest:
-    """A request of a resident's filed case, for its filer only (booking its counter visit)."""
-    filed = db.session.get(ProcedureRequest, request_id)
-    if filed is None or filed.case_id != case_id:
+
+
+def filed_request_or_404(
+    case_id: int, request_id: int, *, for_update: bool = False
+) -> ProcedureRequest:
+    """A request of a filer's own case: the case is loaded as :func:`case_or_404` loads it
+    (``for_update`` locks it, so two tabs sending at once take turns), then its request."""
+    case = case_or_404(case_id, for_update=for_update)
+    found = next((r for r in case.requests if r.id == request_id), None)
+    if found is None:
         abort(404)
-    case_or_404(case_id)
-    return filed
+    return found
 
 
 def may_see_attachment(account: Account, attachment: Attachment) -> bool:

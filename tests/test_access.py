@@ -117,6 +117,9 @@ INSIDERS: dict[access.Rule, set[str]] = {
     access.MUNICIPALITY_ADMIN: {"admin of the municipality filed with", "portal admin"},
     access.MESSAGE_READER: {"filer"},
 }
+#: A request of the filer's case (a correction, a withdrawal): the same people as the case.
+OUTSIDERS[access.REQUEST_FILER] = OUTSIDERS[access.FILER]
+INSIDERS[access.REQUEST_FILER] = INSIDERS[access.FILER]
 PERSONAS = sorted(set().union(*OUTSIDERS.values(), *INSIDERS.values()))
 
 
@@ -188,11 +191,13 @@ def world(app: Flask) -> World:
             filed={
                 "case_id": filed.id,
                 "attachment_id": AttachmentFactory(case=filed).id,
+                "request_id": filed.requests[0].id,
                 **staff_arguments,
             },
             draft={
                 "case_id": draft.id,
                 "attachment_id": AttachmentFactory(case=draft).id,
+                "request_id": filed.requests[0].id,  # not the draft's: it has none
                 **staff_arguments,
             },
             death={"case_id": death.id},

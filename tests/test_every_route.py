@@ -35,9 +35,12 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Rule
 
 from portal.accounts.models import Account
+from portal.casework.lifecycle import Action
+from portal.casework.services import act
 from portal.extensions import db
 from portal.journey.models import Attachment, Case
 from portal.tenancy.models import Department, Municipality
+from tests.factories import RoleFactory
 from tests.support.html import forms
 from tests.support.journey import MOVING_AS_PROXY, WITHIN, Resident
 from tests.support.people import Person
@@ -139,6 +142,7 @@ def _build_world(app: Flask, resident: Resident, client: FlaskClient) -> World:
     walked = resident.walk(resident.start("moving"), proxy, until="/check")
     proxy_pages = [url for url, _ in walked.pages]
     assert resident.submit(walked.last).status_code == 302
+    _ask_a_correction(app, resident.case_id)
     draft = resident.walk(resident.start("moving"), WITHIN)
     birth = resident.walk(resident.start("birth"), {})  # number fields
     resident.start("death")
@@ -186,6 +190,26 @@ def _build_world(app: Flask, resident: Resident, client: FlaskClient) -> World:
             posted.files |= files
             world.csrf_token = form.fields.get("csrf_token", world.csrf_token)
     return world
+
+
+def _ask_a_correction(app: Flask, case_id: int | None) -> None:
+    """A clerk asks to correct the move-out's address, date, household, phone and letter of
+    delegation: the correction page has a field of each kind to aim at."""
+    with app.test_request_context():
+        case = db.session.get(Case, case_id)
+        assert case is not None
+        move_out = next(r for r in case.requests if r.form_id == "mic.tenshutsu")
+        clerk = RoleFactory(department=move_out.department).account
+        act(move_out, Action.CLAIM, clerk)
+        act(
+            move_out,
+            Action.ASK_CORRECTION,
+            clerk,
+            reason="Check these",
+            fields=["move.new_address", "move.date", "move.members", "applicant.phone"],
+            documents=["filing.delegation_letter"],
+        )
+        db.session.commit()
 
 
 def _add(paths: list[str], path: str) -> None:

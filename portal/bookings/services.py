@@ -1,8 +1,8 @@
 """Every change to counter bookings, and the slots a department offers.
 
 ``book`` is the one function where a visit is booked, ``move`` where it changes time and
-``cancel`` where it is cancelled: messages to the resident (booking confirmed, cancelled)
-belong in these three. They only flush; the request or ``unit_of_work`` commits.
+``cancel`` where it is cancelled: each tells the resident in their mailbox. They only flush;
+the request or ``unit_of_work`` commits.
 
 No slot is ever overbooked: a booking raises its slot's ``SlotCount`` row with one UPDATE
 that only matches while ``booked < capacity``. On PostgreSQL concurrent bookings of a slot
@@ -35,8 +35,10 @@ from portal.bookings.models import (
 from portal.db import db
 from portal.definitions.model import Form
 from portal.definitions.services import parsed_snapshot
-from portal.japan.clock import JAPAN, today_in_japan, utcnow
+from portal.japan.clock import JAPAN, in_japan, today_in_japan, utcnow
 from portal.journey.models import Case, ProcedureRequest
+from portal.mailbox.kinds import MessageKind
+from portal.mailbox.services import post
 from portal.tenancy.models import Department
 
 
@@ -118,8 +120,14 @@ def needs_visit(request: ProcedureRequest) -> bool:
 
 
 def bookable(request: ProcedureRequest) -> bool:
-    """A visit can be booked here: it is filed online, needs one, and its counter takes bookings."""
-    return request.online and needs_visit(request) and counter_of(request.department) is not None
+    """A visit can be booked here: it is filed online, not decided, needs one, and its counter
+    takes bookings."""
+    return (
+        request.online
+        and not request.is_final
+        and needs_visit(request)
+        and counter_of(request.department) is not None
+    )
 
 
 def active_booking(request: ProcedureRequest) -> Booking | None:
@@ -255,6 +263,7 @@ def book(request: ProcedureRequest, slot_start: datetime, by: Account | None) ->
     booking = Booking(request=request, department=request.department, slot_start=slot_start)
     db.session.add(booking)
     db.session.flush()
+    _tell(booking, MessageKind.BOOKING_CONFIRMED)
     return booking
 
 
@@ -274,6 +283,7 @@ def move(booking: Booking, new_slot: datetime, by: Account | None) -> Booking:
     _release(booking)
     booking.slot_start = new_slot
     db.session.flush()
+    _tell(booking, MessageKind.BOOKING_CONFIRMED)
     return booking
 
 
@@ -289,7 +299,14 @@ def cancel(booking: Booking, by: Account | None) -> Booking:
     booking.status = BookingStatus.CANCELLED
     booking.cancelled_at = utcnow()
     db.session.flush()
+    _tell(booking, MessageKind.BOOKING_CANCELLED)
     return booking
+
+
+def _tell(booking: Booking, kind: MessageKind) -> None:
+    """The resident's mailbox message (and e-mail) for a booked, moved or cancelled visit."""
+    when = f"{in_japan(booking.slot_start):%Y-%m-%d %H:%M}"
+    post(booking.request.case.account, kind, request=booking.request, params={"when": when})
 
 
 def _lock(request: ProcedureRequest) -> None:

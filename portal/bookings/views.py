@@ -67,7 +67,7 @@ def format_visit(booking: Booking) -> str:
 
 
 def _bookable_request(case_id: int, request_id: int) -> ProcedureRequest:
-    filed = access.own_request_or_404(case_id, request_id)
+    filed = access.filed_request_or_404(case_id, request_id)
     if not services.bookable(filed):
         abort(404)
     return filed

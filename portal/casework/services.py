@@ -185,6 +185,17 @@ def _set_off(request: ProcedureRequest, event: RequestEvent) -> None:
     elif event.to_status is RequestStatus.REJECTED:
         post(resident, MessageKind.REJECTED, request=request, params={"reason": event.reason})
         handoff.on_rejected(request, event.reason)
+    if event.to_status in (RequestStatus.REJECTED, RequestStatus.WITHDRAWN):
+        _cancel_visit(request)
+
+
+def _cancel_visit(request: ProcedureRequest) -> None:
+    """A request that will not go ahead frees its counter visit (one still to come)."""
+    from portal.bookings import services as bookings
+
+    booking = bookings.active_booking(request)
+    if booking is not None and booking.slot_start > utcnow():
+        bookings.cancel(booking, None)
 
 
 def events_since(request: ProcedureRequest, version: int) -> list[RequestEvent]:

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 from portal import access
 from portal.dashboard.forms import LanguageForm
 from portal.definitions.services import current_catalog
+from portal.japan.clock import today_in_japan
 from portal.journey.forms import StartForm
 from portal.journey.presenter import Journey
 from portal.journey.queries import cases_of
@@ -33,6 +34,7 @@ def home() -> str:
         submitted=submitted,
         journeys={case.id: Journey(case) for case in [*drafts, *submitted]},
         start_form=StartForm(),
+        today=today_in_japan(),
     )
 
 

@@ -1,11 +1,12 @@
-"""The journey's fixed forms: start, choose procedures, declare and submit, discard."""
+"""The journey's fixed forms: start, choose procedures, declare and submit, discard, and
+withdraw an application sent."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SelectMultipleField
-from wtforms.validators import DataRequired
+from wtforms import BooleanField, HiddenField, SelectMultipleField, TextAreaField
+from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 
@@ -34,3 +35,21 @@ class SubmitForm(FlaskForm):
 
 class DiscardForm(FlaskForm):
     pass
+
+
+#: As long as a clerk's reason may be read in one look.
+WITHDRAW_REASON_MAX = 1000
+
+
+class WithdrawForm(FlaskForm):
+    """The reason is the resident's to give or not: the department reads it."""
+
+    reason = TextAreaField(
+        _l("Why are you withdrawing it? (optional)"),
+        validators=[
+            Length(
+                max=WITHDRAW_REASON_MAX,
+                message=_l("The answer must be %(max)d characters or fewer"),
+            )
+        ],
+    )

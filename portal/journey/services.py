@@ -368,8 +368,11 @@ def choose_procedures(case: Case, declined: list[str]) -> None:
     db.session.flush()
 
 
-def attach(case: Case, key: str, upload: FileStorage) -> Attachment:
-    """Store an upload outside the web root, replacing the earlier one for the same item."""
+def attach(
+    case: Case, key: str, upload: FileStorage, *, replaces: Iterable[Attachment] | None = None
+) -> Attachment:
+    """Store an upload outside the web root, replacing the earlier one for the same item
+    (or only ``replaces``: a correction keeps the document the request was filed with)."""
     limit = int(current_app.config["UPLOAD_MAX_BYTES"])
     data = upload.stream.read(limit + 1)
     if len(data) > limit:
@@ -384,7 +387,8 @@ def attach(case: Case, key: str, upload: FileStorage) -> Attachment:
     stored = upload_dir() / storage_name
     stored.write_bytes(data)
     files.delete_after_rollback(db.session(), stored)
-    for old in [a for a in case.attachments if a.field_key == key]:
+    replaced = [a for a in case.attachments if a.field_key == key] if replaces is None else replaces
+    for old in list(replaced):
         files.delete_after_commit(db.session(), attachment_path(old))
         case.attachments.remove(old)
     attachment = Attachment(

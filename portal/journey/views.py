@@ -14,11 +14,15 @@ from wtforms import SelectChoice
 
 from portal import access
 from portal.bookings import services as bookings
+from portal.casework import lifecycle
+from portal.casework import services as casework
+from portal.casework.lifecycle import Action, Actor, RequestStatus
 from portal.definitions.services import current_catalog
-from portal.journey import files, flow, services
-from portal.journey.fields.page import FROM_REQUEST, page_form
-from portal.journey.forms import DiscardForm, ProceduresForm, StartForm, SubmitForm
-from portal.journey.models import Case
+from portal.japan.clock import today_in_japan
+from portal.journey import corrections, files, flow, services
+from portal.journey.fields.page import FROM_REQUEST, PageForm, page_form
+from portal.journey.forms import DiscardForm, ProceduresForm, StartForm, SubmitForm, WithdrawForm
+from portal.journey.models import Attachment, Case, ProcedureRequest
 from portal.journey.presenter import Journey
 
 bp = Blueprint("journey", __name__, url_prefix="/cases")
@@ -99,16 +103,22 @@ def _question_page(journey: Journey, current: flow.Page) -> Page:
                 refused = form.file_errors()
         services.keep_unsaved(case, current, request.form.items(multi=True), refused)
         return redirect(journey.url(current, **request.args.to_dict()))
-    if unsaved is not None:  # what was posted, shown again as the POST would have shown it
-        if (lookup := form.lookup_request()) is not None:
-            form.fill_from_postal_code(lookup)
-        elif form.group_action() is None:
-            form.validate()
-            for key, messages in unsaved.get("refused", {}).items():
-                form.field_for(key).errors = list(messages)
-    # A page shown again with its errors says so in its status too, as the POST once did.
-    refused_again = unsaved is not None and any(field.errors for field in form)
+    refused_again = _shown_again(form, unsaved)
     return journey.render("journey/page.html", current, form=form), 422 if refused_again else 200
+
+
+def _shown_again(form: PageForm, unsaved: dict[str, Any] | None) -> bool:
+    """Show what was posted again as the POST would have shown it (the address found, the
+    errors); whether it shows errors: the page says so in its status too, as the POST did."""
+    if unsaved is None:
+        return False
+    if (lookup := form.lookup_request()) is not None:
+        form.fill_from_postal_code(lookup)
+    elif form.group_action() is None:
+        form.validate()
+        for key, messages in unsaved.get("refused", {}).items():
+            form.field_for(key).errors = list(messages)
+    return any(field.errors for field in form)
 
 
 def _replayed(unsaved: dict[str, Any]) -> MultiDict[str, str]:
@@ -118,12 +128,16 @@ def _replayed(unsaved: dict[str, Any]) -> MultiDict[str, str]:
     return formdata
 
 
-def _store_uploads(case: Case, form: Any) -> dict[str, list[str]]:
-    """Attach each chosen file; the messages of those refused, by key."""
+def _store_uploads(
+    case: Case, form: Any, replacing: dict[str, Attachment] | None = None
+) -> dict[str, list[str]]:
+    """Attach each chosen file; the messages of those refused, by key. ``replacing``: only
+    these attachments are replaced (a correction keeps the documents filed)."""
     refused: dict[str, list[str]] = {}
     for key, upload in form.uploads().items():
+        replaces = None if replacing is None else [replacing[key]] if key in replacing else []
         try:
-            services.attach(case, key, upload)
+            services.attach(case, key, upload, replaces=replaces)
         except services.InvalidUpload as invalid:
             refused[key] = [str(invalid.message)]
     return refused
@@ -183,14 +197,149 @@ def receipt(case_id: int) -> Page:
     case = access.case_or_404(case_id)
     if case.is_draft:
         return redirect(url_for("journey.resume", case_id=case.id))
+    sent = [r for r in case.requests if r.online]
     return render_template(
         "journey/receipt.html",
         case=case,
         journey=Journey(case),
-        sent=[r for r in case.requests if r.online],
+        sent=sent,
         at_counter=[r for r in case.requests if not r.online],
         visits=bookings.visits(case),
+        withdrawable={r.id for r in sent if _may_withdraw(r)},
+        today=today_in_japan(),
     )
+
+
+def _may_withdraw(filed: ProcedureRequest) -> bool:
+    return lifecycle.allowed(Action.WITHDRAW, filed.status, Actor.RESIDENT)
+
+
+@bp.route("/<int:case_id>/requests/<int:request_id>/correction", methods=["GET", "POST"])
+@access.requires(access.REQUEST_FILER)
+def correction(case_id: int, request_id: int) -> Page:
+    """Answer a clerk's correction: only the answers and documents named, filled from the
+    request's own answers. Like a journey page, a POST that cannot be sent keeps what was
+    typed and redirects to the GET that shows it again."""
+    filed = access.filed_request_or_404(case_id, request_id, for_update=request.method == "POST")
+    case = filed.case
+    asked = filed.open_correction
+    if filed.status is not RequestStatus.WAITING_FOR_RESIDENT or asked is None:
+        return _not_waiting(filed)
+    current = corrections.page_of(filed, asked)
+    uploaded = corrections.uploads_for(filed, asked)
+    unsaved = services.unsaved_for(case, current) if request.method == "GET" else None
+    form = page_form(
+        current.fields,
+        filed.answers,
+        formdata=_replayed(unsaved) if unsaved else FROM_REQUEST,
+        locked=set(case.locked_keys),
+        files={key: attachment.filename for key, attachment in uploaded.items()},
+    )
+    here = url_for("journey.correction", case_id=case.id, request_id=filed.id)
+    if request.method == "POST":
+        refused: dict[str, list[str]] = {}
+        if form.lookup_request() is None and form.group_action() is None:
+            if form.validate():
+                refused = _store_uploads(case, form, replacing=uploaded)
+                if not refused:
+                    return _send_correction(filed, form)
+            else:
+                refused = form.file_errors()
+        services.keep_unsaved(case, current, request.form.items(multi=True), refused)
+        return redirect(here)
+    refused_again = _shown_again(form, unsaved)
+    page = render_template(
+        "journey/correction.html",
+        case=case,
+        journey=Journey(case),
+        filed=filed,
+        correction=asked,
+        page=current,
+        form=form,
+        today=today_in_japan(),
+    )
+    return page, 422 if refused_again else 200
+
+
+def _send_correction(filed: ProcedureRequest, form: PageForm) -> Response:
+    receipt = url_for("journey.receipt", case_id=filed.case_id)
+    try:
+        corrections.send(filed, current_user, form.answers())
+    except casework.StaleRequest:
+        return _not_waiting(filed)
+    except casework.NotAllowed as refused:
+        flash(refused.message, "error")
+        return redirect(receipt)
+    title = casework.form_of(filed).title
+    flash(
+        _(
+            "Your correction to “%(form)s” was sent to %(office)s.",
+            form=title,
+            office=filed.counter,
+        ),
+        "success",
+    )
+    return redirect(receipt)
+
+
+def _not_waiting(filed: ProcedureRequest) -> Response:
+    """A correction page for a request that waits for none (sent twice, or asked by no
+    one): say so kindly, and show the receipt with the request's status."""
+    last = filed.corrections[-1] if filed.corrections else None
+    if last is not None and not last.is_open:
+        flash(_("Your correction has been sent already. You do not need to send it again."), "info")
+    else:
+        flash(
+            _(
+                "This application does not need a correction from you. Its status is “%(status)s”.",
+                status=filed.status.label,
+            ),
+            "info",
+        )
+    return redirect(url_for("journey.receipt", case_id=filed.case_id))
+
+
+@bp.route("/<int:case_id>/requests/<int:request_id>/withdraw", methods=["GET", "POST"])
+@access.requires(access.REQUEST_FILER)
+def withdraw(case_id: int, request_id: int) -> Page:
+    """Withdrawing an application before it is decided is asked first: the GET says what
+    it means, its POST withdraws."""
+    filed = access.filed_request_or_404(case_id, request_id, for_update=request.method == "POST")
+    receipt = url_for("journey.receipt", case_id=filed.case_id)
+    title = casework.form_of(filed).title
+    if not _may_withdraw(filed):
+        flash(
+            _(
+                "“%(form)s” can no longer be withdrawn here: its status is “%(status)s”.",
+                form=title,
+                status=filed.status.label,
+            ),
+            "info",
+        )
+        return redirect(receipt)
+    form = WithdrawForm()
+    if form.validate_on_submit():
+        try:
+            casework.act(filed, Action.WITHDRAW, current_user, reason=form.reason.data or "")
+        except (casework.NotAllowed, casework.StaleRequest):
+            flash(
+                _(
+                    "“%(form)s” could not be withdrawn: its status changed. Check it below.",
+                    form=title,
+                ),
+                "error",
+            )
+            return redirect(receipt)
+        flash(_("You withdrew “%(form)s”.", form=title), "success")
+        return redirect(receipt)
+    page = render_template(
+        "journey/withdraw.html",
+        case=filed.case,
+        journey=Journey(filed.case),
+        filed=filed,
+        form=form,
+    )
+    return page, 422 if form.errors else 200
 
 
 @bp.route("/<int:case_id>/discard", methods=["GET", "POST"])
