@@ -70,11 +70,12 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from portal.audit.views import bp as audit_bp
     from portal.auth.views import bp as auth_bp
     from portal.dashboard.views import bp as dashboard_bp
     from portal.health.views import bp as health_bp
     from portal.journey.views import bp as journey_bp
     from portal.staff.views import bp as staff_bp
 
-    for blueprint in (auth_bp, dashboard_bp, health_bp, journey_bp, staff_bp):
+    for blueprint in (audit_bp, auth_bp, dashboard_bp, health_bp, journey_bp, staff_bp):
         app.register_blueprint(blueprint)
