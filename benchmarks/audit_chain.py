@@ -1,4 +1,5 @@
-"""How fast the audit log appends (one entry per transaction, as a request does) and verifies.
+"""How fast the audit log appends (one entry per transaction, as a request does) and verifies,
+beside a bare one-row insert and commit.
 
     .venv/bin/python benchmarks/audit_chain.py [--entries 5000] [--pg-url postgresql://postgres@127.0.0.1:5432]
 
@@ -40,12 +41,22 @@ def measure(url: str, entries: int) -> dict[str, float]:
             )
             db.session.commit()
             timings.append(time.perf_counter() - started)
+        baseline = []
+        db.session.execute(text("CREATE TABLE bench_rows (id integer, note text)"))
+        db.session.commit()
+        for number in range(entries):
+            started = time.perf_counter()
+            db.session.execute(text("INSERT INTO bench_rows VALUES (:n, 'x')"), {"n": number})
+            db.session.commit()
+            baseline.append(time.perf_counter() - started)
         started = time.perf_counter()
         result = verify()
         verified = time.perf_counter() - started
         assert result.fault is None and result.entries == entries
+        db.session.remove()
         db.engine.dispose()
     return {
+        "one_insert_commit_p50_ms": statistics.median(baseline) * 1000,
         "append_p50_ms": statistics.median(timings) * 1000,
         "append_p95_ms": statistics.quantiles(timings, n=20)[18] * 1000,
         "verify_s": verified,
