@@ -73,6 +73,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from portal.audit.views import bp as audit_bp
     from portal.auth.views import bp as auth_bp
     from portal.bookings.views import bp as bookings_bp
     from portal.dashboard.views import bp as dashboard_bp
@@ -82,6 +83,13 @@ def _register_blueprints(app: Flask) -> None:
     from portal.staff.views import bp as staff_bp
 
     for blueprint in (
-        auth_bp, bookings_bp, dashboard_bp, health_bp, journey_bp, mailbox_bp, staff_bp
+        audit_bp,
+        auth_bp,
+        bookings_bp,
+        dashboard_bp,
+        health_bp,
+        journey_bp,
+        mailbox_bp,
+        staff_bp,
     ):
         app.register_blueprint(blueprint)

@@ -18,6 +18,7 @@ from flask_login import current_user
 from sqlalchemy import ColumnElement, Select, bindparam, select
 
 from portal.accounts.models import Account, Role
+from portal.audit.models import AccessRecord
 from portal.casework.lifecycle import TRANSITIONS, Action, Actor
 from portal.db import db
 from portal.definitions.services import parsed_snapshot
@@ -262,11 +263,23 @@ def filed_request_or_404(
     return found
 
 
+def own_access_records(account: Account) -> Select[tuple[AccessRecord]]:
+    """Who had the account's information: the resident's own access record, theirs alone."""
+    return select(AccessRecord).where(AccessRecord.resident_id == account.id)
+
+
 def may_see_attachment(account: Account, attachment: Attachment) -> bool:
     """The filer, and clerks of the departments whose forms ask for this document."""
     case = attachment.case
     if db.session.scalar(own_cases(account).where(Case.id == case.id)) is not None:
         return True
+    return request_reading_document(account, attachment) is not None
+
+
+def request_reading_document(account: Account, attachment: Attachment) -> ProcedureRequest | None:
+    """The filed request through which staff may read the document: one whose form asks for
+    it, filed with a department the account works in (the access record names it)."""
+    case = attachment.case
     snapshot = parsed_snapshot(case.snapshot_digest, lambda: case.snapshot)
     for filed in case.requests:
         keys = {field.key for field in snapshot.form(filed.form_id).attachments}
@@ -276,8 +289,8 @@ def may_see_attachment(account: Account, attachment: Attachment) -> bool:
             and department is not None
             and may_work_in_department(account, department)
         ):
-            return True
-    return False
+            return filed
+    return None
 
 
 def attachment_or_404(case_id: int, attachment_id: int) -> Attachment:

@@ -37,6 +37,7 @@ municipalities_cli = UnitOfWorkGroup("municipalities", help="Every municipality 
 
 
 def init_app(app: Flask) -> None:
+    from portal.audit.cli import audit_cli
     from portal.definitions.cli import definitions_cli
     from portal.mailbox.cli import mailbox_cli
 
@@ -45,6 +46,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(municipalities_cli)
     app.cli.add_command(definitions_cli)
     app.cli.add_command(mailbox_cli)
+    app.cli.add_command(audit_cli)
 
 
 def _account(account_id: int | None, issuer: str | None, subject: str | None) -> Account:

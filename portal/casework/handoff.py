@@ -13,6 +13,8 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from portal.audit.models import AccessPurpose
+from portal.audit.services import record_access
 from portal.casework.lifecycle import Action, RequestStatus
 from portal.casework.models import HandOff
 from portal.casework.services import act, snapshot_of_request
@@ -50,6 +52,7 @@ def send(request: ProcedureRequest) -> HandOff | None:
     )
     db.session.add(hand_off)
     db.session.flush()
+    _record(request, AccessPurpose.HANDED_OVER)
     with force_locale(request.case.language):
         act(
             request,
@@ -74,8 +77,23 @@ def deliver(hand_off_id: int) -> None:
     for request in waiting_for(hand_off.from_request):
         if request.municipality_id == hand_off.to_municipality_id:
             act(request, Action.RECEIVE_HAND_OFF, None, changes={"hand_off": received})
+            _record(request, AccessPurpose.RECEIVED_HAND_OFF)
     hand_off.delivered_at = utcnow()
     db.session.flush()
+
+
+def _record(request: ProcedureRequest, purpose: AccessPurpose) -> None:
+    """Both ends of a hand-off are in the resident's access record."""
+    record_access(
+        request.case.account,
+        staff=None,
+        municipality=request.municipality,
+        department=request.department,
+        form_id=request.form_id,
+        purpose=purpose,
+        case=request.case,
+        request=request,
+    )
 
 
 def on_rejected(request: ProcedureRequest, reason: str) -> None:

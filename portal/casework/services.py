@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal import access, jobs
 from portal.accounts.models import Account
+from portal.audit import services as audit
 from portal.casework import lifecycle
 from portal.casework.lifecycle import Action, Actor, RequestStatus
 from portal.casework.models import Correction, RequestEvent
@@ -151,8 +152,27 @@ def act(
         # no row lock to wait on): the same answer as a stale page.
         db.session.rollback()
         raise StaleRequest(request, []) from None
+    _audit(request, event)
     _set_off(request, event)
     return event
+
+
+def _audit(request: ProcedureRequest, event: RequestEvent) -> None:
+    """Every action goes into the municipality's hash-chained audit log as well."""
+    audit.append(
+        f"municipality:{request.municipality.code}",
+        actor=event.actor,
+        action=f"request.{event.action.value}",
+        subject=f"request:{request.id}",
+        details={
+            "actor_kind": event.actor_kind.value,
+            "from": event.from_status.value,
+            "to": event.to_status.value,
+            "version": event.version,
+            "reason": event.reason,
+            "changed": sorted(event.changes),
+        },
+    )
 
 
 def _set_off(request: ProcedureRequest, event: RequestEvent) -> None:

@@ -479,11 +479,12 @@ def _wait_for_hand_off(snapshot: Snapshot, case: Case, roles: Mapping[str, str])
     hand_off = snapshot.workflow.hand_off
     if hand_off is None:
         return
+    # By department, not ``online``: the last requests are not flushed yet (no department_id).
     sender = next((r for r in case.requests if r.form_id == hand_off.form_id), None)
-    if sender is None or not sender.online:
+    if sender is None or sender.department is None:
         return
     for filed in case.requests:
-        if roles.get(filed.form_id) == hand_off.to and filed.online:
+        if roles.get(filed.form_id) == hand_off.to and filed.department is not None:
             filed.status = RequestStatus.AWAITING_HAND_OFF
 
 

@@ -44,8 +44,14 @@ def run_migrations_online() -> None:
             connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
             connection.commit()  # end the transaction the PRAGMA began: Alembic runs its own
         context.configure(connection=connection, target_metadata=db.metadata, **conf_args)
-        with context.begin_transaction():
-            context.run_migrations()
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if connection.dialect.name == "sqlite":
+                # The connection goes back to the pool: the next user expects enforced keys.
+                connection.exec_driver_sql("PRAGMA foreign_keys = ON")
+                connection.commit()
 
 
 if context.is_offline_mode():

@@ -156,3 +156,27 @@ def test_to_a_municipality_not_served_approving_hands_nothing_over(
     assert _request(case, "mic.tennyu").status is RequestStatus.AT_COUNTER
     _decide(_request(case, "mic.tenshutsu"), Action.APPROVE)
     assert db.session.scalars(select(HandOff)).all() == []
+
+
+def test_both_ends_of_the_hand_off_are_in_the_access_record_and_the_audit_log(
+    ctx, runner
+) -> None:
+    from portal.audit.models import AccessPurpose, AccessRecord, AuditEntry
+
+    case = _moved()
+    _decide(_request(case, "mic.tenshutsu"), Action.APPROVE)
+    deliver_hand_off(db.session.scalars(select(HandOff)).one().id)
+    records = db.session.scalars(select(AccessRecord).order_by(AccessRecord.id)).all()
+    waited = [r.form_id for r in case.requests if r.municipality.code == "141003" and r.online]
+    assert [(r.purpose, r.municipality.code, r.form_id) for r in records] == [
+        (AccessPurpose.HANDED_OVER, "131016", "mic.tenshutsu"),
+        *((AccessPurpose.RECEIVED_HAND_OFF, "141003", form_id) for form_id in waited),
+    ]
+    assert {"mic.tennyu", "mhlw.kokuho_shutoku_tennyu"} <= set(waited)
+    assert all(r.resident_id == case.account_id for r in records)
+    actions = db.session.scalars(
+        select(AuditEntry.action).where(AuditEntry.chain == "municipality:141003")
+    ).all()
+    assert actions.count("request.receive_hand_off") == len(waited)
+    db.session.commit()
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
