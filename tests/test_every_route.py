@@ -38,7 +38,7 @@ from portal.accounts.models import Account
 from portal.casework.lifecycle import Action
 from portal.casework.services import act
 from portal.extensions import db
-from portal.journey.models import Attachment, Case
+from portal.journey.models import Attachment, Case, ProcedureRequest
 from portal.tenancy.models import Department, Municipality
 from tests.factories import RoleFactory
 from tests.support.html import forms
@@ -148,11 +148,12 @@ def _build_world(app: Flask, resident: Resident, client: FlaskClient) -> World:
     resident.start("death")
     world = World()
     with app.app_context():
-        for model in (Case, Attachment, Department, Municipality, Account):
+        for model in (Case, Attachment, Department, Municipality, Account, ProcedureRequest):
             world.ids += db.session.scalars(select(model.id)).all()
     adapter = app.url_map.bind("localhost")
     pending = ["/", "/staff/", *proxy_pages, *[url for url, _ in draft.pages + birth.pages]]
     pending += [f"/cases/{i}" for i in world.ids] + [f"/cases/{i}/receipt" for i in world.ids]
+    pending += [f"/staff/requests/{i}" for i in world.ids]
     seen: set[str] = set()
     while pending and len(seen) < 300:
         url = urlsplit(pending.pop(0)).path

@@ -1,0 +1,176 @@
+"""The forms of a request's page: one per action, each posted with the version it was shown.
+
+Every form has a prefix (its action), so that several sit on one page with their own ids;
+the page's one CSRF token is checked for every POST by ``CSRFProtect``. What the service
+refuses lands beside the form's main field (the reason, else its button), like a
+validation error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import Field, IntegerField, SelectMultipleField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length
+from wtforms.widgets import HiddenInput
+
+from portal.casework.lifecycle import Action
+from portal.journey.fields.base import ErrorMessage
+
+#: Longer than any reason a clerk writes; the body limit stops anything larger.
+REASON_MAX = 4000
+
+
+class ActionForm(FlaskForm):
+    """An action with no field of its own: claim, release, approve."""
+
+    class Meta:
+        csrf = False
+
+    action: ClassVar[Action]
+    version = IntegerField(widget=HiddenInput())
+    submit = SubmitField()
+
+    def __init__(self, version: int, formdata: Any = None, **kwargs: Any) -> None:
+        super().__init__(formdata=formdata, prefix=self.action.value, **kwargs)
+        self.submit.label.text = self.action.label
+        if formdata is None:
+            self.version.data = version
+
+    @property
+    def main_field(self) -> Field:
+        return self.submit
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.version.data is None or self.version.errors:
+            # Hidden: said beside the button, where the clerk looks.
+            self.version.errors = []
+            self.refuse(_l("Reload the page: it did not say which version of the request you saw."))
+            return False
+        return valid
+
+    def refuse(self, message: Any) -> None:
+        """Show the service's refusal (or any problem) beside the main field."""
+        field = self.main_field
+        field.errors = [*field.errors, ErrorMessage(message)]
+
+    def show_version(self, version: int) -> None:
+        """After a stale post: what was typed stays, the version becomes the current one."""
+        self.version.data = version
+        self.version.raw_data = None
+
+    @property
+    def posted_version(self) -> int:
+        return self.version.data or 0
+
+    @property
+    def reason_text(self) -> str:
+        return ""
+
+
+class ReasonForm(ActionForm):
+    """An action that needs a reason: reject, note, withdraw."""
+
+    reason_label: ClassVar[Any]
+    reason_hint: ClassVar[Any] = None
+    reason = TextAreaField(
+        validators=[DataRequired(_l("Give a reason.")), Length(max=REASON_MAX)],
+    )
+
+    def __init__(self, version: int, formdata: Any = None, **kwargs: Any) -> None:
+        super().__init__(version, formdata, **kwargs)
+        self.reason.label.text = self.reason_label
+
+    @property
+    def main_field(self) -> Field:
+        return self.reason
+
+    @property
+    def reason_text(self) -> str:
+        return self.reason.data or ""
+
+
+class ClaimForm(ActionForm):
+    action = Action.CLAIM
+
+
+class ReleaseForm(ActionForm):
+    action = Action.RELEASE
+
+
+class ApproveForm(ActionForm):
+    action = Action.APPROVE
+
+
+class RejectForm(ReasonForm):
+    action = Action.REJECT
+    reason_label = _l("Reason for rejecting")
+    reason_hint = _l("The resident is told this reason.")
+
+
+class NoteForm(ReasonForm):
+    action = Action.NOTE
+    reason_label = _l("Note")
+    reason_hint = _l("Only staff read internal notes.")
+
+
+class WithdrawForm(ReasonForm):
+    action = Action.WITHDRAW
+    reason_label = _l("How and why the resident asked to withdraw")
+
+
+class CorrectionForm(ReasonForm):
+    """Which of this form's answers and documents the resident is to correct, and why."""
+
+    action = Action.ASK_CORRECTION
+    reason_label = _l("What the resident should correct")
+    reason_hint = _l("The resident reads this with the answers you ticked.")
+    answers = SelectMultipleField(_l("Answers to correct"), choices=[])
+    documents = SelectMultipleField(_l("Documents to upload again"), choices=[])
+
+    def __init__(
+        self,
+        version: int,
+        formdata: Any = None,
+        *,
+        answer_choices: Sequence[tuple[str, str]] = (),
+        document_choices: Sequence[tuple[str, str]] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(version, formdata, **kwargs)
+        self.answers.choices = list(answer_choices)
+        self.documents.choices = list(document_choices)
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        chosen = self.answers.data or self.documents.data
+        if not chosen and not self.answers.errors and not self.documents.errors:
+            first = f"{self.answers.id}-0" if self.answers.choices else f"{self.documents.id}-0"
+            self.answers.errors = [
+                ErrorMessage(_l("Name at least one answer or document to correct."), first)
+            ]
+            return False
+        return valid
+
+
+FORMS: dict[Action, type[ActionForm]] = {
+    form.action: form
+    for form in (
+        ClaimForm,
+        ReleaseForm,
+        ApproveForm,
+        RejectForm,
+        CorrectionForm,
+        NoteForm,
+        WithdrawForm,
+    )
+}
+
+
+def posted_action(formdata: Any) -> Action | None:
+    """Which action's button was pressed (its form's prefixed submit)."""
+    return next((action for action in FORMS if f"{action.value}-submit" in formdata), None)
