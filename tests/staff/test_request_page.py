@@ -29,6 +29,7 @@ from tests.factories import (
 )
 from tests.support.clerks import Clerk, url
 from tests.support.html import forms, text
+from tests.support.people import csrf_token
 
 #: The resident's account id and provider subject: never on a clerk's page.
 RESIDENT_ID = 987_654_321
@@ -153,8 +154,9 @@ def test_a_clerk_of_another_department_or_municipality_and_the_filer_get_404(app
     for who, account_id in desk.outsiders.items():
         outsider = _clerk(app, account_id)
         assert outsider.client.get(url(desk.request_id)).status_code == 404, who
-        posted = outsider.client.post(url(desk.request_id), data={"claim-submit": "y"})
-        assert posted.status_code in (400, 404), who
+        token = csrf_token(outsider.client.get("/").text)
+        data = {"csrf_token": token, "claim-version": "1", "claim-submit": "y"}
+        assert outsider.client.post(url(desk.request_id), data=data).status_code == 404, who
     with app.app_context():
         assert _request(app, desk.request_id).events == []
 
