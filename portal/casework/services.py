@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal import access, jobs
 from portal.accounts.models import Account
 from portal.audit import services as audit
+from portal.audit.models import AccessPurpose
 from portal.casework import lifecycle
 from portal.casework.lifecycle import Action, Actor, RequestStatus
 from portal.casework.models import Correction, RequestEvent
@@ -216,6 +217,20 @@ def _cancel_visit(request: ProcedureRequest) -> None:
     booking = bookings.active_booking(request)
     if booking is not None and booking.slot_start > utcnow():
         bookings.cancel(booking, None)
+
+
+def opened_by(request: ProcedureRequest, staff: Account) -> None:
+    """A clerk opened the request: the resident sees it in their access record."""
+    audit.record_access(
+        request.case.account,
+        staff=staff,
+        municipality=request.municipality,
+        department=request.department,
+        form_id=request.form_id,
+        purpose=AccessPurpose.VIEWED_REQUEST,
+        case=request.case,
+        request=request,
+    )
 
 
 def events_since(request: ProcedureRequest, version: int) -> list[RequestEvent]:

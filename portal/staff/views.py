@@ -58,6 +58,7 @@ def request_page(request_id: int) -> Response | str | tuple[str, int]:
     filed = access.request_or_404(request_id)
     page = RequestPage(filed, current_user)
     if request.method == "GET":
+        casework.opened_by(filed, current_user)
         return _render(page)
     action = posted_action(request.form)
     if action is None:

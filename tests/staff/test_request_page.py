@@ -411,3 +411,17 @@ def _token(clerk: Clerk) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', clerk.page)
     assert found
     return found.group(1)
+
+
+def test_opening_the_request_is_in_the_residents_access_record(app) -> None:
+    from portal.audit.models import AccessPurpose, AccessRecord
+
+    desk = _desk(app)
+    for account_id in desk.outsiders.values():
+        _clerk(app, account_id).client.get(url(desk.request_id))
+    assert _clerk(app, desk.clerks[0]).open(desk.request_id).status_code == 200
+    with app.app_context():
+        records = db.session.scalars(db.select(AccessRecord)).all()
+        assert [(r.purpose, r.resident_id, r.staff_id, r.form_id) for r in records] == [
+            (AccessPurpose.VIEWED_REQUEST, RESIDENT_ID, desk.clerks[0], "mic.tenshutsu")
+        ]
