@@ -21,7 +21,6 @@ from portal.accounts.models import Account, Role
 from portal.audit.models import AccessRecord
 from portal.casework.lifecycle import TRANSITIONS, Action, Actor
 from portal.db import db
-from portal.definitions.services import parsed_snapshot
 from portal.journey.models import Attachment, Case, ProcedureRequest
 from portal.mailbox.models import Message
 from portal.tenancy.models import Department, Municipality
@@ -279,10 +278,8 @@ def may_see_attachment(account: Account, attachment: Attachment) -> bool:
 def request_reading_document(account: Account, attachment: Attachment) -> ProcedureRequest | None:
     """The filed request through which staff may read the document: one whose form asks for
     it, filed with a department the account works in (the access record names it)."""
-    case = attachment.case
-    snapshot = parsed_snapshot(case.snapshot_digest, lambda: case.snapshot)
-    for filed in case.requests:
-        keys = {field.key for field in snapshot.form(filed.form_id).attachments}
+    for filed in attachment.case.requests:
+        keys = {field.key for field in filed.form_definition.attachments}
         department = filed.department  # None for a procedure filed at a counter
         if (
             attachment.field_key in keys

@@ -27,7 +27,7 @@ from portal.accounts.models import Account, Role, StaffRole
 from portal.casework import services as casework
 from portal.casework.pseudonyms import resident_code
 from portal.definitions.models import DefinitionSnapshot
-from portal.definitions.services import Catalog, parsed_snapshot
+from portal.definitions.services import Catalog
 from portal.definitions.sources import content_digest, read_sources
 from portal.extensions import db
 from portal.japan.clock import today_in_japan, utcnow
@@ -180,7 +180,7 @@ class RequestFactory(_Factory):
 
 
 def _form(case: Case, form_id: str) -> Any:
-    return parsed_snapshot(case.snapshot_digest, lambda: case.snapshot).form(form_id)
+    return case.definitions.form(form_id)
 
 
 class CaseFactory(_Factory):
@@ -220,7 +220,7 @@ class CaseFactory(_Factory):
     def forms(case: Case, create: bool, form_ids: Any, **_: Any) -> None:
         if case.status is not CaseStatus.SUBMITTED:
             return
-        snapshot = parsed_snapshot(case.snapshot_digest, lambda: case.snapshot)
+        snapshot = case.definitions
         if form_ids is None:
             form_ids = [entry.form_id for entry in snapshot.workflow.forms]
         for form_id in form_ids:
@@ -270,7 +270,7 @@ class MessageFactory(_Factory):
 
 
 def _document_key(case: Case) -> str:
-    snapshot = parsed_snapshot(case.snapshot_digest, lambda: case.snapshot)
+    snapshot = case.definitions
     form_ids = [r.form_id for r in case.requests] or [e.form_id for e in snapshot.workflow.forms]
     for form_id in form_ids:
         for field in snapshot.form(form_id).attachments:

@@ -17,7 +17,7 @@ def test_a_filed_case_has_one_request_per_form_at_each_forms_department(app: Fla
         yokohama = MunicipalityFactory(name_en="Yokohama")
         case = CaseFactory(filed=True, municipality=yokohama)
         db.session.commit()
-        snapshot = services.snapshot_of(case)
+        snapshot = case.definitions
         assert case.status is CaseStatus.SUBMITTED and case.receipt_number
         assert [r.form_id for r in case.requests] == [e.form_id for e in snapshot.workflow.forms]
         for request in case.requests:

@@ -11,7 +11,6 @@ from portal import access
 from portal.accounts.models import Account
 from portal.audit.models import AccessRecord
 from portal.db import db
-from portal.definitions.services import parsed_snapshot
 
 PER_PAGE = 20
 
@@ -53,8 +52,7 @@ def _form_titles(records: list[AccessRecord]) -> dict[int, str]:
         title = record.form_id
         case = record.case
         if case is not None:
-            snapshot = parsed_snapshot(case.snapshot_digest, lambda case=case: case.snapshot)
-            form = snapshot.forms.get(record.form_id)
+            form = case.definitions.forms.get(record.form_id)
             title = form.title if form is not None else title
         titles[record.id] = title
     return titles

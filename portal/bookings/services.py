@@ -33,8 +33,6 @@ from portal.bookings.models import (
     SlotCount,
 )
 from portal.db import db
-from portal.definitions.model import Form
-from portal.definitions.services import parsed_snapshot
 from portal.japan.clock import JAPAN, in_japan, today_in_japan, utcnow
 from portal.journey.models import Case, ProcedureRequest
 from portal.mailbox.kinds import MessageKind
@@ -108,15 +106,9 @@ def counter_of(department: Department | None) -> CounterSettings | None:
     return db.session.get(CounterSettings, department.id)
 
 
-def form_of(request: ProcedureRequest) -> Form:
-    """The request's form, as its case's frozen definitions have it."""
-    case = request.case
-    return parsed_snapshot(case.snapshot_digest, lambda: case.snapshot).form(request.form_id)
-
-
 def needs_visit(request: ProcedureRequest) -> bool:
     """Whether the request's form asks the resident to come to the counter in person."""
-    return form_of(request).visit_required
+    return request.form_definition.visit_required
 
 
 def bookable(request: ProcedureRequest) -> bool:

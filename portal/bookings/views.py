@@ -189,6 +189,6 @@ def day_bookings(department_id: int) -> str:
         previous_day=day - timedelta(days=1),
         next_day=day + timedelta(days=1),
         bookings=bookings,
-        procedure_titles={b.request_id: services.form_of(b.request).title for b in bookings},
+        procedure_titles={b.request_id: b.request.form_definition.title for b in bookings},
         settings=services.counter_of(department),
     )

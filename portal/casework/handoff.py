@@ -17,7 +17,7 @@ from portal.audit.models import AccessPurpose
 from portal.audit.services import record_access
 from portal.casework.lifecycle import Action, RequestStatus
 from portal.casework.models import HandOff
-from portal.casework.services import act, snapshot_of_request
+from portal.casework.services import act
 from portal.db import db
 from portal.japan.clock import utcnow
 from portal.journey.models import ProcedureRequest
@@ -25,7 +25,7 @@ from portal.journey.models import ProcedureRequest
 
 def sends_hand_off(request: ProcedureRequest) -> bool:
     """Is this the request whose approval hands the case over (the moving-out)?"""
-    hand_off = snapshot_of_request(request).workflow.hand_off
+    hand_off = request.case.definitions.workflow.hand_off
     return hand_off is not None and hand_off.form_id == request.form_id
 
 
@@ -116,7 +116,7 @@ def on_rejected(request: ProcedureRequest, reason: str) -> None:
                 None,
                 reason=_(
                     "%(form)s was rejected by %(municipality)s: %(reason)s",
-                    form=snapshot_of_request(request).form(request.form_id).title,
+                    form=request.form_definition.title,
                     municipality=request.municipality.name,
                     reason=reason,
                 ),

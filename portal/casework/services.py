@@ -26,8 +26,7 @@ from portal.casework.lifecycle import Action, Actor, RequestStatus
 from portal.casework.models import Correction, RequestEvent
 from portal.casework.pseudonyms import resident_code
 from portal.db import db
-from portal.definitions.model import Form, Snapshot
-from portal.definitions.services import parsed_snapshot
+from portal.definitions.model import Form
 from portal.japan.clock import today_in_japan, utcnow
 from portal.journey.models import ProcedureRequest
 from portal.mailbox.kinds import MessageKind
@@ -72,16 +71,9 @@ def answers_digest(answers: Mapping[str, Any]) -> str:
 
 def code_for(account_id: int, request: ProcedureRequest) -> str:
     """The resident's code in this request's department kind and municipality."""
-    return resident_code(account_id, request.municipality.code, form_of(request).department_kind)
-
-
-def form_of(request: ProcedureRequest) -> Form:
-    return snapshot_of_request(request).form(request.form_id)
-
-
-def snapshot_of_request(request: ProcedureRequest) -> Snapshot:
-    case = request.case
-    return parsed_snapshot(case.snapshot_digest, lambda: case.snapshot)
+    return resident_code(
+        account_id, request.municipality.code, request.form_definition.department_kind
+    )
 
 
 def act(
@@ -308,7 +300,7 @@ def _ask_correction(
     documents: Iterable[str],
     reason: str,
 ) -> dict[str, Any]:
-    form = form_of(request)
+    form = request.form_definition
     answerable = {f.key for s in form.sections for f in s.fields}
     uploadable = {f.key for f in form.attachments}
     fields, documents = sorted(set(fields)), sorted(set(documents))
@@ -352,7 +344,7 @@ def _resume_clock(request: ProcedureRequest) -> None:
 def _approve(request: ProcedureRequest, by: Account | None) -> RequestStatus:
     """Final, unless the form wants four eyes: the first approval waits for a second clerk,
     who must be someone else, whatever their role."""
-    if form_of(request).approvals < 2:
+    if request.form_definition.approvals < 2:
         return RequestStatus.APPROVED
     if request.status is RequestStatus.IN_REVIEW:
         request.first_approver_id = by.id  # type: ignore[union-attr]

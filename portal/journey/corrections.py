@@ -26,7 +26,7 @@ from portal.journey.models import Attachment, ProcedureRequest
 def page_of(request: ProcedureRequest, correction: Correction) -> flow.Page:
     """The fields the correction names, in the form's order; a named document must be
     uploaded again, even one the form leaves optional."""
-    form = casework.form_of(request)
+    form = request.form_definition
     answers = [f for s in form.sections for f in s.fields if f.key in correction.fields]
     documents = [_required(f) for f in form.attachments if f.key in correction.documents]
     return flow.Page(

@@ -12,7 +12,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.accounts.models import Account
 from portal.casework.lifecycle import FINAL, OPEN, CaseProgress, RequestStatus, case_progress
 from portal.db import db, utcnow
+from portal.definitions.model import Form, Snapshot
 from portal.definitions.models import DefinitionSnapshot
+from portal.definitions.services import parsed_snapshot
 from portal.tenancy.models import Department, Municipality, counter_name
 
 if TYPE_CHECKING:
@@ -95,6 +97,11 @@ class Case(db.Model):
         return self.status is CaseStatus.DRAFT
 
     @property
+    def definitions(self) -> Snapshot:
+        """The frozen definitions the case is filled against, parsed once per digest."""
+        return parsed_snapshot(self.snapshot_digest, lambda: self.snapshot)
+
+    @property
     def progress(self) -> CaseProgress:
         return case_progress([r.status for r in self.requests], submitted=not self.is_draft)
 
@@ -166,6 +173,11 @@ class ProcedureRequest(db.Model):
     corrections: Mapped[list[Correction]] = relationship(
         back_populates="request", order_by="Correction.id", cascade="all, delete-orphan"
     )
+
+    @property
+    def form_definition(self) -> Form:
+        """This request's form, as its case's frozen definitions have it."""
+        return self.case.definitions.form(self.form_id)
 
     @property
     def is_open(self) -> bool:

@@ -19,7 +19,7 @@ class Journey:
 
     def __init__(self, case: Case) -> None:
         self.case = case
-        self.snapshot = services.snapshot_of(case)
+        self.snapshot = case.definitions
         shape = flow.shape(self.snapshot, case.answers, case.declined_forms, case.follow_up_form)
         self.procedures = shape.procedures
         self.pages = shape.pages

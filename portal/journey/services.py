@@ -52,10 +52,6 @@ class InvalidUpload(ValueError):
         self.message = message
 
 
-def snapshot_of(case: Case) -> Snapshot:
-    return parsed_snapshot(case.snapshot_digest, lambda: case.snapshot)
-
-
 def draft_of(account: Account, workflow_key: str) -> Case | None:
     query = own_cases(account).filter_by(
         workflow_key=workflow_key, status=CaseStatus.DRAFT, follows_case_id=None
@@ -283,7 +279,7 @@ def save_page(case: Case, page: flow.Page, answers: Mapping[str, Any]) -> ScopeC
     for key, value in answers.items():
         if key not in case.locked_keys:
             merged[key] = value
-    snapshot = snapshot_of(case)
+    snapshot = case.definitions
     correction = _settle_scope(snapshot, case.answers, merged)
     if correction is not None:
         merged[correction.key] = correction.value
@@ -360,7 +356,7 @@ def _settle_scope(
 
 def choose_procedures(case: Case, declined: list[str]) -> None:
     """Which optional procedures the resident leaves out; required ones cannot be."""
-    snapshot = snapshot_of(case)
+    snapshot = case.definitions
     optional = {entry.form_id for entry in snapshot.workflow.forms if entry.optional}
     case.declined_forms = sorted(set(declined) & optional)
     if "procedures" not in case.completed_pages:
@@ -443,7 +439,7 @@ def submit(case: Case) -> Submission:
         db.session.refresh(case)
         return Submission(case, first_time=False)
     db.session.refresh(case)
-    snapshot = snapshot_of(case)
+    snapshot = case.definitions
     roles: dict[str, str] = {}
     for procedure in flow.procedures(
         snapshot, case.answers, case.declined_forms, follow_up=case.follow_up_form

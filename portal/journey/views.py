@@ -272,7 +272,7 @@ def _send_correction(filed: ProcedureRequest, form: PageForm) -> Response:
     except casework.NotAllowed as refused:
         flash(refused.message, "error")
         return redirect(receipt)
-    title = casework.form_of(filed).title
+    title = filed.form_definition.title
     flash(
         _(
             "Your correction to “%(form)s” was sent to %(office)s.",
@@ -308,7 +308,7 @@ def withdraw(case_id: int, request_id: int) -> Page:
     it means, its POST withdraws."""
     filed = access.filed_request_or_404(case_id, request_id, for_update=request.method == "POST")
     receipt = url_for("journey.receipt", case_id=filed.case_id)
-    title = casework.form_of(filed).title
+    title = filed.form_definition.title
     if not _may_withdraw(filed):
         flash(
             _(

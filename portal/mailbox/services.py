@@ -10,7 +10,6 @@ from sqlalchemy import update
 from portal import jobs
 from portal.accounts.models import Account
 from portal.db import db, utcnow
-from portal.definitions.services import parsed_snapshot
 from portal.i18n import DEFAULT_LANGUAGE
 from portal.japan.values import InvalidValue, normalize_email
 from portal.journey.models import Case, ProcedureRequest
@@ -57,8 +56,7 @@ def _context(case: Case | None, request: ProcedureRequest | None) -> dict[str, A
     if case is not None and case.receipt_number:
         values["receipt"] = case.receipt_number
     if request is not None:
-        snapshot = parsed_snapshot(request.case.snapshot_digest, lambda: request.case.snapshot)
-        title = snapshot.form(request.form_id).title
+        title = request.form_definition.title
         values["procedure"] = {"ja": title.ja, "en": title.en}
         values["municipality"] = {
             "ja": request.municipality.prefecture_ja + request.municipality.name_ja,

@@ -22,7 +22,6 @@ from portal.accounts.models import Account
 from portal.casework import lifecycle
 from portal.casework.lifecycle import Action, Actor, RequestStatus
 from portal.casework.models import Correction, RequestEvent
-from portal.casework.services import snapshot_of_request
 from portal.db import db
 from portal.definitions.model import Field, Item
 from portal.i18n import current_language
@@ -79,8 +78,8 @@ class RequestPage:
     def __init__(self, request: ProcedureRequest, viewer: Account) -> None:
         self.request = request
         self.viewer = viewer
-        self.snapshot = snapshot_of_request(request)
-        self.form = self.snapshot.form(request.form_id)
+        self.snapshot = request.case.definitions
+        self.form = request.form_definition
         self._fields: dict[str, Field] = {f.key: f for f in self.form.fields()}
 
     # What was filed ----------------------------------------------------------------------

@@ -13,7 +13,7 @@ from flask_babel import force_locale
 from portal.casework import lifecycle
 from portal.casework.lifecycle import Action, Actor, RequestStatus
 from portal.casework.pseudonyms import resident_code
-from portal.casework.services import NotAllowed, StaleRequest, act, answers_digest, form_of
+from portal.casework.services import NotAllowed, StaleRequest, act, answers_digest
 from portal.extensions import db
 from portal.journey import services
 from portal.journey.models import ProcedureRequest
@@ -35,7 +35,7 @@ def test_each_request_freezes_only_the_answers_its_form_reads(ctx, municipalitie
     by_form = {r.form_id: r for r in case.requests}
     assert {"mic.tenshutsu", "mic.tennyu", "mhlw.kokuho_shutoku_tennyu"} <= set(by_form)
     for request in case.requests:
-        form = form_of(request)
+        form = request.form_definition
         readable = {f.key for f in form.fields()} | {"principal.address", "move.new_address"}
         assert set(request.answers) <= readable, request.form_id
         assert "unrelated.fact" not in request.answers

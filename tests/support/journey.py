@@ -22,7 +22,6 @@ from portal.definitions.model import Item
 from portal.extensions import db
 from portal.japan.clock import today_in_japan
 from portal.journey.models import Case
-from portal.journey.services import snapshot_of
 from tests.support.documents import PDF
 from tests.support.html import Form, post_form
 from tests.support.people import csrf_token
@@ -85,7 +84,7 @@ class Resident:
     def items(self) -> dict[str, Item]:
         """Every item the case's definitions can ask, by key."""
         with self.app.app_context():
-            snapshot = snapshot_of(db.session.get(Case, self.case_id))
+            snapshot = db.session.get(Case, self.case_id).definitions
             items = dict(snapshot.vocabulary)
             for form in snapshot.forms.values():
                 for form_field in form.fields():
