@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Engine, MetaData, event
+from sqlalchemy import DateTime, Engine, Enum, MetaData, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
 
 from portal.japan.clock import utcnow
 
-__all__ = ["Base", "UTCDateTime", "db", "utcnow"]  # utcnow: models' defaults, from the clock
+#: utcnow: the models' defaults, from the clock.
+__all__ = ["Base", "UTCDateTime", "db", "text_enum", "utcnow"]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -23,6 +25,14 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def text_enum(enum: type[StrEnum], length: int = 20) -> Enum:
+    """A StrEnum stored as its values in a plain string column, alike on SQLite and
+    PostgreSQL: adding a member needs no ALTER TYPE, only the column's length."""
+    return Enum(
+        enum, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -7,10 +7,10 @@ from enum import StrEnum
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import db, utcnow
+from portal.db import db, text_enum, utcnow
 from portal.tenancy.models import Department, Municipality
 
 
@@ -80,7 +80,7 @@ class StaffRole(db.Model):
         ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
     role: Mapped[Role] = mapped_column(
-        Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+        text_enum(Role, 20)
     )
     municipality_id: Mapped[int | None] = mapped_column(
         ForeignKey("municipalities.id", ondelete="CASCADE"), index=True

@@ -13,11 +13,11 @@ from enum import StrEnum
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, UniqueConstraint, event
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, Mapper, ORMExecuteState, Session, mapped_column, relationship
 
 from portal.accounts.models import Account
-from portal.db import db, utcnow
+from portal.db import db, text_enum, utcnow
 from portal.journey.models import Case, ProcedureRequest
 from portal.tenancy.models import Department, Municipality
 
@@ -118,12 +118,7 @@ class AccessRecord(db.Model):
     )
     form_id: Mapped[str | None] = mapped_column(String(100))
     purpose: Mapped[AccessPurpose] = mapped_column(
-        Enum(
-            AccessPurpose,
-            native_enum=False,
-            length=40,
-            values_callable=lambda e: [m.value for m in e],
-        )
+        text_enum(AccessPurpose, 40)
     )
     case_id: Mapped[int | None] = mapped_column(
         ForeignKey("cases.id", ondelete="SET NULL"), index=True

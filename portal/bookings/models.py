@@ -14,7 +14,6 @@ from enum import StrEnum
 
 from sqlalchemy import (
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -23,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import db, utcnow
+from portal.db import db, text_enum, utcnow
 from portal.journey.models import ProcedureRequest
 from portal.tenancy.models import Department
 
@@ -138,12 +137,7 @@ class Booking(db.Model):
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id", ondelete="CASCADE"))
     slot_start: Mapped[datetime]
     status: Mapped[BookingStatus] = mapped_column(
-        Enum(
-            BookingStatus,
-            native_enum=False,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        text_enum(BookingStatus, 20),
         default=BookingStatus.BOOKED,
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

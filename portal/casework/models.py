@@ -5,22 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Text
+from sqlalchemy import JSON, ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import Account
 from portal.casework.lifecycle import Action, Actor, RequestStatus
-from portal.db import db, utcnow
+from portal.db import db, text_enum, utcnow
 from portal.tenancy.models import Municipality
 
 if TYPE_CHECKING:
     from portal.journey.models import ProcedureRequest
 
-
-def _enum(enum: type, length: int = 30) -> Enum:
-    return Enum(
-        enum, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 class RequestEvent(db.Model):
@@ -37,10 +32,10 @@ class RequestEvent(db.Model):
     )
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
-    actor_kind: Mapped[Actor] = mapped_column(_enum(Actor, 10))
-    action: Mapped[Action] = mapped_column(_enum(Action))
-    from_status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus))
-    to_status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus))
+    actor_kind: Mapped[Actor] = mapped_column(text_enum(Actor, 10))
+    action: Mapped[Action] = mapped_column(text_enum(Action, 30))
+    from_status: Mapped[RequestStatus] = mapped_column(text_enum(RequestStatus, 30))
+    to_status: Mapped[RequestStatus] = mapped_column(text_enum(RequestStatus, 30))
     #: The version of the request this event made (for "what changed since you opened it").
     version: Mapped[int]
     reason: Mapped[str] = mapped_column(Text, default="")

@@ -6,12 +6,12 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import Account
 from portal.casework.lifecycle import FINAL, OPEN, CaseProgress, RequestStatus, case_progress
-from portal.db import db, utcnow
+from portal.db import db, text_enum, utcnow
 from portal.definitions.model import Form, Snapshot
 from portal.definitions.models import DefinitionSnapshot
 from portal.definitions.services import parsed_snapshot
@@ -20,11 +20,6 @@ from portal.tenancy.models import Department, Municipality, counter_name
 if TYPE_CHECKING:
     from portal.casework.models import Correction, RequestEvent
 
-
-def _enum(enum: type[StrEnum], length: int = 20) -> Enum:
-    return Enum(
-        enum, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 class CaseStatus(StrEnum):
@@ -57,7 +52,7 @@ class Case(db.Model):
     #: The snapshot's digest, so the parsed definitions are found without loading its row.
     snapshot_digest: Mapped[str] = mapped_column(String(64))
     workflow_key: Mapped[str] = mapped_column(String(100))
-    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus), default=CaseStatus.DRAFT)
+    status: Mapped[CaseStatus] = mapped_column(text_enum(CaseStatus), default=CaseStatus.DRAFT)
     #: Every answer of the case by vocabulary key: each fact once, for all its forms.
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     #: Keys whose value came from the certified sign-in and may not be edited.
@@ -132,7 +127,7 @@ class ProcedureRequest(db.Model):
     office_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"), index=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     status: Mapped[RequestStatus] = mapped_column(
-        _enum(RequestStatus, 30), default=RequestStatus.SUBMITTED, index=True
+        text_enum(RequestStatus, 30), default=RequestStatus.SUBMITTED, index=True
     )
     #: The statutory last day, as filed; ``due_date`` adds the days a correction was out.
     deadline: Mapped[date | None]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import Account
-from portal.db import db, utcnow
+from portal.db import db, text_enum, utcnow
 from portal.i18n import current_language
 from portal.japan.dates import format_resident_datetime
 from portal.journey.models import Case, ProcedureRequest
@@ -39,12 +39,7 @@ class Message(db.Model):
         ForeignKey("requests.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[MessageKind] = mapped_column(
-        Enum(
-            MessageKind,
-            native_enum=False,
-            length=40,
-            values_callable=lambda e: [m.value for m in e],
-        )
+        text_enum(MessageKind, 40)
     )
     #: The template's values: text, or ``{"ja": ..., "en": ...}`` for names in both languages.
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

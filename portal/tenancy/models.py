@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import db
+from portal.db import db, text_enum
 from portal.i18n import current_language, localized
 from portal.tenancy.kinds import DepartmentKind
 
@@ -40,12 +40,7 @@ class Municipality(db.Model):
     #: 全国地方公共団体コード, six digits including the check digit (e.g. 131016).
     code: Mapped[str] = mapped_column(String(6), unique=True)
     kind: Mapped[MunicipalityKind] = mapped_column(
-        Enum(
-            MunicipalityKind,
-            native_enum=False,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        text_enum(MunicipalityKind, 20),
         default=MunicipalityKind.CITY,
     )
     #: The designated city of a ward; None for every other kind.
@@ -112,12 +107,7 @@ class Department(db.Model):
         ForeignKey("municipalities.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[DepartmentKind] = mapped_column(
-        Enum(
-            DepartmentKind,
-            native_enum=False,
-            length=40,
-            values_callable=lambda e: [m.value for m in e],
-        )
+        text_enum(DepartmentKind, 40)
     )
     name_ja: Mapped[str] = mapped_column(String(100))
     name_en: Mapped[str] = mapped_column(String(100))
