@@ -97,10 +97,12 @@ def act(
     _lock(request)
     if expected_version is not None and expected_version != request.version:
         raise StaleRequest(request, events_since(request, expected_version))
+    reason = reason.strip()
+    refused = refusal(request, action, by, reason)
+    if refused is not None:
+        raise NotAllowed(refused)
     step = lifecycle.transition(action)
     actor = _actor_kind(request, action, by)
-    reason = reason.strip()
-    _check(request, action, step, actor, by, reason)
     before = request.status
     recorded: dict[str, Any] = {}
     target = step.target or request.status
@@ -248,39 +250,44 @@ def _actor_kind(request: ProcedureRequest, action: Action, by: Account | None) -
     return Actor.STAFF
 
 
-def _check(
-    request: ProcedureRequest,
-    action: Action,
-    step: lifecycle.Transition,
-    actor: Actor,
-    by: Account | None,
-    reason: str,
-) -> None:
+def refusal(
+    request: ProcedureRequest, action: Action, by: Account | None, reason: str | None = None
+) -> str | None:
+    """Why ``by`` may not take ``action`` now, or None when they may. The one set of rules:
+    :func:`act` raises it, and a page asks it to decide which actions to offer (with
+    ``reason=None``, as no reason has been typed yet)."""
+    step = lifecycle.transition(action)
+    actor = _actor_kind(request, action, by)
     if request.status not in step.sources:
-        raise NotAllowed(
-            _(
-                "“%(action)s” cannot be done on a request that is “%(status)s”.",
-                action=action.label,
-                status=request.status.staff_label,
-            )
+        return _(
+            "“%(action)s” cannot be done on a request that is “%(status)s”.",
+            action=action.label,
+            status=request.status.staff_label,
         )
     if actor not in step.actors or not access.may_act(by, request, action):
-        raise NotAllowed(_("You may not do that with this request."))
+        return _("You may not do that with this request.")
     if actor is Actor.STAFF and by is not None and by.id == request.case.account_id:
-        raise NotAllowed(_("Staff do not decide their own requests."))
-    if step.needs_reason and actor is Actor.STAFF and not reason:
-        raise NotAllowed(_("Give a reason."))
-    held_by_other = request.assignee_id is not None and request.assignee_id != getattr(by, "id", 0)
-    if action is Action.CLAIM and held_by_other:
-        raise NotAllowed(_("Another clerk holds this request."))
-    if action is Action.CLAIM and by is not None and request.assignee_id == by.id:
-        raise NotAllowed(_("You hold this request already."))
+        return _("Staff do not decide their own requests.")
+    if step.needs_reason and actor is Actor.STAFF and reason is not None and not reason:
+        return _("Give a reason.")
+    by_id = by.id if by is not None else None
+    if action is Action.CLAIM and request.assignee_id is not None:
+        if request.assignee_id == by_id:
+            return _("You hold this request already.")
+        return _("Another clerk holds this request.")
     if (
         (step.holder_only or action is Action.APPROVE)
         and request.status is RequestStatus.IN_REVIEW
-        and request.assignee_id != by.id
-    ):  # type: ignore[union-attr]
-        raise NotAllowed(_("Claim the request first: only the clerk who holds it can do that."))
+        and request.assignee_id != by_id
+    ):
+        return _("Claim the request first: only the clerk who holds it can do that.")
+    if (
+        action is Action.APPROVE
+        and request.status is RequestStatus.AWAITING_SECOND_APPROVAL
+        and request.first_approver_id == by_id
+    ):
+        return _("A second clerk must approve this form; you gave the first approval.")
+    return None
 
 
 def _assign(request: ProcedureRequest, assignee: Account | None) -> dict[str, Any]:
@@ -350,9 +357,7 @@ def _approve(request: ProcedureRequest, by: Account | None) -> RequestStatus:
         request.first_approver_id = by.id  # type: ignore[union-attr]
         request.assignee = None
         return RequestStatus.AWAITING_SECOND_APPROVAL
-    if request.first_approver_id == by.id:  # type: ignore[union-attr]
-        raise NotAllowed(_("A second clerk must approve this form; you gave the first approval."))
-    return RequestStatus.APPROVED
+    return RequestStatus.APPROVED  # by a second clerk: ``refusal`` saw to that
 
 
 def _receive(request: ProcedureRequest, handed: Mapping[str, Any]) -> dict[str, Any]:

@@ -17,9 +17,9 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from portal import access
 from portal.accounts.models import Account
 from portal.casework import lifecycle
+from portal.casework import services as casework
 from portal.casework.lifecycle import Action, Actor, RequestStatus
 from portal.casework.models import Correction, RequestEvent
 from portal.db import db
@@ -209,27 +209,16 @@ class RequestPage:
 
     @cached_property
     def offered(self) -> list[Action]:
-        """The lifecycle's actions from this status that this account may take now; the
-        service decides again when one is posted. Not offered: claiming a held request,
-        deciding one held by someone else, approving twice."""
-        request, viewer = self.request, self.viewer
+        """The lifecycle's actions from this status that the casework service would let this
+        account take now (it decides again when one is posted)."""
         if self.own_request:
-            return []
-        holds = request.assignee_id == viewer.id
-        offered = []
-        for action in lifecycle.actions_from(request.status):
-            if action not in PAGE_ACTIONS or not access.may_act(viewer, request, action):
-                continue
-            step = lifecycle.transition(action)
-            if action is Action.CLAIM and request.assignee_id is not None:
-                continue
-            needs_holder = step.holder_only or action is Action.APPROVE
-            if needs_holder and request.status is RequestStatus.IN_REVIEW and not holds:
-                continue
-            if action is Action.APPROVE and self.viewer_gave_first_approval:
-                continue
-            offered.append(action)
-        return offered
+            return []  # not even the resident's own steps, on the staff page
+        return [
+            action
+            for action in lifecycle.actions_from(self.request.status)
+            if action in PAGE_ACTIONS
+            and casework.refusal(self.request, action, self.viewer) is None
+        ]
 
     # History -------------------------------------------------------------------------------
 
