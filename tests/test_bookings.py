@@ -227,6 +227,51 @@ def test_cancelling_twice_changes_nothing(app: Flask, counter: Counter) -> None:
         assert db.session.get(SlotCount, (counter.department_id, at(day, 9))).booked == 0
 
 
+def test_the_resident_is_told_of_each_booking_in_their_language(
+    app: Flask, counter: Counter
+) -> None:
+    from flask_babel import force_locale
+
+    from portal.mailbox.models import Message
+
+    day = open_day()
+    with app.test_request_context():
+        booking = services.book(move_in(counter), at(day, 9), None)
+        services.move(booking, at(day, 10), None)
+        services.cancel(booking, None)
+        messages = db.session.scalars(select(Message).order_by(Message.id)).all()
+        assert [m.kind.value for m in messages] == [
+            "booking_confirmed",
+            "booking_confirmed",
+            "booking_cancelled",
+        ]
+        with force_locale("ja"):
+            assert f"{day.month}月{day.day}日" in messages[0].subject
+            assert "09:00" in messages[0].subject and "10:00" in messages[1].subject
+        with force_locale("en"):
+            assert str(day.year) in messages[2].subject and "T10:00" not in messages[2].subject
+
+
+def test_an_approved_move_in_keeps_its_visit_and_a_rejected_one_frees_it(
+    app: Flask, counter: Counter
+) -> None:
+    from portal.casework.lifecycle import Action
+    from portal.casework.services import act
+
+    day = open_day()
+    with app.test_request_context():
+        approved, rejected = move_in(counter), move_in(counter)
+        for request in (approved, rejected):
+            services.book(request, at(day, 9), None)
+            clerk = RoleFactory(department=request.department).account
+            act(request, Action.CLAIM, clerk)
+        act(approved, Action.APPROVE, approved.assignee)
+        act(rejected, Action.REJECT, rejected.assignee, reason="Not moved yet")
+        assert services.bookable(approved) and services.active_booking(approved) is not None
+        assert not services.bookable(rejected) and services.active_booking(rejected) is None
+        assert db.session.get(SlotCount, (counter.department_id, at(day, 9))).booked == 1
+
+
 # The resident's pages ----------------------------------------------------------------------
 
 

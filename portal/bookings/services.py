@@ -32,8 +32,9 @@ from portal.bookings.models import (
     OpeningHours,
     SlotCount,
 )
+from portal.casework.lifecycle import NOT_GOING_AHEAD
 from portal.db import db
-from portal.japan.clock import JAPAN, in_japan, today_in_japan, utcnow
+from portal.japan.clock import JAPAN, today_in_japan, utcnow
 from portal.journey.models import Case, ProcedureRequest
 from portal.mailbox.kinds import MessageKind
 from portal.mailbox.services import post
@@ -112,11 +113,11 @@ def needs_visit(request: ProcedureRequest) -> bool:
 
 
 def bookable(request: ProcedureRequest) -> bool:
-    """A visit can be booked here: it is filed online, not decided, needs one, and its counter
-    takes bookings."""
+    """A visit can be booked here: it is filed online, still going ahead (approved included),
+    needs one, and its counter takes bookings."""
     return (
         request.online
-        and not request.is_final
+        and request.status not in NOT_GOING_AHEAD
         and needs_visit(request)
         and counter_of(request.department) is not None
     )
@@ -297,7 +298,7 @@ def cancel(booking: Booking, by: Account | None) -> Booking:
 
 def _tell(booking: Booking, kind: MessageKind) -> None:
     """The resident's mailbox message (and e-mail) for a booked, moved or cancelled visit."""
-    when = f"{in_japan(booking.slot_start):%Y-%m-%d %H:%M}"
+    when = booking.slot_start.isoformat()  # shown in the reader's language and format
     post(booking.request.case.account, kind, request=booking.request, params={"when": when})
 
 

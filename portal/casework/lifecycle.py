@@ -75,6 +75,12 @@ FINAL = frozenset(
     }
 )
 
+#: Ends after which nothing more happens here: a visit booked for it is freed. (An approved
+#: move-in still has its counter visit: the card is updated in person.)
+NOT_GOING_AHEAD = frozenset(
+    {RequestStatus.REJECTED, RequestStatus.WITHDRAWN, RequestStatus.HANDED_OVER}
+)
+
 #: What a department's queue holds: work that is, or will be again, on its desk.
 OPEN = frozenset(
     {

@@ -200,7 +200,7 @@ def _set_off(request: ProcedureRequest, event: RequestEvent) -> None:
     elif event.to_status is RequestStatus.REJECTED:
         post(resident, MessageKind.REJECTED, request=request, params={"reason": event.reason})
         handoff.on_rejected(request, event.reason)
-    if event.to_status in (RequestStatus.REJECTED, RequestStatus.WITHDRAWN):
+    if event.to_status in lifecycle.NOT_GOING_AHEAD:
         _cancel_visit(request)
 
 
