@@ -127,16 +127,17 @@ _WORKERS = (Role.CLERK, Role.SUPERVISOR)
 
 def may_work_in_department(account: Account, department: Department) -> bool:
     """Its clerks and supervisors work its queue; so may the admins above it."""
-    return any(
-        role.role in _WORKERS and role.department_id == department.id for role in account.roles
-    ) or may_manage_municipality(account, department.municipality)
+    return _has_role_in(account, department, _WORKERS)
 
 
 def may_supervise(account: Account, department: Department) -> bool:
     """Its supervisors assign its requests; so may the admins above it."""
+    return _has_role_in(account, department, (Role.SUPERVISOR,))
+
+
+def _has_role_in(account: Account, department: Department, roles: tuple[Role, ...]) -> bool:
     return any(
-        role.role is Role.SUPERVISOR and role.department_id == department.id
-        for role in account.roles
+        role.role in roles and role.department_id == department.id for role in account.roles
     ) or may_manage_municipality(account, department.municipality)
 
 

@@ -14,6 +14,14 @@ from sqlalchemy import select
 from portal.audit.models import GENESIS_HASH, AuditChainHead, AuditEntry
 from portal.db import db
 
+#: The fields an entry's hash covers, the previous entry's hash among them.
+HASHED = ("chain", "seq", "at", "actor_id", "action", "subject", "details", "prev_hash")
+
+
+def hash_of(entry: Any) -> str:
+    """The hash of an entry, or of a row read back with its fields."""
+    return entry_hash(**{name: getattr(entry, name) for name in HASHED})
+
 
 def entry_hash(
     *,
@@ -96,17 +104,7 @@ def _verify_chain(
             return Fault(chain, seq + 1, None, "missing: the entry was deleted")
         if row.prev_hash != last_hash:
             return Fault(chain, row.seq, row.id, "does not follow the entry before it (inserted?)")
-        recomputed = entry_hash(
-            chain=row.chain,
-            seq=row.seq,
-            at=row.at,
-            actor_id=row.actor_id,
-            action=row.action,
-            subject=row.subject,
-            details=row.details,
-            prev_hash=row.prev_hash,
-        )
-        if recomputed != row.hash:
+        if hash_of(row) != row.hash:
             return Fault(chain, row.seq, row.id, "its content does not match its hash (edited)")
         seq, last_hash, last_id = row.seq, row.hash, row.id
         result.entries += 1

@@ -157,6 +157,8 @@ for _model in APPEND_ONLY:
 @event.listens_for(Session, "do_orm_execute")
 def _refuse_bulk_changes(state: ORMExecuteState) -> None:
     """``update(AuditEntry)`` and ``delete(AccessRecord)`` statements skip the mapper events."""
+    if not (state.is_update or state.is_delete):
+        return  # every SELECT of every request passes here: ask nothing more of it
     mapper = state.bind_mapper
-    if (state.is_update or state.is_delete) and mapper is not None and mapper.class_ in APPEND_ONLY:
+    if mapper is not None and mapper.class_ in APPEND_ONLY:
         raise AppendOnly(f"{mapper.class_.__name__} is append-only")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.accounts.models import Account
-from portal.audit.chain import entry_hash
+from portal.audit.chain import hash_of
 from portal.audit.models import (
     GENESIS_HASH,
     AccessPurpose,
@@ -51,16 +51,7 @@ def append(
         details=json.loads(json.dumps(details, allow_nan=False)),
         prev_hash=head.hash,
     )
-    entry.hash = entry_hash(
-        chain=entry.chain,
-        seq=entry.seq,
-        at=entry.at,
-        actor_id=entry.actor_id,
-        action=entry.action,
-        subject=entry.subject,
-        details=entry.details,
-        prev_hash=entry.prev_hash,
-    )
+    entry.hash = hash_of(entry)
     head.seq, head.hash = entry.seq, entry.hash
     db.session.add(entry)
     db.session.flush()

@@ -18,6 +18,11 @@ if TYPE_CHECKING:
 
 
 
+#: The longest reason a resident or a clerk gives (rejecting, withdrawing, asking for a
+#: correction, a note): one that may be read in one look, whoever wrote it.
+REASON_MAX = 1000
+
+
 class RequestEvent(db.Model):
     """One step in a request's history: who, when, from which status to which, and why.
 

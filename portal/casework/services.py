@@ -155,7 +155,7 @@ def act(
 def _audit(request: ProcedureRequest, event: RequestEvent) -> None:
     """Every action goes into the municipality's hash-chained audit log as well."""
     audit.append(
-        f"municipality:{request.municipality.code}",
+        audit.municipality_chain(request.municipality),
         actor=event.actor,
         action=f"request.{event.action.value}",
         subject=f"request:{request.id}",

@@ -9,6 +9,8 @@ from wtforms import BooleanField, HiddenField, SelectMultipleField, TextAreaFiel
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from portal.casework.models import REASON_MAX
+
 
 class StartForm(FlaskForm):
     workflow = HiddenField()
@@ -37,10 +39,6 @@ class DiscardForm(FlaskForm):
     pass
 
 
-#: As long as a clerk's reason may be read in one look.
-WITHDRAW_REASON_MAX = 1000
-
-
 class WithdrawForm(FlaskForm):
     """The reason is the resident's to give or not: the department reads it."""
 
@@ -48,7 +46,7 @@ class WithdrawForm(FlaskForm):
         _l("Why are you withdrawing it? (optional)"),
         validators=[
             Length(
-                max=WITHDRAW_REASON_MAX,
+                max=REASON_MAX,
                 message=_l("The answer must be %(max)d characters or fewer"),
             )
         ],

@@ -18,10 +18,8 @@ from wtforms.validators import DataRequired, Length
 from wtforms.widgets import HiddenInput
 
 from portal.casework.lifecycle import Action
+from portal.casework.models import REASON_MAX
 from portal.journey.fields.base import ErrorMessage
-
-#: Longer than any reason a clerk writes; the body limit stops anything larger.
-REASON_MAX = 4000
 
 
 class ActionForm(FlaskForm):
@@ -78,7 +76,10 @@ class ReasonForm(ActionForm):
     reason_label: ClassVar[Any]
     reason_hint: ClassVar[Any] = None
     reason = TextAreaField(
-        validators=[DataRequired(_l("Give a reason.")), Length(max=REASON_MAX)],
+        validators=[
+            DataRequired(_l("Give a reason.")),
+            Length(max=REASON_MAX, message=_l("The answer must be %(max)d characters or fewer")),
+        ],
     )
 
     def __init__(self, version: int, formdata: Any = None, **kwargs: Any) -> None:
