@@ -9,6 +9,7 @@ from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Engine, Enum, MetaData, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
@@ -16,7 +17,15 @@ from sqlalchemy.types import TypeDecorator
 from portal.japan.clock import utcnow
 
 #: utcnow: the models' defaults, from the clock.
-__all__ = ["Base", "UTCDateTime", "db", "text_enum", "utcnow"]
+__all__ = [
+    "Base",
+    "UTCDateTime",
+    "conflict_insert",
+    "db",
+    "on_postgresql",
+    "text_enum",
+    "utcnow",
+]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -62,6 +71,16 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+def on_postgresql() -> bool:
+    """PostgreSQL (production), rather than SQLite (the embedded default)."""
+    return db.engine.dialect.name == "postgresql"
+
+
+def conflict_insert(model: type[Base]) -> Any:
+    """An INSERT that can say ``on_conflict_do_nothing()``, in the database's own dialect."""
+    return (postgresql.insert if on_postgresql() else sqlite.insert)(model)
 
 
 @event.listens_for(Engine, "connect")

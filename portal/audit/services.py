@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.accounts.models import Account
 from portal.audit.chain import hash_of
@@ -19,7 +18,7 @@ from portal.audit.models import (
     AuditChainHead,
     AuditEntry,
 )
-from portal.db import db, utcnow
+from portal.db import conflict_insert, db, utcnow
 from portal.journey.models import Case, ProcedureRequest
 from portal.tenancy.models import Department, Municipality
 
@@ -61,10 +60,8 @@ def append(
 def _ensure_head(chain: str) -> None:
     """The chain's head row, created at its first entry; two first appends at once both
     find it afterwards (the second waits for the first to commit)."""
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     db.session.execute(
-        insert(AuditChainHead)
+        conflict_insert(AuditChainHead)
         .values(chain=chain, seq=0, hash=GENESIS_HASH)
         .on_conflict_do_nothing(index_elements=["chain"])
     )

@@ -20,7 +20,6 @@ from datetime import UTC, date, datetime, time, timedelta
 import jpholiday
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Account
@@ -33,7 +32,7 @@ from portal.bookings.models import (
     SlotCount,
 )
 from portal.casework.lifecycle import NOT_GOING_AHEAD
-from portal.db import db
+from portal.db import conflict_insert, db
 from portal.japan.clock import JAPAN, today_in_japan, utcnow
 from portal.journey.models import Case, ProcedureRequest
 from portal.mailbox.kinds import MessageKind
@@ -330,9 +329,8 @@ def _offering(department: Department | None, slot_start: datetime) -> CounterSet
 def _take(settings: CounterSettings, slot_start: datetime) -> None:
     """One place in the slot, or ``SlotFull``: the slot's row is raised only below capacity."""
     department_id, capacity = settings.department_id, settings.capacity
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     db.session.execute(
-        dialect.insert(SlotCount)
+        conflict_insert(SlotCount)
         .values(department_id=department_id, slot_start=slot_start, booked=0, capacity=capacity)
         .on_conflict_do_nothing()
     )

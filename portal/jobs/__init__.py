@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from portal.db import on_postgresql
 from portal.jobs import inprocess
 from portal.jobs.registry import TASKS, Task, task
 
@@ -41,7 +42,7 @@ def defer(task_name: str, **kwargs: Any) -> None:
         raise LookupError(f"no task named {task_name!r}")
     json.dumps(kwargs)  # a task's arguments are JSON; refuse others here, not in the worker
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+    if on_postgresql():
         from portal.jobs import queue
 
         queue.defer_in_transaction(app, task_name, kwargs)

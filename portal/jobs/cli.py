@@ -6,13 +6,14 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from portal.db import on_postgresql
 from portal.jobs import queue
 
 jobs_cli = AppGroup("jobs", help="The job queue (PostgreSQL).")
 
 
 def _postgresql_only() -> None:
-    if not current_app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+    if not on_postgresql():
         raise click.UsageError(
             "jobs run in the portal's own process on SQLite; a worker needs PostgreSQL"
         )
