@@ -1,4 +1,4 @@
-"""The resident's booking forms: choose a time, confirm a cancellation."""
+"""The resident's booking form: choose a time."""
 
 from __future__ import annotations
 
@@ -26,7 +26,3 @@ class VisitForm(FlaskForm):
             return start.astimezone(UTC)
         except (ValueError, OverflowError):
             return None
-
-
-class CancelVisitForm(FlaskForm):
-    pass

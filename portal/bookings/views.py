@@ -7,10 +7,9 @@ resend a form.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -18,13 +17,13 @@ from werkzeug.wrappers import Response
 
 from portal import access
 from portal.bookings import services
-from portal.bookings.forms import CancelVisitForm, VisitForm
+from portal.bookings.forms import VisitForm
 from portal.bookings.models import Booking
-from portal.i18n import current_language
 from portal.japan.clock import in_japan, today_in_japan
-from portal.japan.dates import format_resident_date
+from portal.japan.dates import format_resident_date, format_resident_time, format_weekday_date
 from portal.journey.models import ProcedureRequest
 from portal.journey.presenter import Journey
+from portal.web.forms import ConfirmForm
 
 bp = Blueprint("bookings", __name__)
 
@@ -43,27 +42,14 @@ REFUSALS = {
         )
     },
 }
-WEEKDAYS_JA = "月火水木金土日"
-
-
-@bp.app_template_filter()
-def format_visit_day(day: date) -> str:
-    """A counter day with its weekday: 2026年12月3日（木）, Thursday, December 3, 2026."""
-    if current_language() == "ja":
-        return f"{day.year}年{day.month}月{day.day}日（{WEEKDAYS_JA[day.weekday()]}）"
-    return format_date(day, format="full")
-
-
-@bp.app_template_filter()
-def format_slot_time(moment: datetime) -> str:
-    return f"{in_japan(moment):%H:%M}"
 
 
 @bp.app_template_filter()
 def format_visit(booking: Booking) -> str:
-    start = in_japan(booking.slot_start)
-    end = in_japan(services.slot_end(booking))
-    return f"{format_visit_day(start.date())} {start:%H:%M}–{end:%H:%M}"
+    """2026年12月3日（木） 09:30–10:00."""
+    start, end = booking.slot_start, services.slot_end(booking)
+    day = format_weekday_date(in_japan(start).date())
+    return f"{day} {format_resident_time(start)}–{format_resident_time(end)}"
 
 
 def _bookable_request(case_id: int, request_id: int) -> ProcedureRequest:
@@ -155,7 +141,7 @@ def cancel_visit(case_id: int, request_id: int) -> Page:
     booking = services.active_booking(filed)
     if booking is None:
         return redirect(url_for("journey.receipt", case_id=case_id))
-    form = CancelVisitForm()
+    form = ConfirmForm()
     if form.validate_on_submit():
         try:
             services.cancel(booking, current_user)

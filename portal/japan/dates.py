@@ -23,6 +23,9 @@ ERAS = (
 )
 
 
+WEEKDAYS_JA = "月火水木金土日"
+
+
 def japanese_era(day: date) -> str:
     """令和7年1月2日; the first year of an era is written 元年."""
     for name, first_day in ERAS:
@@ -48,9 +51,23 @@ def format_iso_date(value: str) -> str:
         return value
 
 
+def format_weekday_date(day: date) -> str:
+    """A day with its weekday, for a counter's days: 2026年12月3日（木）, Thursday, December 3,
+    2026."""
+    if current_language() == "ja":
+        return f"{day.year}年{day.month}月{day.day}日（{WEEKDAYS_JA[day.weekday()]}）"
+    return format_date(day, format="full", locale=current_language())
+
+
+def format_resident_time(moment: datetime) -> str:
+    """The time of day in Japan, 09:30."""
+    return f"{in_japan(moment):%H:%M}"
+
+
 def format_resident_datetime(moment: datetime) -> str:
     """A timestamp in Japan's time, as the resident reads it."""
-    local = in_japan(moment)
+    day = in_japan(moment).date()
     if current_language() == "ja":
-        return f"{format_resident_date(local.date())} {local:%H:%M}"
-    return f"{format_date(local.date(), format='long', locale=current_language())} {local:%H:%M}"
+        return f"{format_resident_date(day)} {format_resident_time(moment)}"
+    long_date = format_date(day, format="long", locale=current_language())
+    return f"{long_date} {format_resident_time(moment)}"

@@ -35,10 +35,6 @@ class SubmitForm(FlaskForm):
     )
 
 
-class DiscardForm(FlaskForm):
-    pass
-
-
 class WithdrawForm(FlaskForm):
     """The reason is the resident's to give or not: the department reads it."""
 

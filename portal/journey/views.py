@@ -23,9 +23,10 @@ from portal.definitions.services import current_catalog
 from portal.japan.clock import today_in_japan
 from portal.journey import corrections, files, flow, services
 from portal.journey.fields.page import FROM_REQUEST, PageForm, page_form
-from portal.journey.forms import DiscardForm, ProceduresForm, StartForm, SubmitForm, WithdrawForm
+from portal.journey.forms import ProceduresForm, StartForm, SubmitForm, WithdrawForm
 from portal.journey.models import Attachment, Case, ProcedureRequest
 from portal.journey.presenter import Journey
+from portal.web.forms import ConfirmForm
 
 bp = Blueprint("journey", __name__, url_prefix="/cases")
 
@@ -351,7 +352,7 @@ def discard(case_id: int) -> Page:
     case = access.case_or_404(case_id, for_update=request.method == "POST")
     if not case.is_draft:
         return redirect(url_for("journey.receipt", case_id=case.id))
-    form = DiscardForm()
+    form = ConfirmForm()
     if form.validate_on_submit():
         title = Journey(case).workflow.title
         services.discard(case)

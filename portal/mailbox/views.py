@@ -9,8 +9,8 @@ from werkzeug.wrappers import Response
 
 from portal import access
 from portal.mailbox import services
-from portal.mailbox.forms import MarkAllReadForm
 from portal.mailbox.queries import messages_of, unread_count
+from portal.web.forms import ConfirmForm
 
 bp = Blueprint("mailbox", __name__, url_prefix="/mailbox")
 
@@ -22,7 +22,6 @@ def index() -> str:
         "mailbox/index.html",
         messages=messages_of(current_user),
         unread=unread_count(current_user),
-        form=MarkAllReadForm(),
     )
 
 
@@ -38,6 +37,6 @@ def show(message_id: int) -> str:
 @bp.post("/read")
 @access.requires(access.SIGNED_IN)
 def mark_all_read() -> Response:
-    if MarkAllReadForm().validate_on_submit() and services.mark_all_read(current_user):
+    if ConfirmForm().validate_on_submit() and services.mark_all_read(current_user):
         flash(_("All messages are marked as read."), "success")
     return redirect(url_for("mailbox.index"))

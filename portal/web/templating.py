@@ -7,7 +7,13 @@ from typing import Any
 from flask import Flask, request, url_for
 
 from portal.i18n import current_language
-from portal.japan.dates import format_iso_date, format_resident_date, format_resident_datetime
+from portal.japan.dates import (
+    format_iso_date,
+    format_resident_date,
+    format_resident_datetime,
+    format_resident_time,
+    format_weekday_date,
+)
 
 LANGUAGE_NAMES = {"ja": "日本語", "en": "English"}
 
@@ -18,6 +24,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(format_iso_date)
     app.add_template_filter(format_resident_date)
     app.add_template_filter(format_resident_datetime)
+    app.add_template_filter(format_resident_time)
+    app.add_template_filter(format_weekday_date)
 
 
 def _globals() -> dict[str, Any]:
