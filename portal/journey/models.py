@@ -179,6 +179,11 @@ class ProcedureRequest(db.Model):
         return self.status in OPEN
 
     @property
+    def needs_correction(self) -> bool:
+        """A correction is out with the resident."""
+        return self.status is RequestStatus.WAITING_FOR_RESIDENT
+
+    @property
     def is_final(self) -> bool:
         return self.status in FINAL
 
