@@ -14,6 +14,7 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
+from babel.lists import format_list
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -173,15 +174,22 @@ class RequestPage:
     def open_correction(self) -> Correction | None:
         return self.request.open_correction
 
-    def labels_of(self, keys: list[str]) -> list[str]:
-        return [self.label_of(key) for key in keys]
-
     def joined_labels(self, keys: list[str]) -> str:
-        return _joined(self.labels_of(keys))
+        """The answers' labels as a list in the reader's language (A、B、C; A, B, and C)."""
+        labels = [_label(item) if (item := self._item(key)) else key for key in keys]
+        return format_list(labels, locale=current_language()) if labels else "—"
 
-    def label_of(self, key: str) -> str:
-        item = self._fields[key].item if key in self._fields else self.snapshot.vocabulary.get(key)
-        return _label(item) if item else key
+    def name_of(self, account: Account | None) -> str:
+        """A member of staff as a colleague reads them: by name, else by department."""
+        if account is not None and account.display_name:
+            return account.display_name
+        department = self.request.department
+        return _("Clerk of %(department)s", department=department.name if department else "")
+
+    def _item(self, key: str) -> Item | None:
+        """The answer's item: the form's own field first, else the vocabulary's."""
+        field = self._fields.get(key)
+        return field.item if field is not None else self.snapshot.vocabulary.get(key)
 
     @cached_property
     def first_approval(self) -> RequestEvent | None:
@@ -232,10 +240,7 @@ class RequestPage:
             return _("The resident")
         if event.actor_kind is Actor.SYSTEM:
             return _("The portal")
-        if event.actor is not None and event.actor.display_name:
-            return event.actor.display_name
-        department = self.request.department
-        return _("Clerk of %(department)s", department=department.name if department else "")
+        return self.name_of(event.actor)
 
     def _names(self, events: list[RequestEvent]) -> dict[int, str]:
         """Staff named in assignments, in one query."""
@@ -254,17 +259,17 @@ class RequestPage:
             return [_("Assigned to %(name)s", name=names.get(new, "—"))]
         if event.action is Action.ASK_CORRECTION:
             keys = [*changes.get("fields", []), *changes.get("documents", [])]
-            return [_("Asked: %(items)s", items=_joined(self.labels_of(keys)))]
+            return [_("Asked: %(items)s", items=self.joined_labels(keys))]
         if event.action is Action.RECEIVE_HAND_OFF:
             return [
-                _("Received: %(items)s", items=_joined(self.labels_of(changes.get("received", []))))
+                _("Received: %(items)s", items=self.joined_labels(changes.get("received", [])))
             ]
         if event.action is Action.RESUBMIT:
             return [self.change_line(key, old, new) for key, (old, new) in changes.items()]
         return []
 
     def change_line(self, key: str, old: Any, new: Any) -> str:
-        item = self._fields[key].item if key in self._fields else self.snapshot.vocabulary.get(key)
+        item = self._item(key)
         if item is None:
             return f"{key}: {old} → {new}"
         return _(
@@ -283,7 +288,3 @@ def _inline(value: Summary) -> str:
     text = " ".join(value) if isinstance(value, list) else value
     return text or "—"
 
-
-def _joined(labels: list[str]) -> str:
-    between = "、" if current_language() == "ja" else ", "
-    return between.join(labels) if labels else "—"
