@@ -268,14 +268,6 @@ def own_access_records(account: Account) -> Select[tuple[AccessRecord]]:
     return select(AccessRecord).where(AccessRecord.resident_id == account.id)
 
 
-def may_see_attachment(account: Account, attachment: Attachment) -> bool:
-    """The filer, and clerks of the departments whose forms ask for this document."""
-    case = attachment.case
-    if db.session.scalar(own_cases(account).where(Case.id == case.id)) is not None:
-        return True
-    return request_reading_document(account, attachment) is not None
-
-
 def request_reading_document(account: Account, attachment: Attachment) -> ProcedureRequest | None:
     """The filed request through which staff may read the document: one whose form asks for
     it, filed with a department the account works in (the access record names it)."""
@@ -291,15 +283,27 @@ def request_reading_document(account: Account, attachment: Attachment) -> Proced
     return None
 
 
-def attachment_or_404(case_id: int, attachment_id: int) -> Attachment:
+@dataclass(frozen=True)
+class Document:
+    attachment: Attachment
+    #: The request through which staff read it (their access is recorded against it); None
+    #: when the filer reads their own.
+    read_through: ProcedureRequest | None
+
+
+def document_or_404(case_id: int, attachment_id: int) -> Document:
+    """A case's document, for its filer and the clerks of the departments whose forms ask
+    for it."""
     attachment = db.session.get(Attachment, attachment_id)
-    if (
-        attachment is None
-        or attachment.case_id != case_id
-        or not may_see_attachment(_account(), attachment)
-    ):
+    if attachment is None or attachment.case_id != case_id:
         abort(404)
-    return attachment
+    account = _account()
+    if db.session.scalar(own_cases(account).where(Case.id == case_id)) is not None:
+        return Document(attachment, None)
+    read_through = request_reading_document(account, attachment)
+    if read_through is None:
+        abort(404)
+    return Document(attachment, read_through)
 
 
 def own_messages(account: Account) -> Select[tuple[Message]]:

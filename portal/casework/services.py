@@ -213,15 +213,21 @@ def _cancel_visit(request: ProcedureRequest) -> None:
         bookings.cancel(booking, None)
 
 
-def opened_by(request: ProcedureRequest, staff: Account) -> None:
-    """A clerk opened the request: the resident sees it in their access record."""
+def opened_by(
+    request: ProcedureRequest,
+    staff: Account,
+    purpose: AccessPurpose = AccessPurpose.VIEWED_REQUEST,
+) -> None:
+    """A clerk opened the request, or one of its documents: the resident sees which office
+    did in their access record."""
+    department = request.department
     audit.record_access(
         request.case.account,
         staff=staff,
-        municipality=request.municipality,
+        municipality=department.municipality if department else request.municipality,
         department=request.department,
         form_id=request.form_id,
-        purpose=AccessPurpose.VIEWED_REQUEST,
+        purpose=purpose,
         case=request.case,
         request=request,
     )

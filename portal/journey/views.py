@@ -13,7 +13,6 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from portal import access
-from portal.audit import services as audit
 from portal.audit.models import AccessPurpose
 from portal.bookings import services as bookings
 from portal.casework import lifecycle
@@ -377,30 +376,14 @@ def follow_up(case_id: int, form_key: str) -> Response:
 @bp.get("/<int:case_id>/attachments/<int:attachment_id>")
 @access.requires(access.DOCUMENT_READER)
 def attachment(case_id: int, attachment_id: int) -> Response:
-    found = access.attachment_or_404(case_id, attachment_id)
-    if found.case.account_id != current_user.id:
-        _record_document_read(found)
+    document = access.document_or_404(case_id, attachment_id)
+    if document.read_through is not None:
+        casework.opened_by(document.read_through, current_user, AccessPurpose.VIEWED_DOCUMENT)
+    found = document.attachment
     return send_file(
         services.attachment_path(found),
         mimetype=found.content_type,
         as_attachment=True,
         # Cleaned again: a name stored before names were cleaned must not break the headers.
         download_name=files.clean_filename(found.filename, found.storage_name.rpartition(".")[2]),
-    )
-
-
-def _record_document_read(attachment: Attachment) -> None:
-    """Staff opened a resident's document: their access record says which office did."""
-    via = access.request_reading_document(current_user, attachment)
-    if via is None or via.department is None:  # never, once attachment_or_404 let staff in
-        abort(404)
-    audit.record_access(
-        attachment.case.account,
-        staff=current_user._get_current_object(),
-        municipality=via.department.municipality,
-        department=via.department,
-        form_id=via.form_id,
-        purpose=AccessPurpose.VIEWED_DOCUMENT,
-        case=attachment.case,
-        request=via,
     )
