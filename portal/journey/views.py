@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
@@ -92,21 +94,40 @@ def _question_page(journey: Journey, current: flow.Page) -> Page:
         ),
     )
     if request.method == "POST":
-        refused: dict[str, list[str]] = {}
-        if form.lookup_request() is None and form.group_action() is None:
-            if form.validate():
-                refused = _store_uploads(case, form)
-                if not refused:
-                    correction = services.save_page(case, current, form.answers())
-                    if correction is not None:
-                        flash(correction.message, "info")
-                    return redirect(journey.after(current))
-            else:
-                refused = form.file_errors()
-        services.keep_unsaved(case, current, request.form.items(multi=True), refused)
-        return redirect(journey.url(current, **request.args.to_dict()))
+
+        def save() -> Response:
+            correction = services.save_page(case, current, form.answers())
+            if correction is not None:
+                flash(correction.message, "info")
+            return redirect(journey.after(current))
+
+        again = journey.url(current, **request.args.to_dict())
+        return _posted_page(case, current, form, save, again)
     refused_again = _shown_again(form, unsaved)
     return journey.render("journey/page.html", current, form=form), 422 if refused_again else 200
+
+
+def _posted_page(
+    case: Case,
+    current: flow.Page,
+    form: PageForm,
+    save: Callable[[], Response],
+    again: str,
+    replacing: dict[str, Attachment] | None = None,
+) -> Response:
+    """A page's POST, for a journey page and a correction alike: ``save`` it when it is
+    valid and its uploads are stored; else (errors, "Find address", an entry added or
+    removed) keep what was typed with the case and redirect to ``again``, its GET."""
+    refused: dict[str, list[str]] = {}
+    if form.lookup_request() is None and form.group_action() is None:
+        if form.validate():
+            refused = _store_uploads(case, form, replacing=replacing)
+            if not refused:
+                return save()
+        else:
+            refused = form.file_errors()
+    services.keep_unsaved(case, current, request.form.items(multi=True), refused)
+    return redirect(again)
 
 
 def _shown_again(form: PageForm, unsaved: dict[str, Any] | None) -> bool:
@@ -239,16 +260,8 @@ def correction(case_id: int, request_id: int) -> Page:
     )
     here = url_for("journey.correction", case_id=case.id, request_id=filed.id)
     if request.method == "POST":
-        refused: dict[str, list[str]] = {}
-        if form.lookup_request() is None and form.group_action() is None:
-            if form.validate():
-                refused = _store_uploads(case, form, replacing=uploaded)
-                if not refused:
-                    return _send_correction(filed, form)
-            else:
-                refused = form.file_errors()
-        services.keep_unsaved(case, current, request.form.items(multi=True), refused)
-        return redirect(here)
+        send = partial(_send_correction, filed, form)
+        return _posted_page(case, current, form, send, here, replacing=uploaded)
     refused_again = _shown_again(form, unsaved)
     page = render_template(
         "journey/correction.html",
