@@ -217,7 +217,12 @@ def municipality_or_404(municipality_id: int) -> Municipality:
 
 def owns_case(account: Account) -> ColumnElement[bool]:
     """The owner rule, as SQL: a resident's case is seen and changed by its filer only."""
-    return Case.account_id == account.id
+    return _filed_by(account.id)
+
+
+def _filed_by(account_id: Any) -> ColumnElement[bool]:
+    """The owner rule itself, for an account id or a bound parameter standing for one."""
+    return Case.account_id == account_id
 
 
 def own_cases(account: Account) -> Select[tuple[Case]]:
@@ -243,9 +248,7 @@ def _own_case(for_update: bool) -> Select[tuple[Case]]:
     """:func:`own_cases` narrowed to one case, with the account and case as parameters: built
     once, as nearly every journey request asks it, so SQLAlchemy finds it compiled without
     building and hashing it again."""
-    query = select(Case).where(
-        Case.account_id == bindparam("account_id"), Case.id == bindparam("case_id")
-    )
+    query = select(Case).where(_filed_by(bindparam("account_id")), Case.id == bindparam("case_id"))
     if for_update:
         query = query.with_for_update(of=Case, key_share=True)  # FOR NO KEY UPDATE
     return query
