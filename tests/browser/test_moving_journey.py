@@ -59,6 +59,15 @@ def question(phone: Page, legend: str):  # noqa: ANN201 - Locator
     return phone.get_by_role("group", name=re.compile(re.escape(legend)))
 
 
+def look_up_address(phone: Page, legend: str, postal_code: str, street: str) -> None:
+    """Find the address by its postal code, as a resident does, then give the street number."""
+    found = question(phone, legend)
+    found.get_by_label("郵便番号").fill(postal_code)
+    found.get_by_role("button", name="住所を検索").click()
+    expect(phone.get_by_role("status")).to_contain_text("住所が見つかりました")
+    question(phone, legend).get_by_label("番地").fill(street)
+
+
 def fill_date(phone: Page, legend: str, day: date) -> None:
     date_group = question(phone, legend)
     date_group.get_by_label("年").fill(str(day.year))

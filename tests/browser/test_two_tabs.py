@@ -9,7 +9,13 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_history import to_the_new_address
-from tests.browser.test_moving_journey import arrive, fill_date, question, save_and_continue
+from tests.browser.test_moving_journey import (
+    arrive,
+    fill_date,
+    look_up_address,
+    question,
+    save_and_continue,
+)
 from tests.support.journey import days_ago
 
 pytestmark = pytest.mark.browser
@@ -19,10 +25,7 @@ def test_two_tabs_saving_the_same_draft_lose_nothing(
     phone: Page, axe, live_portal: str, demo, definitions
 ) -> None:
     to_the_new_address(phone, axe, live_portal)
-    new_address = question(phone, "新しい住所")
-    new_address.get_by_label("郵便番号").fill("231-0021")
-    new_address.get_by_role("button", name="住所を検索").click()
-    question(phone, "新しい住所").get_by_label("番地").fill("1-1")
+    look_up_address(phone, "新しい住所", "231-0021", "1-1")
     save_and_continue(phone)
     arrive(phone, axe, "q-move.date", "引っ越しの日（予定日）")
 
