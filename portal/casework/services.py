@@ -30,7 +30,7 @@ from portal.definitions.model import Form
 from portal.japan.clock import today_in_japan, utcnow
 from portal.journey.models import ProcedureRequest
 from portal.mailbox.kinds import MessageKind
-from portal.mailbox.services import post
+from portal.mailbox.services import municipality_names, post
 
 
 class NotAllowed(Exception):
@@ -190,12 +190,11 @@ def _set_off(request: ProcedureRequest, event: RequestEvent) -> None:
             post(resident, MessageKind.APPROVED, request=request)
             return
         jobs.defer(DELIVER_HAND_OFF_TASK, hand_off_id=sent.id)
-        to = sent.to_municipality
         post(
             resident,
             MessageKind.HANDED_OVER,
             request=request,
-            params={"municipality": {"ja": to.prefecture_ja + to.name_ja, "en": to.name_en}},
+            params={"municipality": municipality_names(sent.to_municipality)},
         )
     elif event.to_status is RequestStatus.REJECTED:
         post(resident, MessageKind.REJECTED, request=request, params={"reason": event.reason})

@@ -15,6 +15,7 @@ from portal.japan.values import InvalidValue, normalize_email
 from portal.journey.models import Case, ProcedureRequest
 from portal.mailbox.kinds import MessageKind
 from portal.mailbox.models import Message
+from portal.tenancy.models import Municipality
 
 SEND_EMAIL_TASK = "mailbox.send_email"
 
@@ -58,16 +59,18 @@ def _context(case: Case | None, request: ProcedureRequest | None) -> dict[str, A
     if request is not None:
         title = request.form_definition.title
         values["procedure"] = {"ja": title.ja, "en": title.en}
-        values["municipality"] = {
-            "ja": request.municipality.prefecture_ja + request.municipality.name_ja,
-            "en": request.municipality.name_en,
-        }
+        values["municipality"] = municipality_names(request.municipality)
         if request.department is not None:
             values["department"] = {
                 "ja": request.department.name_ja,
                 "en": request.department.name_en,
             }
     return values
+
+
+def municipality_names(municipality: Municipality) -> dict[str, str]:
+    """A municipality's name in each language, for a message's ``params``."""
+    return {"ja": municipality.prefecture_ja + municipality.name_ja, "en": municipality.name_en}
 
 
 def email_address(account: Account) -> str | None:

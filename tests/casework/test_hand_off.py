@@ -180,3 +180,16 @@ def test_both_ends_of_the_hand_off_are_in_the_access_record_and_the_audit_log(
     assert actions.count("request.receive_hand_off") == len(waited)
     db.session.commit()
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+
+
+def test_the_resident_is_told_their_move_out_went_on_to_the_new_municipality(ctx) -> None:
+    from portal.mailbox.kinds import MessageKind
+    from portal.mailbox.models import Message
+
+    case = _moved()
+    _decide(_request(case, "mic.tenshutsu"), Action.APPROVE)
+    told = db.session.scalars(select(Message).where(Message.account_id == case.account_id)).one()
+    assert told.kind is MessageKind.HANDED_OVER
+    assert "Yokohama" in told.subject and "Chiyoda" not in told.subject
+    with force_locale("ja"):
+        assert "横浜市" in told.subject
