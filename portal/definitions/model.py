@@ -7,7 +7,7 @@ from its stored JSON with the same functions.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -123,6 +123,13 @@ class Form:
         for section in self.sections:
             yield from section.fields
         yield from self.attachments
+
+    @cached_property
+    def documents_to_correct(self) -> Mapping[str, Field]:
+        """Each document as a correction asks for it: required, even one the form leaves
+        optional. Made once per definition, like the definition itself, so that the page's
+        form class (cached by the identity of its fields) is made once too."""
+        return {f.key: replace(f, required=True) for f in self.attachments}
 
 
 @dataclass(frozen=True)

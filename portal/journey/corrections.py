@@ -9,8 +9,6 @@ request's answers then name the new attachment.
 
 from __future__ import annotations
 
-import dataclasses
-import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,7 +16,6 @@ from portal.accounts.models import Account
 from portal.casework import services as casework
 from portal.casework.lifecycle import Action
 from portal.casework.models import Correction, RequestEvent
-from portal.definitions.model import Field
 from portal.journey import flow
 from portal.journey.models import Attachment, ProcedureRequest
 
@@ -28,7 +25,9 @@ def page_of(request: ProcedureRequest, correction: Correction) -> flow.Page:
     uploaded again, even one the form leaves optional."""
     form = request.form_definition
     answers = [f for s in form.sections for f in s.fields if f.key in correction.fields]
-    documents = [_required(f) for f in form.attachments if f.key in correction.documents]
+    documents = [
+        form.documents_to_correct[f.key] for f in form.attachments if f.key in correction.documents
+    ]
     return flow.Page(
         slug=f"correction-{request.id}",
         kind=flow.SECTION,
@@ -68,22 +67,3 @@ def send(request: ProcedureRequest, by: Account, answers: Mapping[str, Any]) -> 
         if case.unsaved and case.unsaved.get("page") == page_of(request, correction).slug:
             case.unsaved = None
     return casework.act(request, Action.RESUBMIT, by, changes=changes)
-
-
-# A required copy of an optional document field, made once per definition: the page's form
-# class is cached by the identity of its fields.
-_required_fields: dict[int, tuple[Field, Field]] = {}
-_required_lock = threading.Lock()
-
-
-def _required(definition: Field) -> Field:
-    if definition.required:
-        return definition
-    with _required_lock:
-        cached = _required_fields.get(id(definition))
-        if cached is None or cached[0] is not definition:
-            if len(_required_fields) > 1024:
-                _required_fields.clear()
-            cached = (definition, dataclasses.replace(definition, required=True))
-            _required_fields[id(definition)] = cached
-        return cached[1]
