@@ -59,7 +59,7 @@ QUEUE_KIND = "resident_registration"
 EXTRA_SERVED = 198
 BENCH_ISSUER = "https://bench.invalid"
 CSRF = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
-SEED_VERSION = 1
+SEED_VERSION = 2
 
 
 def log(message: str) -> None:
@@ -94,7 +94,8 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         metavar="NAME=VALUE",
         help="a filtered queue page to measure, as GET parameters (repeatable; "
-        "default: status=submitted, status=in_review, due=overdue, unassigned=1)",
+        "default: state=submitted, state=in_review, overdue=1, mine=1, form=mic.tennyu, "
+        "and receipt= with an open request's receipt number)",
     )
     parser.add_argument("--clerks", type=int, default=8, help="concurrent clerks (8)")
     parser.add_argument("--claims", type=int, default=50, help="claims per clerk (50)")
@@ -114,7 +115,14 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)
     if args.filter is None:
-        args.filter = ["status=submitted", "status=in_review", "due=overdue", "unassigned=1"]
+        args.filter = [
+            "state=submitted",
+            "state=in_review",
+            "overdue=1",
+            "mine=1",
+            "form=mic.tennyu",
+            "receipt=",
+        ]
     if not 10_000 <= args.requests <= 20_000_000 or not 100 <= args.open <= args.requests // 10:
         parser.error("--requests: 10,000 to 20,000,000; --open: 100 to a tenth of --requests")
     if not 1 <= args.clerks <= 64 or not 1 <= args.claims <= 10_000:
@@ -314,14 +322,22 @@ SEED_SQL = [
                        locked_keys, declined_forms, completed_pages, receipt_number, language,
                        created_at, updated_at, submitted_at)
     SELECT r.id, s.snapshot_id, s.digest, c.workflow, 'submitted', '{}', '[]', '[]', '[]',
-           to_char(c.created_at, 'YYMMDD') || '-'
-               || upper(substr(md5(c.n::text), 1, 4)) || '-' || lpad(c.n::text, 8, '0'),
+           to_char(c.created_at, 'YYMMDD') || '-' || substr(code.symbols, 1, 4) || '-'
+               || substr(code.symbols, 5, 4),
            CASE WHEN c.n %% 10 = 0 THEN 'en' ELSE 'ja' END,
            c.created_at, c.created_at, c.created_at
     FROM bench_cases c
     JOIN residents r ON r.n = c.n %% (SELECT count(*) FROM residents)
     JOIN (SELECT DISTINCT workflow_key, snapshot_id, digest FROM bench_forms) s
       ON s.workflow_key = c.workflow
+    -- eight symbols of the receipt alphabet, one number per case (an odd multiplier modulo
+    -- 2^40 is a bijection): unique, and shaped as the portal writes them (261127-K7Q2-9M4X)
+    CROSS JOIN LATERAL (
+        SELECT string_agg(substr('0123456789ABCDEFGHJKMNPQRSTVWXYZ',
+                                 ((((c.n::bigint * 743398301) %% 1099511627776) >> (5 * i))
+                                     %% 32)::int + 1, 1), '' ORDER BY i) AS symbols
+        FROM generate_series(0, 7) i
+    ) code
     ORDER BY c.n
     """,
     """
@@ -497,8 +513,20 @@ class Timings:
 
     label: str
     seconds: list[float] = field(default_factory=list)
+    #: CPU time of this process's thread per request (the test client and the app): unlike
+    #: the wall time, it does not grow when other processes take the cores.
+    cpu_seconds: list[float] = field(default_factory=list)
     statements: list[int] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
+    #: The slowest statement on ``requests`` of one request, and its EXPLAIN summarized.
+    slowest: tuple[str, Any, float] | None = None
+    plan: dict[str, Any] | None = None
+
+    def explain_slowest(self, args: argparse.Namespace, entries: list[Any]) -> None:
+        on_requests = [e for e in entries if re.search(r"\bFROM requests\b", e[0])]
+        if on_requests:
+            self.slowest = max(on_requests, key=lambda e: e[2])
+            self.plan = explain(args, self.slowest)
 
     def percentile_ms(self, fraction: float) -> float | None:
         if not self.seconds:
@@ -506,14 +534,19 @@ class Timings:
         ordered = sorted(self.seconds)
         return 1000 * ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
+    def cpu_median_ms(self) -> float | None:
+        return 1000 * statistics.median(self.cpu_seconds) if self.cpu_seconds else None
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "label": self.label,
             "count": len(self.seconds),
             "p50_ms": _round(self.percentile_ms(0.50)),
             "p95_ms": _round(self.percentile_ms(0.95)),
+            "cpu_ms_median": _round(self.cpu_median_ms()),
             "statements": statistics.median(self.statements) if self.statements else None,
             "errors": dict(self.errors),
+            "plan": self.plan,
         }
 
 
@@ -579,12 +612,13 @@ def next_link(page: str, queue_url: str) -> str | None:
 
 def time_get(client: Any, url: str, log_: StatementLog, timings: Timings) -> str:
     log_.start()
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.thread_time()
     response = client.get(url)
-    took = time.perf_counter() - began
+    took, cpu_took = time.perf_counter() - began, time.thread_time() - cpu
     if response.status_code != 200:
         timings.errors[str(response.status_code)] += 1
     timings.seconds.append(took)
+    timings.cpu_seconds.append(cpu_took)
     timings.statements.append(len(log_.entries()))
     return response.get_data(as_text=True)
 
@@ -592,8 +626,6 @@ def time_get(client: Any, url: str, log_: StatementLog, timings: Timings) -> str
 @dataclass
 class QueueResult:
     pages: list[Timings]
-    heaviest: tuple[str, Any, float] | None
-    explain: dict[str, Any] | None
     first_page_status: int
 
 
@@ -613,23 +645,32 @@ def measure_queue(
         urls.append((f"keyset page {depth}", found))
         page = client.get(found).get_data(as_text=True)
     separator = "&" if "?" in queue_url else "?"
-    urls += [(f"filter {f}", f"{queue_url}{separator}{f}") for f in args.filter]
+    for narrowing in args.filter:
+        if narrowing == "receipt=":
+            narrowing += open_receipt(args, seed_.department_id)
+        urls.append((f"filter {narrowing}", f"{queue_url}{separator}{narrowing}"))
     results = []
-    heaviest: tuple[str, Any, float] | None = None
     for label, url in urls:
         timings = Timings(label)
         for _ in range(3):  # warm: caches, the parsed snapshots, the plan
             client.get(url)
         for _ in range(args.iterations):
             time_get(client, url, log_, timings)
-        if label == "first page":
-            on_requests = [e for e in log_.entries() if re.search(r"\bFROM requests\b", e[0])]
-            if on_requests:
-                heaviest = max(on_requests, key=lambda e: e[2])
+        timings.explain_slowest(args, log_.entries())
         results.append(timings)
         log(f"  {label}: p95 {timings.percentile_ms(0.95):.1f} ms")
-    explained = explain(args, heaviest) if heaviest else None
-    return QueueResult(results, heaviest, explained, first.status_code)
+    return QueueResult(results, first.status_code)
+
+
+def open_receipt(args: argparse.Namespace, department_id: int) -> str:
+    """The receipt number of an open request of the department, for the receipt filter."""
+    with connect(args) as connection:
+        (receipt,) = connection.execute(
+            "SELECT c.receipt_number FROM requests r JOIN cases c ON c.id = r.case_id"
+            " WHERE r.department_id = %s AND r.status = 'in_review' ORDER BY r.id DESC LIMIT 1",
+            [department_id],
+        ).fetchone()
+    return str(receipt)
 
 
 def explain(args: argparse.Namespace, statement: tuple[str, Any, float]) -> dict[str, Any]:
@@ -692,11 +733,14 @@ def measure_claims(
     for client in clients:
         found = CSRF.search(client.get(queue_url).get_data(as_text=True))
         tokens.append(found.group(1) if found else "")
+    log_.start()
     probe = clients[0].post(claim_url, data={"csrf_token": tokens[0]})
     timings = Timings("claim-next")
     if probe.status_code in (404, 405):
         timings.errors[f"{probe.status_code} (no claim-next on this branch)"] += 1
         return ClaimResult(timings, 0.0, [], 0, 0, 0, False)
+    # The plan of the claim query as one clerk alone sends it (ANALYZE locks, then rolls back).
+    timings.explain_slowest(args, log_.entries())
     claimed: list[int] = []
     claimed_lock = threading.Lock()
     with connect(args) as connection:
@@ -708,13 +752,14 @@ def measure_claims(
         barrier.wait()
         for _ in range(args.claims):
             log_.start()
-            began = time.perf_counter()
+            began, cpu = time.perf_counter(), time.thread_time()
             response = client.post(claim_url, data={"csrf_token": token})
-            took = time.perf_counter() - began
+            took, cpu_took = time.perf_counter() - began, time.thread_time() - cpu
             location = response.headers.get("Location", "")
             request_id = re.search(r"/staff/requests/(\d+)", location)
             with claimed_lock:
                 timings.seconds.append(took)
+                timings.cpu_seconds.append(cpu_took)
                 timings.statements.append(len(log_.entries()))
                 if response.status_code in (302, 303) and request_id:
                     claimed.append(int(request_id.group(1)))
@@ -751,16 +796,21 @@ def ms(value: float | None) -> str:
 
 
 def report(
-    seed_: Seed, seeded_now: bool, queue: QueueResult, claims: ClaimResult, args: argparse.Namespace
+    seed_: Seed,
+    seeded_now: bool,
+    queue: QueueResult,
+    claims: ClaimResult,
+    args: argparse.Namespace,
+    load: tuple[float, float],
 ) -> str:
     lines = [
         f"seed: {seed_.requests:,} requests, {seed_.open:,} open in department "
         f"{seed_.department_id} ({'seeded now' if seeded_now else 'kept from an earlier run'}"
         f" in {seed_.seconds:.1f} s)",
         "",
-        f"{'measured':<28} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'SQL/req':>8} "
-        f"{'errors':>8}  p95<{GOAL_P95_MS:.0f}ms",
-        "-" * 80,
+        f"{'measured':<34} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'CPU ms':>7} {'SQL/req':>8} "
+        f"{'errors':>7}  p95<{GOAL_P95_MS:.0f}ms",
+        "-" * 94,
     ]
     for timings in [*queue.pages, claims.timings]:
         p95 = timings.percentile_ms(0.95)
@@ -768,11 +818,11 @@ def report(
         met = "-" if p95 is None or errors else ("yes" if p95 < GOAL_P95_MS else "NO")
         statements = statistics.median(timings.statements) if timings.statements else None
         lines.append(
-            f"{timings.label:<28} {len(timings.seconds):>5} {ms(timings.percentile_ms(0.5)):>8}"
-            f" {ms(p95):>8} {ms(statements):>8} {errors:>8}  {met}"
+            f"{timings.label:<34} {len(timings.seconds):>5} {ms(timings.percentile_ms(0.5)):>8}"
+            f" {ms(p95):>8} {ms(timings.cpu_median_ms()):>7} {ms(statements):>8} {errors:>7}  {met}"
         )
         for error, count in timings.errors.items():
-            lines.append(f"{'':<28} {count} x {error}")
+            lines.append(f"{'':<34} {count} x {error}")
     lines.append("")
     if claims.available:
         rate = len(claims.claimed) / claims.seconds if claims.seconds else 0.0
@@ -787,35 +837,54 @@ def report(
     if queue.first_page_status != 200:
         lines.append(f"queue page answered {queue.first_page_status}")
     lines.append("")
-    if queue.explain:
-        plan = queue.explain
-        lines.append(
-            f"heaviest statement on requests of the first page ({queue.heaviest[2] * 1000:.1f} "
-            f"ms in the app): execution {plan['execution_ms']:.1f} ms, planning "
-            f"{plan['planning_ms']:.1f} ms"
+    lines.append(
+        "plans: the slowest statement on requests of one request, EXPLAIN (ANALYZE, BUFFERS)"
+    )
+    for timings in [*queue.pages, claims.timings]:
+        lines.extend(
+            plan_lines(timings, full=timings is queue.pages[0] or timings is claims.timings)
         )
-        lines.append(f"  {plan['sql'][:400]}")
-        for node in plan["nodes"]:
-            where = " ".join(
-                part
-                for part in (
-                    f"on {node['relation']}" if node["relation"] else "",
-                    f"using {node['index']}" if node["index"] else "",
-                )
-                if part
-            )
-            lines.append(
-                f"  {'  ' * node['depth']}{node['node']} {where}: rows {node['rows']} x "
-                f"{node['loops']} loops, {node['ms']:.1f} ms, buffers hit {node['hit']} "
-                f"read {node['read']}" + (f"; {node['filter']}" if node["filter"] else "")
-            )
-    else:
-        lines.append("no statement on requests in the first page: no plan to show")
     lines.append(
         f"\nthrough Flask's test client in one process, signed in as clerks of the department; "
-        f"{args.iterations} GETs per page after 3 warm-ups; database {args.pg_database}"
+        f"{args.iterations} GETs per page after 3 warm-ups; database {args.pg_database}\n"
+        "CPU ms: median CPU time of the measuring thread per request (test client + app, "
+        "without PostgreSQL's); SQL/req: median statements per request (BEGIN/COMMIT not "
+        f"counted)\nload average (1 min) at the start and the end: {load[0]:.1f}, {load[1]:.1f} "
+        f"on {os.cpu_count()} cores"
     )
     return "\n".join(lines)
+
+
+def plan_lines(timings: Timings, *, full: bool) -> list[str]:
+    """A plan in a few lines: each node with its relation, index, rows and buffers; or, not
+    ``full``, only the scans."""
+    plan = timings.plan
+    if plan is None or timings.slowest is None:
+        return [f"  {timings.label}: no statement on requests"]
+    lines = [
+        f"  {timings.label}: {timings.slowest[2] * 1000:.1f} ms in the app; EXPLAIN ANALYZE "
+        f"execution {plan['execution_ms']:.1f} ms, planning {plan['planning_ms']:.1f} ms"
+    ]
+    if full:
+        lines.append(f"    {plan['sql'][:600]}")
+    for node in plan["nodes"]:
+        if not full and "Scan" not in node["node"]:
+            continue
+        where = " ".join(
+            part
+            for part in (
+                f"on {node['relation']}" if node["relation"] else "",
+                f"using {node['index']}" if node["index"] else "",
+            )
+            if part
+        )
+        indent = "  " * node["depth"] if full else ""
+        lines.append(
+            f"    {indent}{node['node']} {where}: rows {node['rows']} x {node['loops']} loops, "
+            f"{node['ms']:.1f} ms, buffers hit {node['hit']} read {node['read']}"
+            + (f"; {node['filter']}" if full and node["filter"] else "")
+        )
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -836,10 +905,12 @@ def main(argv: list[str] | None = None) -> int:
 
             with app.app_context():
                 log_ = StatementLog(db.engine)
+            load_before = os.getloadavg()[0]
             log("queue page")
             queue = measure_queue(app, log_, seed_, args)
             log("claim-next")
             claims = measure_claims(app, log_, seed_, args)
+            load = (load_before, os.getloadavg()[0])
     if args.json:
         print(
             json.dumps(
@@ -852,14 +923,14 @@ def main(argv: list[str] | None = None) -> int:
                     if claims.seconds
                     else None,
                     "claimed_twice": claims.double_claims_sql,
-                    "explain": queue.explain,
+                    "load_average": load,
                 },
                 indent=2,
                 default=str,
             )
         )
     else:
-        print(report(seed_, seeded_now, queue, claims, args))
+        print(report(seed_, seeded_now, queue, claims, args, load))
     return 0
 
 
