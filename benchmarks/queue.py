@@ -100,6 +100,13 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--clerks", type=int, default=8, help="concurrent clerks (8)")
     parser.add_argument("--claims", type=int, default=50, help="claims per clerk (50)")
     parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="seconds each clerk waits between claims (0: back to back, the worst case; with "
+        "no wait, latency is queueing for the cores, by Little's law clerks / claims per s)",
+    )
+    parser.add_argument(
         "--pg-url",
         default="postgresql://postgres@127.0.0.1:5432",
         help="PostgreSQL server, without a database (postgresql://postgres@127.0.0.1:5432)",
@@ -518,15 +525,16 @@ class Timings:
     cpu_seconds: list[float] = field(default_factory=list)
     statements: list[int] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
-    #: The slowest statement on ``requests`` of one request, and its EXPLAIN summarized.
-    slowest: tuple[str, Any, float] | None = None
-    plan: dict[str, Any] | None = None
+    #: The statements of one request (the last measured): text, parameters, seconds.
+    sample: list[tuple[str, Any, float]] = field(default_factory=list)
+    #: Each statement on ``requests`` of that request, slowest first, with its EXPLAIN.
+    plans: list[tuple[tuple[str, Any, float], dict[str, Any]]] = field(default_factory=list)
 
-    def explain_slowest(self, args: argparse.Namespace, entries: list[Any]) -> None:
+    def explain_requests(self, args: argparse.Namespace, entries: list[Any]) -> None:
+        self.sample = list(entries)
         on_requests = [e for e in entries if re.search(r"\bFROM requests\b", e[0])]
-        if on_requests:
-            self.slowest = max(on_requests, key=lambda e: e[2])
-            self.plan = explain(args, self.slowest)
+        for entry in sorted(on_requests, key=lambda e: -e[2]):
+            self.plans.append((entry, explain(args, entry)))
 
     def percentile_ms(self, fraction: float) -> float | None:
         if not self.seconds:
@@ -546,7 +554,8 @@ class Timings:
             "cpu_ms_median": _round(self.cpu_median_ms()),
             "statements": statistics.median(self.statements) if self.statements else None,
             "errors": dict(self.errors),
-            "plan": self.plan,
+            "plans": [plan for _entry, plan in self.plans],
+            "statements_of_one": [(" ".join(e[0].split())[:200], e[2]) for e in self.sample],
         }
 
 
@@ -656,7 +665,7 @@ def measure_queue(
             client.get(url)
         for _ in range(args.iterations):
             time_get(client, url, log_, timings)
-        timings.explain_slowest(args, log_.entries())
+        timings.explain_requests(args, log_.entries())
         results.append(timings)
         log(f"  {label}: p95 {timings.percentile_ms(0.95):.1f} ms")
     return QueueResult(results, first.status_code)
@@ -740,7 +749,7 @@ def measure_claims(
         timings.errors[f"{probe.status_code} (no claim-next on this branch)"] += 1
         return ClaimResult(timings, 0.0, [], 0, 0, 0, False)
     # The plan of the claim query as one clerk alone sends it (ANALYZE locks, then rolls back).
-    timings.explain_slowest(args, log_.entries())
+    timings.explain_requests(args, log_.entries())
     claimed: list[int] = []
     claimed_lock = threading.Lock()
     with connect(args) as connection:
@@ -765,6 +774,8 @@ def measure_claims(
                     claimed.append(int(request_id.group(1)))
                 else:
                     timings.errors[str(response.status_code)] += 1
+            if args.think:
+                time.sleep(args.think)
 
     threads = [threading.Thread(target=clerk, args=(i,)) for i in range(len(clients))]
     began = time.perf_counter()
@@ -827,7 +838,8 @@ def report(
     if claims.available:
         rate = len(claims.claimed) / claims.seconds if claims.seconds else 0.0
         lines.append(
-            f"claim-next: {args.clerks} clerks x {args.claims} claims, {len(claims.claimed)} "
+            f"claim-next: {args.clerks} clerks x {args.claims} claims ({args.think:g} s between "
+            f"a clerk's claims), {len(claims.claimed)} "
             f"claimed in {claims.seconds:.1f} s = {rate:.1f} claims/s; claimed twice: "
             f"{claims.double_claims_sql} (request_events), {claims.double_claims_seen} (as "
             f"redirected); distinct requests claimed in SQL: {claims.assigned_sql}"
@@ -837,9 +849,7 @@ def report(
     if queue.first_page_status != 200:
         lines.append(f"queue page answered {queue.first_page_status}")
     lines.append("")
-    lines.append(
-        "plans: the slowest statement on requests of one request, EXPLAIN (ANALYZE, BUFFERS)"
-    )
+    lines.append("plans: each statement on requests of one request, EXPLAIN (ANALYZE, BUFFERS)")
     for timings in [*queue.pages, claims.timings]:
         lines.extend(
             plan_lines(timings, full=timings is queue.pages[0] or timings is claims.timings)
@@ -856,34 +866,39 @@ def report(
 
 
 def plan_lines(timings: Timings, *, full: bool) -> list[str]:
-    """A plan in a few lines: each node with its relation, index, rows and buffers; or, not
-    ``full``, only the scans."""
-    plan = timings.plan
-    if plan is None or timings.slowest is None:
+    """The plans of a request's statements on requests: each node with its relation, index,
+    rows and buffers, or, not ``full``, only the scans; ``full`` also lists the statements."""
+    if not timings.plans:
         return [f"  {timings.label}: no statement on requests"]
-    lines = [
-        f"  {timings.label}: {timings.slowest[2] * 1000:.1f} ms in the app; EXPLAIN ANALYZE "
-        f"execution {plan['execution_ms']:.1f} ms, planning {plan['planning_ms']:.1f} ms"
-    ]
+    lines = [f"  {timings.label}:"]
     if full:
-        lines.append(f"    {plan['sql'][:600]}")
-    for node in plan["nodes"]:
-        if not full and "Scan" not in node["node"]:
-            continue
-        where = " ".join(
-            part
-            for part in (
-                f"on {node['relation']}" if node["relation"] else "",
-                f"using {node['index']}" if node["index"] else "",
-            )
-            if part
-        )
-        indent = "  " * node["depth"] if full else ""
+        lines.append(f"    {len(timings.sample)} statements of one request (ms in the app):")
+        lines += [
+            f"      {e[2] * 1000:6.1f}  {' '.join(e[0].split())[:110]}" for e in timings.sample
+        ]
+    for (sql, _params, took), plan in timings.plans:
         lines.append(
-            f"    {indent}{node['node']} {where}: rows {node['rows']} x {node['loops']} loops, "
-            f"{node['ms']:.1f} ms, buffers hit {node['hit']} read {node['read']}"
-            + (f"; {node['filter']}" if full and node["filter"] else "")
+            f"    {took * 1000:.1f} ms in the app; EXPLAIN ANALYZE execution "
+            f"{plan['execution_ms']:.1f} ms, planning {plan['planning_ms']:.1f} ms: "
+            f"{' '.join(sql.split())[: 600 if full else 90]}"
         )
+        for node in plan["nodes"]:
+            if not full and "Scan" not in node["node"]:
+                continue
+            where = " ".join(
+                part
+                for part in (
+                    f"on {node['relation']}" if node["relation"] else "",
+                    f"using {node['index']}" if node["index"] else "",
+                )
+                if part
+            )
+            indent = "  " * node["depth"] if full else ""
+            lines.append(
+                f"      {indent}{node['node']} {where}: rows {node['rows']} x {node['loops']}"
+                f" loops, {node['ms']:.1f} ms, buffers hit {node['hit']} read {node['read']}"
+                + (f"; {node['filter']}" if full and node["filter"] else "")
+            )
     return lines
 
 
