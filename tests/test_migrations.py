@@ -12,7 +12,11 @@ from portal.jobs.schema import is_ours
 
 #: Indexes on an expression (the queue's adjusted deadline): SQLAlchemy cannot reflect them
 #: from SQLite, so they are compared by name and definition below instead.
-EXPRESSION_INDEXES = {"ix_requests_open_queue", "ix_requests_department_status_queue"}
+EXPRESSION_INDEXES = {
+    "ix_requests_open_queue",
+    "ix_requests_department_status_queue",
+    "ix_requests_held_queue",
+}
 
 
 def _comparable(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:

@@ -129,6 +129,7 @@ def _queue(department: Department, assign: BulkAssignForm | None = None) -> str:
         "staff/department.html",
         department=department,
         counts=queue.state_counts(department, current_user),
+        count_cap=queue.COUNT_CAP,
         page=queue.page(department, current_user, read.filters, today),
         filters=read.filters,
         ignored=read.ignored,

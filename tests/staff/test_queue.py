@@ -151,6 +151,24 @@ def test_counts_per_state_and_the_rows_of_the_open_ones(app, queue) -> None:
     assert not set(approved) & set(_rows(page.text))
 
 
+def test_each_count_stops_at_the_cap_so_a_long_history_costs_nothing_more(app, queue) -> None:
+    from portal.accounts.models import Account
+    from portal.casework import queue as queues
+
+    _file(app, queue, count=3)
+    _file(app, queue, status=RequestStatus.APPROVED, count=1)
+    with app.app_context():
+        department = db.session.get(Department, queue.department_id)
+        clerk = db.session.get(Account, queue.clerk_id)
+        capped = queues.state_counts(department, clerk, cap=2)
+        exact = queues.state_counts(department, clerk)
+        outsider = queues.state_counts(department, db.session.get(Account, queue.outsider_id))
+    assert capped[RequestStatus.SUBMITTED] == 2 and capped[RequestStatus.APPROVED] == 1
+    assert exact[RequestStatus.SUBMITTED] == 3 and exact[RequestStatus.IN_REVIEW] == 0
+    assert set(exact) == set(queues.QUEUE_STATES)
+    assert not any(outsider.values())  # counted through what the viewer may see
+
+
 def test_a_row_shows_receipt_form_code_state_holder_and_due_date_never_who_the_resident_is(
     app, queue
 ) -> None:
