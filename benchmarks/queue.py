@@ -770,7 +770,8 @@ def measure_claims(
     """Each clerk its own thread, client and session; each claims ``--claims`` times."""
     queue_url = f"/staff/departments/{seed_.department_id}"
     claim_url = f"{queue_url}/claim-next"
-    clients = [signed_in_client(app, clerk) for clerk in seed_.clerk_ids]
+    clerk_ids = seed_.clerk_ids[: args.clerks]
+    clients = [signed_in_client(app, clerk) for clerk in clerk_ids]
     tokens = []
     for client in clients:
         found = CSRF.search(client.get(queue_url).get_data(as_text=True))
@@ -827,7 +828,7 @@ def measure_claims(
         (assigned,) = connection.execute(
             "SELECT count(DISTINCT request_id) FROM request_events"
             " WHERE action = 'claim' AND at >= %s AND actor_id = ANY(%s)",
-            [since, seed_.clerk_ids],
+            [since, clerk_ids],
         ).fetchone()
     seen_twice = sum(1 for count in Counter(claimed).values() if count > 1)
     return ClaimResult(timings, elapsed, claimed, double, seen_twice, assigned, True)
@@ -953,6 +954,11 @@ def main(argv: list[str] | None = None) -> int:
         env = portal_environment(args, instance)
         if not seeded_now:
             upgrade_kept(args, env)
+        if args.clerks > len(seed_.clerk_ids):
+            raise SystemExit(
+                f"the kept seed has {len(seed_.clerk_ids)} claiming clerks: "
+                f"--reseed for {args.clerks}"
+            )
         with portal_app(env) as app:
             from portal.extensions import db
 
