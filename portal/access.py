@@ -57,6 +57,11 @@ DEPARTMENT_STAFF = Rule(
     staff=True,
     guards=frozenset({"department_id"}),
 )
+DEPARTMENT_SUPERVISOR = Rule(
+    "the department's supervisors and the admins above it",
+    staff=True,
+    guards=frozenset({"department_id"}),
+)
 REQUEST_WORKER = Rule(
     "the clerks of the request's department and the admins above it",
     staff=True,
@@ -204,6 +209,14 @@ def managed_municipalities(account: Account) -> list[Municipality]:
 def department_or_404(department_id: int) -> Department:
     department = db.session.get(Department, department_id)
     if department is None or not may_work_in_department(_account(), department):
+        abort(404)
+    return department
+
+
+def supervised_department_or_404(department_id: int) -> Department:
+    """A department, for those who assign its work; its clerks get the 404 of a stranger."""
+    department = db.session.get(Department, department_id)
+    if department is None or not may_supervise(_account(), department):
         abort(404)
     return department
 

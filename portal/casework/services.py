@@ -31,6 +31,7 @@ from portal.japan.clock import today_in_japan, utcnow
 from portal.journey.models import ProcedureRequest
 from portal.mailbox.kinds import MessageKind
 from portal.mailbox.services import municipality_names, post
+from portal.tenancy.models import Department
 
 
 class NotAllowed(Exception):
@@ -370,3 +371,63 @@ def _receive(request: ProcedureRequest, handed: Mapping[str, Any]) -> dict[str, 
     request.answers = {**request.answers, **handed}
     request.answers_digest = answers_digest(request.answers)
     return {"received": sorted(handed)}
+
+
+def claim_next(department: Department, clerk: Account) -> ProcedureRequest | None:
+    """Claim for ``clerk`` the department's oldest-due new request that nobody holds, or
+    None when none is waiting. Eight clerks pressing "next" at once each get a different
+    one: the pick locks its row and skips those locked by the others."""
+    from portal.casework.queue import next_unclaimed
+
+    request_id = db.session.scalar(next_unclaimed(department, clerk))
+    if request_id is None:
+        return None
+    request = db.session.get(ProcedureRequest, request_id)
+    assert request is not None  # locked by us a moment ago
+    act(request, Action.CLAIM, clerk)
+    return request
+
+
+@dataclass(frozen=True)
+class Refused:
+    """One request a bulk action left as it was, by receipt number, and why."""
+
+    receipt_number: str
+    message: str
+
+
+def assign_many(
+    department: Department,
+    request_ids: Collection[int],
+    assignee: Account,
+    by: Account,
+    reason: str,
+) -> tuple[list[ProcedureRequest], list[Refused]]:
+    """A supervisor assigns several of the department's requests to one clerk, each through
+    :func:`act` so each gets its event and its audit entry with the reason.
+
+    Each request goes on its own: one that cannot be assigned any more (decided, or
+    withdrawn, since the page was drawn) is reported by its receipt number and the others
+    are still assigned. A supervisor sharing out a morning's work wants the rest done, not
+    to start over for the one a clerk closed meanwhile; the refusal is checked before
+    anything is changed, so a refused request leaves nothing half done. Ids that are not
+    the department's are left out, as the 404 of a single request would.
+    """
+    query = (
+        select(ProcedureRequest)
+        .where(
+            ProcedureRequest.id.in_(sorted(set(request_ids))),
+            ProcedureRequest.department_id == department.id,
+        )
+        .order_by(ProcedureRequest.id)
+    )
+    assigned: list[ProcedureRequest] = []
+    refused: list[Refused] = []
+    for request in db.session.scalars(query).unique():
+        try:
+            act(request, Action.ASSIGN, by, reason=reason, assignee=assignee)
+        except NotAllowed as refusal_:
+            refused.append(Refused(request.case.receipt_number or "", refusal_.message))
+        else:
+            assigned.append(request)
+    return assigned, refused

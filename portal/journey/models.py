@@ -6,12 +6,12 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import Account
 from portal.casework.lifecycle import FINAL, OPEN, CaseProgress, RequestStatus, case_progress
-from portal.db import db, text_enum, utcnow
+from portal.db import days_after, db, text_enum, utcnow
 from portal.definitions.model import Form, Snapshot
 from portal.definitions.models import DefinitionSnapshot
 from portal.definitions.services import parsed_snapshot
@@ -209,6 +209,41 @@ class ProcedureRequest(db.Model):
     def counter(self) -> str:
         """Where it is handled, as the resident reads it: 横浜市中区役所 戸籍課 登録担当."""
         return counter_name(self.office, self.department)
+
+
+#: The adjusted statutory deadline, as SQL: the deadline moved by the days corrections were
+#: out with the resident (a pause still running counts once it ends, when the clock
+#: resumes); requests with no deadline come last. Department queues are ordered by it.
+REQUEST_DUE_ON = days_after(ProcedureRequest.deadline, ProcedureRequest.paused_days)
+
+#: The open work of a department in queue order, read a page at a time from a key.
+Index(
+    "ix_requests_open_queue",
+    ProcedureRequest.department_id,
+    REQUEST_DUE_ON,
+    ProcedureRequest.id,
+    postgresql_where=ProcedureRequest.status.in_(sorted(OPEN)),
+    sqlite_where=ProcedureRequest.status.in_(sorted(OPEN)),
+)
+#: A department's counts per state, one state's rows in queue order, the next to claim.
+Index(
+    "ix_requests_department_status_queue",
+    ProcedureRequest.department_id,
+    ProcedureRequest.status,
+    REQUEST_DUE_ON,
+    ProcedureRequest.id,
+)
+#: What a clerk holds, in queue order ("held by me"): a few rows found directly, where the
+#: department's open index would be read through all its open requests to find them.
+Index(
+    "ix_requests_held_queue",
+    ProcedureRequest.assignee_id,
+    ProcedureRequest.department_id,
+    REQUEST_DUE_ON,
+    ProcedureRequest.id,
+    postgresql_where=ProcedureRequest.status.in_(sorted(OPEN)),
+    sqlite_where=ProcedureRequest.status.in_(sorted(OPEN)),
+)
 
 
 class Attachment(db.Model):

@@ -13,13 +13,23 @@ from typing import Any, ClassVar
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, IntegerField, SelectMultipleField, SubmitField, TextAreaField
+from wtforms import (
+    Field,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import HiddenInput
 
 from portal.casework.lifecycle import Action
 from portal.casework.models import REASON_MAX
 from portal.journey.fields.base import ErrorMessage
+
+#: The largest id a posted request may name (PostgreSQL's integer).
+MAX_ID = 2**31 - 1
 
 
 class ActionForm(FlaskForm):
@@ -175,3 +185,48 @@ FORMS: dict[Action, type[ActionForm]] = {
 def posted_action(formdata: Any) -> Action | None:
     """Which action's button was pressed (its form's prefixed submit)."""
     return next((action for action in FORMS if f"{action.value}-submit" in formdata), None)
+
+
+class BulkAssignForm(FlaskForm):
+    """A supervisor's assignment from the queue: the ticked requests, a clerk, a reason.
+
+    The ticked boxes sit in the queue's table and belong to this form by their ``form``
+    attribute; an id that is not a number a request could have is refused, not sent on."""
+
+    class Meta:
+        csrf = False  # ``CSRFProtect`` checks every POST's token
+
+    requests = SelectMultipleField(_l("Requests"), coerce=int, validate_choice=False)
+    assignee = SelectField(_l("Assign to"), coerce=int, validate_choice=True)
+    reason = TextAreaField(
+        _l("Reason for the assignment"),
+        validators=[
+            DataRequired(_l("Give a reason.")),
+            Length(max=REASON_MAX, message=_l("The answer must be %(max)d characters or fewer")),
+        ],
+    )
+    submit = SubmitField(_l("Assign the chosen requests"))
+
+    def __init__(
+        self, formdata: Any = None, *, clerks: Sequence[tuple[int, str]] = (), **kwargs: Any
+    ) -> None:
+        super().__init__(formdata=formdata, prefix="assign", **kwargs)
+        self.assignee.choices = [(0, _l("Choose a clerk")), *clerks]
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        ticked = self.requests.data or []
+        if self.requests.errors or not ticked or len(ticked) != len(self.chosen):
+            # The boxes are in the table: the summary's link goes there.
+            message = _l("Tick at least one request to assign.")
+            self.requests.errors = [ErrorMessage(message, "queue-rows")]
+            valid = False
+        if self.assignee.errors or not self.assignee.data:
+            self.assignee.errors = [ErrorMessage(_l("Choose a clerk."))]
+            valid = False
+        return valid
+
+    @property
+    def chosen(self) -> set[int]:
+        """The ids as ticked, for the page shown again (valid ones only)."""
+        return {i for i in self.requests.data or [] if 0 < i <= MAX_ID}

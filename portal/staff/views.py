@@ -7,15 +7,19 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal import access
 from portal.accounts.queries import staff_roles_in
+from portal.casework import queue
 from portal.casework import services as casework
 from portal.casework.lifecycle import Action
-from portal.staff.forms import FORMS, ActionForm, CorrectionForm, posted_action
+from portal.japan.clock import today_in_japan
+from portal.staff.forms import FORMS, ActionForm, BulkAssignForm, CorrectionForm, posted_action
 from portal.staff.presenter import RequestPage
+from portal.tenancy.models import Department
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -23,9 +27,11 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 @bp.get("/")
 @access.requires(access.STAFF)
 def home() -> str:
+    departments = access.workable_departments(current_user)
     return render_template(
         "staff/home.html",
-        departments=access.workable_departments(current_user),
+        departments=departments,
+        open_counts=queue.open_counts(departments),
         municipalities=access.managed_municipalities(current_user),
     )
 
@@ -33,8 +39,104 @@ def home() -> str:
 @bp.get("/departments/<int:department_id>")
 @access.requires(access.DEPARTMENT_STAFF)
 def department(department_id: int) -> str:
+    """The department's queue: counts per state, then its requests by adjusted deadline,
+    narrowed by the GET parameters (a bad one is ignored, and the page says so)."""
+    return _queue(access.department_or_404(department_id))
+
+
+@bp.post("/departments/<int:department_id>/claim-next")
+@access.requires(access.DEPARTMENT_STAFF)
+def claim_next(department_id: int) -> Response:
+    department = access.department_or_404(department_id)
+    back = redirect(url_for("staff.department", department_id=department.id), 303)
+    try:
+        claimed = casework.claim_next(department, current_user)
+    except casework.NotAllowed as refusal:
+        flash(refusal.message, "error")
+        return back
+    except casework.StaleRequest:
+        flash(_("Another clerk claimed that request first. Try again."), "error")
+        return back
+    if claimed is None:
+        flash(_("No new request is waiting to be claimed."), "info")
+        return back
+    flash(_("You now hold %(receipt)s.", receipt=claimed.case.receipt_number), "success")
+    return redirect(url_for("staff.request", request_id=claimed.id), 303)
+
+
+@bp.post("/departments/<int:department_id>/assign")
+@access.requires(access.DEPARTMENT_SUPERVISOR)
+def assign_bulk(department_id: int) -> Response | tuple[str, int]:
+    """A supervisor assigns the ticked requests to a clerk, with a reason; each request that
+    could not be is named by its receipt number, the others are assigned. Invalid: the
+    queue again (422), with what was ticked and typed."""
+    department = access.supervised_department_or_404(department_id)
+    form = BulkAssignForm(request.form, clerks=_clerk_choices(department))
+    if not form.validate():
+        return _queue(department, form), 422
+    assignee = next(a for a in queue.department_clerks(department) if a.id == form.assignee.data)
+    try:
+        assigned, refused = casework.assign_many(
+            department, form.chosen, assignee, current_user, form.reason.data or ""
+        )
+    except casework.StaleRequest:
+        form.submit.errors = [_("A request changed while they were assigned: none was. Try again.")]
+        return _queue(department, form), 409
+    if assigned:
+        flash(
+            ngettext(
+                "Assigned %(num)d request to %(name)s.",
+                "Assigned %(num)d requests to %(name)s.",
+                len(assigned),
+                name=assignee.display_name,
+            ),
+            "success",
+        )
+    for refusal in refused:
+        flash(
+            _(
+                "%(receipt)s was not assigned: %(why)s",
+                receipt=refusal.receipt_number,
+                why=refusal.message,
+            ),
+            "error",
+        )
+    if not assigned and not refused:
+        flash(_("None of the ticked requests is in this queue any more."), "error")
+    return redirect(
+        url_for("staff.department", department_id=department.id, **_filter_args(department)), 303
+    )
+
+
+def _filter_args(department: Department) -> dict[str, str]:
+    """The queue's filters of this URL, to show the same queue again after a POST."""
+    choices = [form_id for form_id, _title in queue.form_choices(department)]
+    return queue.read_filters(request.args, choices).filters.as_args()
+
+
+def _clerk_choices(department: Department) -> list[tuple[int, str]]:
+    return [(account.id, account.display_name) for account in queue.department_clerks(department)]
+
+
+def _queue(department: Department, assign: BulkAssignForm | None = None) -> str:
+    form_choices = queue.form_choices(department)
+    read = queue.read_filters(request.args, [form_id for form_id, _title in form_choices])
+    today = today_in_japan()
+    supervising = access.may_supervise(current_user, department)
+    if supervising and assign is None:
+        assign = BulkAssignForm(clerks=_clerk_choices(department))
     return render_template(
-        "staff/department.html", department=access.department_or_404(department_id)
+        "staff/department.html",
+        department=department,
+        counts=queue.state_counts(department, current_user),
+        count_cap=queue.COUNT_CAP,
+        page=queue.page(department, current_user, read.filters, today),
+        filters=read.filters,
+        ignored=read.ignored,
+        form_choices=form_choices,
+        states=queue.QUEUE_STATES,
+        assign=assign if supervising else None,
+        due_soon_days=queue.DUE_SOON_DAYS,
     )
 
 
