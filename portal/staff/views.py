@@ -17,7 +17,14 @@ from portal.casework import queue
 from portal.casework import services as casework
 from portal.casework.lifecycle import Action
 from portal.japan.clock import today_in_japan
-from portal.staff.forms import FORMS, ActionForm, BulkAssignForm, CorrectionForm, posted_action
+from portal.staff.forms import (
+    FORMS,
+    ActionForm,
+    AssignForm,
+    BulkAssignForm,
+    CorrectionForm,
+    posted_action,
+)
 from portal.staff.presenter import RequestPage
 from portal.tenancy.models import Department
 
@@ -174,7 +181,7 @@ def request_page(request_id: int) -> Response | str | tuple[str, int]:
             current_user,
             expected_version=form.posted_version,
             reason=form.reason_text,
-            **_targets(form),
+            **_targets(form, filed),
         )
     except casework.StaleRequest as stale:
         since = stale.events or casework.events_since(filed, form.posted_version)
@@ -196,12 +203,17 @@ def _form(page: RequestPage, action: Action, formdata: Any = None) -> ActionForm
             answer_choices=page.answer_choices,
             document_choices=page.document_choices,
         )
+    if action is Action.ASSIGN and page.request.department is not None:
+        return AssignForm(version, formdata, clerks=_clerk_choices(page.request.department))
     return FORMS[action](version, formdata)
 
 
-def _targets(form: ActionForm) -> dict[str, Any]:
+def _targets(form: ActionForm, filed: Any) -> dict[str, Any]:
     if isinstance(form, CorrectionForm):
         return {"fields": form.answers.data or [], "documents": form.documents.data or []}
+    if isinstance(form, AssignForm):
+        clerks = queue.department_clerks(filed.department)
+        return {"assignee": next((a for a in clerks if a.id == form.assignee.data), None)}
     return {}
 
 
