@@ -95,7 +95,7 @@ def assign_bulk(department_id: int) -> Response | tuple[str, int]:
                 "Assigned %(num)d request to %(name)s.",
                 "Assigned %(num)d requests to %(name)s.",
                 len(assigned),
-                name=assignee.display_name,
+                name=assignee.display_name or _("(not signed in yet)"),
             ),
             "success",
         )
@@ -122,7 +122,10 @@ def _filter_args(department: Department) -> dict[str, str]:
 
 
 def _clerk_choices(department: Department) -> list[tuple[int, str]]:
-    return [(account.id, account.display_name) for account in queue.department_clerks(department)]
+    return [
+        (account.id, account.display_name or _("(not signed in yet)"))
+        for account in queue.department_clerks(department)
+    ]
 
 
 def _queue(department: Department, assign: BulkAssignForm | None = None) -> str:
