@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from portal.accounts import services as accounts
-from portal.accounts.models import Account
+from portal.accounts.models import Account, Role
 from portal.accounts.queries import all_staff_roles
 from portal.extensions import db
 from portal.tenancy.kinds import DepartmentKind
@@ -74,7 +74,7 @@ def account_options(func):  # noqa: ANN001, ANN201 - click decorator
 
 
 @staff_cli.command("grant")
-@click.argument("role", type=click.Choice(["clerk", "admin"]))
+@click.argument("role", type=click.Choice(["clerk", "supervisor", "admin"]))
 @account_options
 @click.option("--municipality", "code", help="Local government code, e.g. 131016.")
 @click.option(
@@ -94,20 +94,21 @@ def grant(
     kinds: tuple[str, ...],
     whole_portal: bool,
 ) -> None:
-    """Grant ROLE: a clerk of departments of one municipality, or an admin."""
+    """Grant ROLE: a clerk or a supervisor (who also assigns the work) of departments of
+    one municipality, or an admin."""
     account = _account(account_id, issuer, subject)
     municipality = municipality_by_code(code) if code else None
     if code and municipality is None:
         raise click.UsageError(f"no municipality with code {code}")
-    if role == "clerk":
+    if role in ("clerk", "supervisor"):
         if municipality is None or not kinds:
-            raise click.UsageError("a clerk needs --municipality and at least one --department")
+            raise click.UsageError(f"a {role} needs --municipality and at least one --department")
         departments = [d for d in municipality.departments if d.kind.value in kinds]
         missing = set(kinds) - {d.kind.value for d in departments}
         if missing:
             raise click.UsageError(f"{code} has no department of kind {', '.join(sorted(missing))}")
         try:
-            accounts.grant_clerk(account, departments)
+            accounts.grant_clerk(account, departments, as_role=Role(role))
         except accounts.RoleConflict as exc:
             raise click.UsageError(str(exc)) from exc
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from portal import access
 from portal.accounts.models import Account, Role
 from portal.extensions import db
 
@@ -50,6 +51,21 @@ def test_grant_a_clerk_to_an_identity_not_signed_in_yet(app, runner, municipalit
         account = db.session.scalar(select(Account).filter_by(subject="abc"))
         assert sorted(r.department.kind.value for r in account.roles) == ["childcare", "education"]
         assert {r.role for r in account.roles} == {Role.CLERK}
+
+
+def test_grant_a_supervisor_who_assigns_the_departments_work(app, runner, municipalities) -> None:
+    who = ["--issuer", "https://id.example.jp", "--subject", "boss"]
+    args = ["staff", "grant", "supervisor", *who, "--municipality", "141003"]
+    result = runner.invoke(args=[*args, "--department", "childcare"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "needs --municipality" in runner.invoke(args=["staff", "grant", "supervisor", *who]).output
+    )
+    with app.app_context():
+        account = db.session.scalar(select(Account).filter_by(subject="boss"))
+        (role,) = account.roles
+        assert (role.role, role.department.kind.value) == (Role.SUPERVISOR, "childcare")
+        assert access.may_supervise(account, role.department)
 
 
 def test_a_clerk_works_for_one_municipality_only(runner, municipalities) -> None:

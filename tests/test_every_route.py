@@ -72,14 +72,15 @@ HOSTILE = st.one_of(
     st.integers(min_value=-(10**40), max_value=10**40).map(str),
     st.text(alphabet=st.characters(codec="utf-8"), min_size=200, max_size=2000),
 )
-#: Query parameters read by name: ours (``request.args.get("...")`` in portal/) and the
+#: Query parameters read by name: ours (``request.args.get("...")`` in portal/, or
+#: ``args.get("...")`` of the mapping a view hands over, as the queue's filters) and the
 #: authorization response's (RFC 6749: code, state).
 QUERY_NAMES = sorted(
     {
         name
         for path in PORTAL.rglob("*.py")
         if "devidp" not in path.parts
-        for name in re.findall(r"request\.args\.get\(\s*\"([^\"]+)\"", path.read_text())
+        for name in re.findall(r"\bargs\.get\(\s*\"([^\"]+)\"", path.read_text())
     }
     | {"code", "state"}
 )

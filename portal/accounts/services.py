@@ -123,22 +123,27 @@ def _address(claim: Any) -> dict[str, str] | None:
 
 
 def grant_clerk(
-    account: Account, departments: Iterable[Department], granted_by: Account | None = None
+    account: Account,
+    departments: Iterable[Department],
+    granted_by: Account | None = None,
+    *,
+    as_role: Role = Role.CLERK,
 ) -> list[StaffRole]:
-    """Make the account a clerk of these departments, all of one municipality."""
+    """Make the account a clerk (or, ``as_role``, a supervisor, who also assigns the work)
+    of these departments, all of one municipality."""
     departments = list(departments)
     municipality_ids = {d.municipality_id for d in departments} | {
-        r.municipality_id for r in account.roles if r.role is Role.CLERK
+        r.municipality_id for r in account.roles if r.role in (Role.CLERK, Role.SUPERVISOR)
     }
     if len(municipality_ids) > 1:
         raise RoleConflict("a clerk works for the departments of one municipality only")
     granted = []
     for department in departments:
-        role = _find_role(account, Role.CLERK, department.municipality_id, department.id)
+        role = _find_role(account, as_role, department.municipality_id, department.id)
         if role is None:
             role = StaffRole(
                 account=account,
-                role=Role.CLERK,
+                role=as_role,
                 municipality_id=department.municipality_id,
                 department_id=department.id,
                 granted_by_id=granted_by.id if granted_by else None,

@@ -264,6 +264,7 @@ def page(
             ProcedureRequest.paused_since,
             Case.receipt_number,
             Case.snapshot_digest,
+            ProcedureRequest.assignee_id,
             Account.display_name,
             due_on,
         )
@@ -319,7 +320,7 @@ def _narrowing(filters: Filters, viewer: Account, today: date) -> list[ColumnEle
 
 def _row(found: object, today: date) -> Row:
     (request_id, form_id, status, code, deadline, paused_days, paused_since, receipt, digest,
-     holder, due_on) = found  # fmt: skip
+     holder_id, holder, due_on) = found  # fmt: skip
     due = None
     if deadline is not None:
         running = max((today - paused_since).days, 0) if paused_since is not None else 0
@@ -332,7 +333,7 @@ def _row(found: object, today: date) -> Row:
         form_title=_form_title(digest, form_id),
         resident_code=code,
         status=status,
-        holder=holder,
+        holder=(holder or _("(not signed in yet)")) if holder_id is not None else None,
         due=due,
         paused=paused_since is not None,
         overdue=open_clock and due < today,

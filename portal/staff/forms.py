@@ -134,6 +134,33 @@ class WithdrawForm(ReasonForm):
     reason_label = _l("How and why the resident asked to withdraw")
 
 
+class AssignForm(ReasonForm):
+    """A supervisor gives the request to one of the department's clerks, saying why."""
+
+    action = Action.ASSIGN
+    reason_label = _l("Reason for the assignment")
+    reason_hint = _l("Kept in the request's history.")
+    assignee = SelectField(_l("Assign to"), coerce=int, validate_choice=True)
+
+    def __init__(
+        self,
+        version: int,
+        formdata: Any = None,
+        *,
+        clerks: Sequence[tuple[int, str]] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(version, formdata, **kwargs)
+        self.assignee.choices = [(0, _l("Choose a clerk")), *clerks]
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.assignee.errors or not self.assignee.data:
+            self.assignee.errors = [ErrorMessage(_l("Choose a clerk."))]
+            return False
+        return valid
+
+
 class CorrectionForm(ReasonForm):
     """Which of this form's answers and documents the resident is to correct, and why."""
 
@@ -173,6 +200,7 @@ FORMS: dict[Action, type[ActionForm]] = {
     for form in (
         ClaimForm,
         ReleaseForm,
+        AssignForm,
         ApproveForm,
         RejectForm,
         CorrectionForm,

@@ -31,10 +31,12 @@ from portal.journey import flow
 from portal.journey.fields.summary import Summary, summarize
 from portal.journey.models import Attachment, ProcedureRequest
 
-#: The actions this page carries out (assigning is the queue's, handing over a job's).
+#: The actions this page carries out (handing over is a job's). Assigning is offered here
+#: for one request, and on the queue for several.
 PAGE_ACTIONS = (
     Action.CLAIM,
     Action.RELEASE,
+    Action.ASSIGN,
     Action.APPROVE,
     Action.REJECT,
     Action.ASK_CORRECTION,

@@ -17,7 +17,14 @@ from portal.casework import queue
 from portal.casework import services as casework
 from portal.casework.lifecycle import Action
 from portal.japan.clock import today_in_japan
-from portal.staff.forms import FORMS, ActionForm, BulkAssignForm, CorrectionForm, posted_action
+from portal.staff.forms import (
+    FORMS,
+    ActionForm,
+    AssignForm,
+    BulkAssignForm,
+    CorrectionForm,
+    posted_action,
+)
 from portal.staff.presenter import RequestPage
 from portal.tenancy.models import Department
 
@@ -88,7 +95,7 @@ def assign_bulk(department_id: int) -> Response | tuple[str, int]:
                 "Assigned %(num)d request to %(name)s.",
                 "Assigned %(num)d requests to %(name)s.",
                 len(assigned),
-                name=assignee.display_name,
+                name=assignee.display_name or _("(not signed in yet)"),
             ),
             "success",
         )
@@ -115,7 +122,10 @@ def _filter_args(department: Department) -> dict[str, str]:
 
 
 def _clerk_choices(department: Department) -> list[tuple[int, str]]:
-    return [(account.id, account.display_name) for account in queue.department_clerks(department)]
+    return [
+        (account.id, account.display_name or _("(not signed in yet)"))
+        for account in queue.department_clerks(department)
+    ]
 
 
 def _queue(department: Department, assign: BulkAssignForm | None = None) -> str:
@@ -175,7 +185,7 @@ def request_page(request_id: int) -> Response | str | tuple[str, int]:
             current_user,
             expected_version=form.posted_version,
             reason=form.reason_text,
-            **_targets(form),
+            **_targets(form, filed),
         )
     except casework.StaleRequest as stale:
         since = stale.events or casework.events_since(filed, form.posted_version)
@@ -197,12 +207,17 @@ def _form(page: RequestPage, action: Action, formdata: Any = None) -> ActionForm
             answer_choices=page.answer_choices,
             document_choices=page.document_choices,
         )
+    if action is Action.ASSIGN and page.request.department is not None:
+        return AssignForm(version, formdata, clerks=_clerk_choices(page.request.department))
     return FORMS[action](version, formdata)
 
 
-def _targets(form: ActionForm) -> dict[str, Any]:
+def _targets(form: ActionForm, filed: Any) -> dict[str, Any]:
     if isinstance(form, CorrectionForm):
         return {"fields": form.answers.data or [], "documents": form.documents.data or []}
+    if isinstance(form, AssignForm):
+        clerks = queue.department_clerks(filed.department)
+        return {"assignee": next((a for a in clerks if a.id == form.assignee.data), None)}
     return {}
 
 

@@ -558,3 +558,32 @@ def test_a_clerk_is_offered_no_assignment_and_posting_one_gets_404(app, queue) -
     assert answer.status_code == 404
     with app.app_context():
         assert db.session.get(ProcedureRequest, filed).assignee_id is None
+
+
+def test_a_supervisor_assigns_one_request_from_its_page_and_a_clerk_is_not_offered_it(
+    app, queue
+) -> None:
+    (filed,) = _file(app, queue)
+    clerk = Clerk(app, queue.clerk_id)
+    clerk.open(filed)
+    assert clerk.offers("claim") and not clerk.offers("assign")
+    supervisor = Clerk(app, queue.supervisor_id)
+    supervisor.client.set_cookie("madoguchi_lang", "en")
+    supervisor.open(filed)
+    assert supervisor.offers("assign")
+    refused = supervisor.act(filed, "assign", assignee=str(queue.other_clerk_id), reason="")
+    assert refused.status_code == 422 and "Give a reason." in text(refused.text)
+    assert 'name="assign-assignee"' in refused.text
+    assert f'<option selected value="{queue.other_clerk_id}">' in refused.text  # kept
+    answer = supervisor.act(
+        filed, "assign", assignee=str(queue.other_clerk_id), reason="Speaks Portuguese"
+    )
+    assert answer.status_code == 303
+    with app.app_context():
+        assigned = db.session.get(ProcedureRequest, filed)
+        assert assigned.assignee_id == queue.other_clerk_id
+        assert assigned.status is RequestStatus.IN_REVIEW
+        assert [(e.action, e.reason) for e in assigned.events] == [
+            (Action.ASSIGN, "Speaks Portuguese")
+        ]
+    assert "Speaks Portuguese" in text(supervisor.open(filed).text)
