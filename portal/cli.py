@@ -171,7 +171,10 @@ def fill_demo_queues(cases: int) -> None:
     from portal import demo
 
     started = time.perf_counter()
-    filed = demo.fill_queues(cases)
+    try:
+        filed = demo.fill_queues(cases)
+    except demo.NoDemoProvider as refused:
+        raise click.ClickException(str(refused)) from None
     took = time.perf_counter() - started
     if filed:
         click.echo(f"{filed} demo requests filed and worked in {took:.1f} s")

@@ -157,6 +157,11 @@ def load() -> None:
         grant_demo_staff(*provider)
 
 
+class NoDemoProvider(RuntimeError):
+    """The demo staff sign in at the development provider; without it there is nobody to
+    work the queues."""
+
+
 def fill_queues(cases: int = 120) -> int:
     """Fill the demo departments' queues: about forty fictitious residents file ``cases``
     cases over the last six weeks and the demo staff work a share of them (see
@@ -166,7 +171,10 @@ def fill_queues(cases: int = 120) -> int:
 
     provider = _provider()
     if provider is None:
-        raise RuntimeError("the demo queues are worked by the development provider's personas")
+        raise NoDemoProvider(
+            "the demo queues are worked by the development provider's staff personas: "
+            "use the development provider (PORTAL_OIDC_DISCOVERY_URL unset)"
+        )
     load()
     staff = demo_queues.Staff(clerks={}, supervisors={})
     for personas, by_code in ((CLERKS, staff.clerks), (SUPERVISORS, staff.supervisors)):

@@ -22,6 +22,7 @@ from portal.journey.fields.groups import GroupField
 from portal.journey.fields.page import PageForm, page_form
 from portal.journey.models import Case, ProcedureRequest
 from portal.tenancy.models import Municipality
+from tests.support.people import login_as
 
 #: Enough for every state in both municipalities, few enough for a fast test.
 CASES = 40
@@ -54,7 +55,7 @@ def _staff(role: Role) -> list[Account]:
 
 
 def test_the_queues_hold_requests_in_many_states_over_six_weeks_for_the_demo_staff(
-    app, filled
+    app, client, filled
 ) -> None:
     assert filled > CASES
     with app.app_context():
@@ -94,11 +95,22 @@ def test_the_queues_hold_requests_in_many_states_over_six_weeks_for_the_demo_sta
 
         # The demo staff see them, in their own municipality's departments.
         clerks, supervisors = _staff(Role.CLERK), _staff(Role.SUPERVISOR)
+        pages: dict[int, tuple[list[int | None], dict[RequestStatus, int]]] = {}
         assert len(clerks) == 2 and len(supervisors) == 2
         for account in clerks + supervisors:
             visible = list(db.session.scalars(access.visible_requests(account)))
             assert any(r.status is RequestStatus.SUBMITTED for r in visible)
             assert {r.municipality_id for r in visible} == {account.roles[0].municipality_id}
+            one_of_each = {r.status: r.id for r in visible}
+            pages[account.id] = [role.department_id for role in account.roles], one_of_each
+    # Their department pages and each state's request page (its history) open.
+    for account_id, (departments, requests) in pages.items():
+        login_as(client, account_id)
+        for department_id in departments:
+            assert client.get(f"/staff/departments/{department_id}").status_code == 200
+        for status, request_id in requests.items():
+            page = client.get(f"/staff/requests/{request_id}")
+            assert page.status_code == 200, (status, request_id)
 
 
 def test_every_filed_answer_set_passes_its_forms_validation(app, filled) -> None:
