@@ -458,11 +458,17 @@ class Desk:
         clerks = self._clerks_for(request)
         if not clerks or request.status is not RequestStatus.SUBMITTED:
             return
-        if rng.random() < 0.25:
+        if rng.random() < self._still_open_share():
             return  # still new
         clerk = rng.choice(clerks)
         at = _later(rng, utcnow(), (0, 4))
         self.timeline.plan(at, lambda: self._claim(rng, request.id, clerk))
+
+    def _still_open_share(self) -> float:
+        """Clerks work the oldest first: what came in this fortnight is more often left
+        open than what came before (some of which is overdue all the same)."""
+        age = self.timeline.now - utcnow()
+        return 0.4 if age < timedelta(days=14) else 0.1
 
     def _clerks_for(self, request: ProcedureRequest) -> list[Account]:
         department = request.department
@@ -486,7 +492,7 @@ class Desk:
         request = self._load(request_id)
         casework.act(request, Action.CLAIM, clerk)
         fate = rng.random()
-        if fate < 0.25:
+        if fate < self._still_open_share():
             return  # in review
         if fate < 0.45:
             self._next(rng, lambda: self._ask(rng, request_id, clerk))
