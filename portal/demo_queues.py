@@ -34,7 +34,7 @@ from portal.casework.lifecycle import Action, RequestStatus
 from portal.db import db
 from portal.definitions.model import Field, Item
 from portal.i18n import force_locale
-from portal.japan.clock import JAPAN, as_of, utcnow
+from portal.japan.clock import JAPAN, as_of, today_in_japan, utcnow
 from portal.japan.postal import lookup
 from portal.journey import corrections, flow
 from portal.journey import services as journey
@@ -338,7 +338,7 @@ def _complete(item: Item, entry: Mapping[str, Any], person: DemoResident, today:
 
 def fill_page(case: Case, page: flow.Page, wanted: Mapping[str, Any], person: DemoResident) -> None:
     """Post one page as a resident would, through its own form: refused answers raise."""
-    today = utcnow().astimezone(JAPAN).date()
+    today = today_in_japan()
     posted: list[tuple[str, str]] = []
     uploads: list[tuple[str, FileStorage]] = []
     locked = set(case.locked_keys)
@@ -613,7 +613,7 @@ def _filing(
         if account is None:
             account = accounts.record_sign_in(RESIDENT_ISSUER, person.subject, person.claims())
             known[person.subject] = account
-        today = utcnow().astimezone(JAPAN).date()
+        today = today_in_japan()
         workflow, wanted = scenario(local, person, today)
         if journey.draft_of(account, workflow) is not None:
             return  # one draft of an event at a time: this resident is busy with it
