@@ -160,3 +160,24 @@ def load_demo() -> None:
     demo.load()
     count = len(db.session.scalars(select(Account)).all())
     click.echo(f"demo data loaded ({count} accounts)")
+
+
+@demo_cli.command("queues")
+@click.option("--cases", default=120, show_default=True, help="How many cases to file.")
+def fill_demo_queues(cases: int) -> None:
+    """Fill the demo departments' queues with cases filed over the last six weeks and worked
+    by the demo clerks. Does nothing when the demo queues are already there."""
+    import time
+
+    from portal import demo
+
+    started = time.perf_counter()
+    try:
+        filed = demo.fill_queues(cases)
+    except demo.NoDemoProvider as refused:
+        raise click.ClickException(str(refused)) from None
+    took = time.perf_counter() - started
+    if filed:
+        click.echo(f"{filed} demo requests filed and worked in {took:.1f} s")
+    else:
+        click.echo("the demo queues are already there: nothing added")

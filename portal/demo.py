@@ -19,6 +19,7 @@ from pathlib import Path
 from flask import current_app
 
 from portal.accounts import services as accounts
+from portal.accounts.models import Account
 from portal.bookings import services as bookings
 from portal.tenancy import services as tenancy
 from portal.tenancy.kinds import DepartmentKind as K
@@ -68,8 +69,18 @@ MUNICIPALITIES = (
 
 #: Staff personas of the development ID provider and the roles the demo grants them.
 CLERKS = {
-    "tanaka-jiro": ("131016", [K.RESIDENT_REGISTRATION]),
-    "takahashi-misaki": ("141003", [K.RESIDENT_REGISTRATION, K.INSURANCE_PENSION]),
+    "tanaka-jiro": ("131016", [K.RESIDENT_REGISTRATION, K.CHILD_SUPPORT]),
+    "takahashi-misaki": (
+        "141003",
+        [K.RESIDENT_REGISTRATION, K.INSURANCE_PENSION, K.CHILD_SUPPORT],
+    ),
+}
+#: One supervisor per demo municipality, of its resident-registration department, and of
+#: child support, whose child allowance forms need a second approval (``approvals: 2``): the
+#: second pair of eyes after the demo clerk's first.
+SUPERVISORS = {
+    "nakamura-yoko": ("131016", [K.RESIDENT_REGISTRATION, K.CHILD_SUPPORT]),
+    "kobayashi-makoto": ("141003", [K.RESIDENT_REGISTRATION, K.CHILD_SUPPORT]),
 }
 MUNICIPAL_ADMINS = {"ito-ken": "131016"}
 PORTAL_ADMINS = ("watanabe-yui",)
@@ -104,25 +115,69 @@ def grant_demo_staff(issuer: str, key_dir: Path, client_id: str) -> None:
 
     Their subjects are pairwise, so they are computed with the development provider's salt.
     """
-    from portal.devidp.subjects import subject_for
 
-    def account(persona: str):  # noqa: ANN202 - local helper
-        return accounts.account_for(issuer, subject_for(key_dir, persona, client_id))
+    def account(persona: str) -> Account:
+        return staff_account(persona, issuer, key_dir, client_id)
 
     by_code = {m.code: m for m in load_municipalities()}
     for persona, (code, kinds) in CLERKS.items():
         departments = [d for d in by_code[code].departments if d.kind in kinds]
         accounts.grant_clerk(account(persona), departments)
+    for persona, (code, kinds) in SUPERVISORS.items():
+        departments = [d for d in by_code[code].departments if d.kind in kinds]
+        accounts.grant_supervisor(account(persona), departments)
     for persona, code in MUNICIPAL_ADMINS.items():
         accounts.grant_admin(account(persona), by_code[code])
     for persona in PORTAL_ADMINS:
         accounts.grant_admin(account(persona), None)
 
 
+def staff_account(persona: str, issuer: str, key_dir: Path, client_id: str) -> Account:
+    """The account a staff persona signs in to (created before the first sign-in)."""
+    from portal.devidp.subjects import subject_for
+
+    return accounts.account_for(issuer, subject_for(key_dir, persona, client_id))
+
+
+def _provider() -> tuple[str, Path, str] | None:
+    """The development provider's issuer, key folder and our client id; None when another
+    provider is in use (the demo staff cannot sign in then)."""
+    config = current_app.config
+    if not config["DEVELOPMENT_PROVIDER"]:
+        return None
+    key_dir = Path(config.get("DEVIDP_KEY_DIR") or Path(current_app.instance_path) / "devidp")
+    return config["DEVIDP_ISSUER"], key_dir, config["OIDC_CLIENT_ID"]
+
+
 def load() -> None:
     """Municipalities always; staff grants only while the development provider is in use."""
     load_municipalities()
-    config = current_app.config
-    if config["DEVELOPMENT_PROVIDER"]:
-        key_dir = Path(config.get("DEVIDP_KEY_DIR") or Path(current_app.instance_path) / "devidp")
-        grant_demo_staff(config["DEVIDP_ISSUER"], key_dir, config["OIDC_CLIENT_ID"])
+    provider = _provider()
+    if provider is not None:
+        grant_demo_staff(*provider)
+
+
+class NoDemoProvider(RuntimeError):
+    """The demo staff sign in at the development provider; without it there is nobody to
+    work the queues."""
+
+
+def fill_queues(cases: int = 120) -> int:
+    """Fill the demo departments' queues: about forty fictitious residents file ``cases``
+    cases over the last six weeks and the demo staff work a share of them (see
+    :mod:`portal.demo_queues`). Returns the number of requests filed; 0 when the demo
+    residents have filed already, so running it again adds nothing."""
+    from portal import demo_queues
+
+    provider = _provider()
+    if provider is None:
+        raise NoDemoProvider(
+            "the demo queues are worked by the development provider's staff personas: "
+            "use the development provider (PORTAL_OIDC_DISCOVERY_URL unset)"
+        )
+    load()
+    staff = demo_queues.Staff(clerks={}, supervisors={})
+    for personas, by_code in ((CLERKS, staff.clerks), (SUPERVISORS, staff.supervisors)):
+        for persona, (code, _kinds) in personas.items():
+            by_code.setdefault(code, []).append(staff_account(persona, *provider))
+    return demo_queues.fill(staff, cases)

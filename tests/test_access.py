@@ -347,6 +347,16 @@ def test_a_clerk_sees_their_own_queues_on_the_staff_home(app, client, demo) -> N
     assert "区民課" not in page  # Chiyoda's
 
 
+def test_a_demo_supervisor_works_the_residents_and_child_support_queues(app, client, demo) -> None:
+    with app.app_context():
+        account_id = _persona_account(app, "nakamura-yoko")
+        db.session.commit()
+    login_as(client, account_id)
+    page = client.get("/staff/").text
+    assert "区民課" in page and "子ども支援課" in page
+    assert "保険年金課" not in page and "戸籍課" not in page
+
+
 def test_roles_are_never_taken_from_token_claims(app, person, demo) -> None:
     """A resident whose sign-in is valid is no staff member, whatever the token says."""
     resident = person("yamada-taro")

@@ -6,12 +6,13 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import time_machine
 from flask import Flask
 
 from portal.definitions.logic import evaluate
 from portal.extensions import db
-from portal.japan.clock import JAPAN, now_in_japan, today_in_japan, utcnow
+from portal.japan.clock import JAPAN, as_of, now_in_japan, today_in_japan, utcnow
 from portal.journey import services
 from tests.factories import CaseFactory
 
@@ -52,3 +53,15 @@ def test_the_clock_is_the_only_place_that_reads_the_time_or_names_a_time_zone() 
         if readers.search(line)
     ]
     assert found == [], "use portal.japan.clock"
+
+
+def test_the_clock_can_be_set_to_a_moment_for_a_block() -> None:
+    """``as_of`` (demo data filed in past weeks) moves every reader of the clock, and only
+    inside the block."""
+    with as_of(HALF_PAST_MIDNIGHT_IN_JAPAN):
+        assert utcnow() == datetime(2026, 12, 1, 15, 30, tzinfo=UTC)
+        assert today_in_japan() == date(2026, 12, 2)
+        assert evaluate({"today": []}, {}) == "2026-12-02"
+    assert abs(utcnow() - datetime.now(UTC)) < timedelta(minutes=1)
+    with pytest.raises(ValueError), as_of(datetime(2026, 12, 2, 0, 30)):
+        pass  # a naive moment says nothing about where it is

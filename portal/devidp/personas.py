@@ -160,8 +160,8 @@ PERSONAS: tuple[Persona, ...] = (
         gender="male",
         address=Address("101-0021", "東京都", "千代田区", "外神田3丁目5番2号"),
         municipality_code=CHIYODA,
-        description_ja="千代田区 住民記録担当の職員",
-        description_en="Clerk at Chiyoda City's resident registration division",
+        description_ja="千代田区 住民記録担当・子ども支援担当の職員",
+        description_en="Clerk at Chiyoda City's resident registration and child support divisions",
     ),
     Persona(
         id="takahashi-misaki",
@@ -175,8 +175,45 @@ PERSONAS: tuple[Persona, ...] = (
         gender="female",
         address=Address("220-0012", "神奈川県", "横浜市西区", "みなとみらい4丁目6番2号"),
         municipality_code=YOKOHAMA,
-        description_ja="横浜市 住民記録担当・保険担当の職員",
-        description_en="Clerk at Yokohama City's resident registration and insurance divisions",
+        description_ja="横浜市 住民記録担当・保険担当・こども家庭支援担当の職員",
+        description_en=(
+            "Clerk at Yokohama City's resident registration, insurance and child support "
+            "divisions"
+        ),
+    ),
+    Persona(
+        id="nakamura-yoko",
+        pin="3333",
+        acr=ACR_CARD,
+        family_name="中村",
+        given_name="洋子",
+        family_name_kana="ナカムラ",
+        given_name_kana="ヨウコ",
+        birthdate="1970-02-18",
+        gender="female",
+        address=Address("102-0083", "東京都", "千代田区", "麹町2丁目4番"),
+        municipality_code=CHIYODA,
+        description_ja="千代田区 住民記録担当・子ども支援担当の係長（二人目の承認）",
+        description_en=(
+            "Supervisor at Chiyoda City's resident registration and child support divisions"
+        ),
+    ),
+    Persona(
+        id="kobayashi-makoto",
+        pin="4444",
+        acr=ACR_CARD,
+        family_name="小林",
+        given_name="誠",
+        family_name_kana="コバヤシ",
+        given_name_kana="マコト",
+        birthdate="1968-10-05",
+        gender="male",
+        address=Address("231-0023", "神奈川県", "横浜市中区", "山下町85番地"),
+        municipality_code=YOKOHAMA,
+        description_ja="横浜市 住民記録担当・こども家庭支援担当の係長（二人目の承認）",
+        description_en=(
+            "Supervisor at Yokohama City's resident registration and child support divisions"
+        ),
     ),
     Persona(
         id="ito-ken",

@@ -6,6 +6,9 @@ a person reads (a receipt number, a deadline, "today or in the past") is the dat
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Final
 
@@ -15,10 +18,27 @@ JAPAN: Final = timezone(timedelta(hours=9), "JST")
 #: Its IANA name, for libraries that want one (Flask-Babel's default time zone).
 JAPAN_ZONE_NAME: Final = "Asia/Tokyo"
 
+#: The instant the clock reads inside :func:`as_of`; None: the real time.
+_set_instant: ContextVar[datetime | None] = ContextVar("set_instant", default=None)
+
 
 def utcnow() -> datetime:
     """The current instant, aware, in UTC: what timestamps store."""
-    return datetime.now(UTC)
+    instant = _set_instant.get()
+    return datetime.now(UTC) if instant is None else instant
+
+
+@contextmanager
+def as_of(moment: datetime) -> Iterator[None]:
+    """Read ``moment`` (aware) as now inside the block: for demo data filed over past weeks,
+    so that receipt numbers, deadlines and every timestamp are what filing then gave."""
+    if moment.tzinfo is None:
+        raise ValueError("as_of needs an aware datetime")
+    token = _set_instant.set(moment.astimezone(UTC))
+    try:
+        yield
+    finally:
+        _set_instant.reset(token)
 
 
 def now_in_japan() -> datetime:

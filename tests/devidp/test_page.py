@@ -73,7 +73,7 @@ def test_every_persona_is_a_labelled_radio_in_a_fieldset(browser: FlaskClient) -
         assert persona.name in html
         assert persona.name_kana in html
         assert persona.description_en.replace("'", "&#39;") in html
-    assert html.count("Signs in with the My Number card") == 6
+    assert html.count("Signs in with the My Number card") == 8
     assert html.count("Signs in without the card (password level)") == 1
 
 
@@ -163,7 +163,7 @@ def test_page_is_in_japanese_by_default(browser: FlaskClient) -> None:
     assert f">{ja('Sign in')}</button>" in html
     for persona in PERSONAS:
         assert persona.description_ja in html
-    assert html.count(ja("Signs in with the My Number card")) == 6
+    assert html.count(ja("Signs in with the My Number card")) == 8
     assert html.count(ja("Signs in without the card (password level)")) == 1
     assert ja("Your address") in html
 

@@ -21,6 +21,8 @@ PINS = {
     "suzuki-ichiro": "3456",
     "tanaka-jiro": "1111",
     "takahashi-misaki": "2222",
+    "nakamura-yoko": "3333",
+    "kobayashi-makoto": "4444",
     "ito-ken": "9999",
     "watanabe-yui": "0000",
 }
