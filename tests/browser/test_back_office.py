@@ -27,10 +27,12 @@ from portal.extensions import db
 from portal.japan.clock import JAPAN, today_in_japan
 from portal.journey import services as journey
 from portal.journey.models import ProcedureRequest
+from portal.tenancy.models import Municipality
 from tests.browser.conftest import PHONE
 from tests.browser.test_moving_journey import sign_in
-from tests.factories import CaseFactory
+from tests.factories import CaseFactory, RoleFactory
 from tests.support.journey import CHIYODA_SAVED, WITHIN, YOKOHAMA_NAKA_SAVED
+from tests.support.people import login_as
 
 pytestmark = pytest.mark.browser
 
@@ -275,3 +277,148 @@ def test_a_move_through_both_back_offices(
         "mic.tenshutsu": RequestStatus.APPROVED,
         "mic.tennyu": RequestStatus.APPROVED,
     }
+
+
+# The clerk's request page: both languages, wrong input, a stale tab ----------------------
+
+#: What the page says, by language: the action buttons, the refusals, the stale notice.
+SAYS = {
+    "ja": {
+        "claim": "担当する",
+        "reject": "却下する",
+        "correction": "補正を依頼する",
+        "note": "内部メモ",
+        "correction reason": "住民に補正してもらう内容",
+        "summary": "入力内容を確認してください",
+        "give a reason": "理由を入力してください。",
+        "name one": "補正する項目または書類を1つ以上選んでください。",
+        "error": "エラー：",
+        "changed": "このページを開いた後に申請が変更されました",
+    },
+    "en": {
+        "claim": "Claim",
+        "reject": "Reject",
+        "correction": "Ask for a correction",
+        "note": "Internal note",
+        "correction reason": "What the resident should correct",
+        "summary": "There is a problem",
+        "give a reason": "Give a reason.",
+        "name one": "Name at least one answer or document to correct.",
+        "error": "Error:",
+        "changed": "This request changed since you opened it",
+    },
+}
+
+
+@dataclass
+class Filed:
+    url: str
+    receipt_number: str
+
+
+@pytest.fixture
+def filed(app: Flask, live_portal: str, desk: Page, demo, definitions) -> Filed:
+    """A filed moving-out at Chiyoda's 区民課, and the desk signed in as its demo clerk
+    (a session as a sign-in makes: the sign-in itself is the journey test's)."""
+    with app.test_request_context():
+        chiyoda = db.session.scalar(select(Municipality).filter_by(code="131016"))
+        case = CaseFactory(filed=True, forms=["mic.tenshutsu"], municipality=chiyoda, answers=MOVE)
+        request = case.requests[0]
+        clerk_id = RoleFactory(department=request.department).account.id
+        db.session.commit()
+        found = Filed(f"{live_portal}/staff/requests/{request.id}", case.receipt_number)
+    client = app.test_client()
+    login_as(client, clerk_id)
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    desk.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_portal}])
+    return found
+
+
+def in_language(desk: Page, live_portal: str, language: str) -> dict[str, str]:
+    desk.context.add_cookies([{"name": "madoguchi_lang", "value": language, "url": live_portal}])
+    return SAYS[language]
+
+
+def refused(desk: Page, says: dict[str, str], message: str, target: str, field: str) -> None:
+    """The summary first and focused, linking to the ``target`` input; the ``field`` (its
+    group, for choices) says it too."""
+    summary = desk.locator(".error-summary")
+    expect(summary).to_be_focused()
+    expect(summary.get_by_role("heading", level=2)).to_have_text(says["summary"])
+    link = summary.get_by_role("link", name=message)
+    expect(link).to_have_attribute("href", f"#{target}")
+    expect(desk.locator(f"#{field}-error")).to_have_text(f"{says['error']} {message}")
+    expect(desk).to_have_title(re.compile(f"^{re.escape(says['error'])} "))
+    link.click()
+    expect(desk.locator(f"#{target}")).to_be_focused()
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_wrong_input_on_the_request_page_is_said_in_the_summary_and_beside_the_field(
+    desk: Page, axe, live_portal: str, filed: Filed, language: str, steps
+) -> None:
+    says = in_language(desk, live_portal, language)
+    desk.goto(filed.url)
+    expect(desk.get_by_role("heading", level=1)).to_contain_text(
+        "転出届" if language == "ja" else "Moving-out"
+    )
+    expect(desk.locator("main")).to_contain_text(filed.receipt_number)
+    axe.check(desk)
+    desk.get_by_role("button", name=says["claim"], exact=True).click()
+    expect(desk.get_by_role("status").first).to_be_visible()
+    axe.check(desk)
+
+    # Rejecting without a reason.
+    desk.locator("summary", has_text=says["reject"]).click()
+    desk.locator("details.action[open]").get_by_role("button", name=says["reject"]).click()
+    refused(desk, says, says["give a reason"], "reject-reason", "reject-reason")
+    expect(desk.locator("details.action[open] summary")).to_have_text(says["reject"])
+    axe.check(desk)
+    steps.shot(desk, f"reject-without-reason-{language}")
+
+    # A correction that names nothing: refused, what was typed kept.
+    desk.locator("summary", has_text=says["correction"]).click()
+    asked = desk.locator("details.action").filter(
+        has=desk.locator("summary", has_text=says["correction"])
+    )
+    asked.get_by_label(says["correction reason"]).fill("電話がつながりません。")
+    asked.get_by_role("button", name=says["correction"]).click()
+    refused(desk, says, says["name one"], "ask_correction-answers-0", "ask_correction-answers")
+    expect(desk.get_by_label(says["correction reason"])).to_have_value("電話がつながりません。")
+    axe.check(desk)
+    steps.shot(desk, f"correction-naming-nothing-{language}")
+
+
+def test_a_stale_tab_shows_what_changed_and_keeps_what_was_typed(
+    desk: Page, axe, live_portal: str, filed: Filed, steps
+) -> None:
+    says = SAYS["ja"]
+    desk.goto(filed.url)
+    stale = desk.context.new_page()
+    stale.goto(filed.url)
+    axe.check(stale)
+
+    # The first tab claims; the second, drawn before, sends a note.
+    desk.get_by_role("button", name=says["claim"], exact=True).click()
+    expect(desk.get_by_role("status").first).to_contain_text("「担当する」")
+    stale.locator("summary", has_text=says["note"]).click()
+    stale.get_by_label("メモ", exact=True).fill("古いタブで書いたメモ")
+    with stale.expect_response(lambda r: r.request.method == "POST") as posted:
+        stale.locator("details.action[open]").get_by_role("button", name=says["note"]).click()
+    assert posted.value.status == 409
+
+    notice = stale.get_by_role("alert").filter(has_text=says["changed"])
+    expect(notice).to_be_focused()
+    expect(notice.locator(".history")).to_contain_text("担当する")
+    expect(stale).to_have_title(re.compile(f"^{re.escape(says['error'])} "))
+    expect(stale.get_by_label("メモ", exact=True)).to_have_value("古いタブで書いたメモ")
+    axe.check(stale)
+    steps.shot(stale, "stale-tab")
+
+    # Sent again from there, it is done, and the history has both.
+    stale.locator("details.action[open]").get_by_role("button", name=says["note"]).click()
+    expect(stale.get_by_role("status").first).to_contain_text("「内部メモ」")
+    history = stale.locator(".request-layout__main .history")
+    expect(history).to_contain_text("担当する")
+    expect(history).to_contain_text("古いタブで書いたメモ")
+    axe.check(stale)
