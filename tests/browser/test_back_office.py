@@ -30,13 +30,15 @@ from portal.journey.models import ProcedureRequest
 from portal.tenancy.models import Municipality
 from tests.browser.conftest import PHONE
 from tests.browser.test_moving_journey import sign_in
-from tests.factories import CaseFactory, RoleFactory
+from tests.factories import AccountFactory, CaseFactory, RoleFactory
 from tests.support.journey import CHIYODA_SAVED, WITHIN, YOKOHAMA_NAKA_SAVED
 from tests.support.people import login_as
 
 pytestmark = pytest.mark.browser
 
 DESKTOP = {"width": 1280, "height": 800}
+#: WCAG's reflow width (1.4.10): 320 CSS pixels, nothing to scroll sideways.
+NARROWEST = {"width": 320, "height": 640}
 PHONE_LABEL = "日中に連絡がとれる電話番号"
 #: The resident's own move from Chiyoda (where they live) to Naka Ward, Yokohama.
 MOVE = {
@@ -422,3 +424,40 @@ def test_a_stale_tab_shows_what_changed_and_keeps_what_was_typed(
     expect(history).to_contain_text("担当する")
     expect(history).to_contain_text("古いタブで書いたメモ")
     axe.check(stale)
+
+
+def test_the_clerks_pages_fit_a_phone(
+    app: Flask, phone: Page, axe, live_portal: str, demo, definitions, steps
+) -> None:
+    """A clerk at the counter with a phone, at the narrowest width WCAG asks to reflow:
+    staff home, the department, the day's visits, the request; nothing scrolls sideways."""
+    with app.test_request_context():
+        resident = AccountFactory(display_name="山田 太郎")
+        db.session.flush()
+        case = CaseFactory(account=resident, answers=MOVE, language="ja")
+        journey.submit(case)
+        moving_in = next(r for r in case.requests if r.form_id == "mic.tennyu")
+        day = bookings.available_slots(moving_in.department, today_in_japan(), 14)[0]
+        booking = bookings.book(moving_in, day.slots[0].start, resident)
+        visit_day = booking.slot_start.astimezone(JAPAN).date().isoformat()
+        clerk_id = RoleFactory(department=moving_in.department).account.id
+        request_id, department_id = moving_in.id, moving_in.department_id
+        db.session.commit()
+    client = app.test_client()
+    login_as(client, clerk_id)
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    phone.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_portal}])
+
+    phone.set_viewport_size(NARROWEST)
+    for path in [
+        "/staff/",
+        f"/staff/departments/{department_id}",
+        f"/staff/departments/{department_id}/bookings?day={visit_day}",
+        f"/staff/requests/{request_id}",
+    ]:
+        phone.goto(live_portal + path)
+        expect(phone.get_by_role("heading", level=1)).to_be_visible()
+        axe.check(phone)
+        steps.shot(phone, path.strip("/").replace("/", "-").replace("?", "-"))
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= NARROWEST["width"], (path, width)
