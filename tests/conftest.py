@@ -38,11 +38,14 @@ CLIENT_SECRET = "test-client-secret"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """PostgreSQL-only tests run in the PostgreSQL pass; browser tests in the SQLite pass."""
+    """PostgreSQL-only tests run in the PostgreSQL pass; browser tests in the SQLite pass.
+
+    By their markers, not their keywords: keywords hold the names of the folders above a
+    test too, and a checkout in a folder called ``browser`` would skip every test."""
     for item in items:
-        if "postgresql" in item.keywords and not TEST_DATABASE_URL:
+        if item.get_closest_marker("postgresql") and not TEST_DATABASE_URL:
             item.add_marker(pytest.mark.skip(reason="needs PORTAL_TEST_DATABASE_URL"))
-        if "browser" in item.keywords and TEST_DATABASE_URL:
+        if item.get_closest_marker("browser") and TEST_DATABASE_URL:
             item.add_marker(pytest.mark.skip(reason="browser journeys run in the SQLite pass"))
 
 

@@ -19,6 +19,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.accounts.models import Account
+from portal.bookings import services as bookings
+from portal.bookings.models import Booking
 from portal.casework import lifecycle
 from portal.casework import services as casework
 from portal.casework.lifecycle import Action, Actor, RequestStatus
@@ -30,6 +32,7 @@ from portal.japan.clock import today_in_japan
 from portal.journey import flow
 from portal.journey.fields.summary import Summary, summarize
 from portal.journey.models import Attachment, ProcedureRequest
+from portal.tenancy.models import Municipality
 
 #: The actions this page carries out (handing over is a job's). Assigning is offered here
 #: for one request, and on the queue for several.
@@ -114,7 +117,8 @@ class RequestPage:
                 for key in extra
                 if key in self.snapshot.vocabulary
             ]
-            sections.append(Section(_("Filed with this request"), rows))
+            if rows:  # (a hand-off's data is no answer: no empty heading for it)
+                sections.append(Section(_("Filed with this request"), rows))
         return sections
 
     def _row(self, key: str, item: Item) -> Row:
@@ -167,6 +171,16 @@ class RequestPage:
         ]
 
     # Where it stands ---------------------------------------------------------------------
+
+    @cached_property
+    def needs_visit(self) -> bool:
+        """The form is completed at the counter: the clerk expects the resident there."""
+        return bookings.needs_visit(self.request)
+
+    @cached_property
+    def visit(self) -> Booking | None:
+        """The counter visit the resident booked for this request, if any."""
+        return bookings.active_booking(self.request) if self.needs_visit else None
 
     @property
     def due_date(self) -> date | None:
@@ -263,12 +277,20 @@ class RequestPage:
             keys = [*changes.get("fields", []), *changes.get("documents", [])]
             return [_("Asked: %(items)s", items=self.joined_labels(keys))]
         if event.action is Action.RECEIVE_HAND_OFF:
-            return [
-                _("Received: %(items)s", items=self.joined_labels(changes.get("received", [])))
-            ]
+            return [self._hand_off_line(changes)]
         if event.action is Action.RESUBMIT:
             return [self.change_line(key, old, new) for key, (old, new) in changes.items()]
         return []
+
+    def _hand_off_line(self, changes: Mapping[str, Any]) -> str:
+        """Where the hand-off came from, by the sending municipality's name, not by the key
+        its data is kept under (a request receives one hand-off)."""
+        handed = self.request.answers.get("hand_off")
+        code = handed.get("from_municipality") if isinstance(handed, dict) else None
+        sender = db.session.scalar(select(Municipality).filter_by(code=code)) if code else None
+        if sender is None:
+            return _("Received: %(items)s", items=self.joined_labels(changes.get("received", [])))
+        return _("The moving-out data from %(municipality)s.", municipality=sender.name)
 
     def change_line(self, key: str, old: Any, new: Any) -> str:
         item = self._item(key)
@@ -289,4 +311,3 @@ def _label(item: Item) -> str:
 def _inline(value: Summary) -> str:
     text = " ".join(value) if isinstance(value, list) else value
     return text or "—"
-

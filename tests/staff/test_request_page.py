@@ -11,6 +11,8 @@ from datetime import timedelta
 import pytest
 import time_machine
 from flask import Flask
+from flask_babel import force_locale
+from sqlalchemy import select
 
 from portal.accounts.models import Account
 from portal.casework.lifecycle import Action, RequestStatus
@@ -425,3 +427,61 @@ def test_opening_the_request_is_in_the_residents_access_record(app) -> None:
         assert [(r.purpose, r.resident_id, r.staff_id, r.form_id) for r in records] == [
             (AccessPurpose.VIEWED_REQUEST, RESIDENT_ID, desk.clerks[0], "mic.tenshutsu")
         ]
+
+
+# The move-in at the new municipality -----------------------------------------------------
+
+
+def _moved_in(app: Flask, *, book: bool) -> tuple[int, int, str]:
+    """A move from Chiyoda to Yokohama, its moving-out approved and handed over; the move-in's
+    request id, a Yokohama clerk of it, and its visit as pages write it (when ``book``)."""
+    from portal.bookings import services as bookings
+    from portal.bookings.views import format_visit
+    from portal.casework.handoff import deliver
+    from portal.casework.models import HandOff
+    from portal.journey import services as journey
+    from tests.support.journey import SAVED_MOVE
+
+    with app.test_request_context():
+        case = CaseFactory(answers=SAVED_MOVE, language="en")
+        journey.submit(case)
+        by_form = {r.form_id: r for r in case.requests}
+        moving_out, moving_in = by_form["mic.tenshutsu"], by_form["mic.tennyu"]
+        visit = ""
+        if book:
+            day = bookings.available_slots(moving_in.department, today_in_japan(), 14)[0]
+            with force_locale("en"):
+                visit = format_visit(bookings.book(moving_in, day.slots[0].start, None))
+        chiyoda = RoleFactory(department=moving_out.department).account
+        act(moving_out, Action.CLAIM, chiyoda)
+        act(moving_out, Action.APPROVE, chiyoda)
+        deliver(db.session.scalars(select(HandOff)).one().id)
+        clerk = RoleFactory(department=moving_in.department).account
+        db.session.commit()
+        return moving_in.id, clerk.id, visit
+
+
+def test_the_move_in_shows_its_booked_visit_and_where_the_hand_off_came_from(
+    app, municipalities
+) -> None:
+    request_id, clerk_id, visit = _moved_in(app, book=True)
+    shown = text(_clerk(app, clerk_id).open(request_id).text)
+    assert f"Booked counter visit {visit}" in shown
+    assert "Hand-off received" in shown
+    assert "The moving-out data from Chiyoda City, Tokyo." in shown
+    assert "hand_off" not in shown
+    assert "Filed with this request" not in shown  # the hand-off's data is no empty section
+
+
+def test_a_move_in_without_a_visit_says_none_is_booked(app, municipalities) -> None:
+    request_id, clerk_id, _ = _moved_in(app, book=False)
+    assert "Booked counter visit No visit booked yet" in text(
+        _clerk(app, clerk_id).open(request_id).text
+    )
+
+
+def test_a_form_done_without_a_visit_shows_no_visit(app) -> None:
+    desk = _desk(app)
+    assert "Booked counter visit" not in text(
+        _clerk(app, desk.clerks[0]).open(desk.request_id).text
+    )
