@@ -140,7 +140,9 @@ def act(
         reason=reason,
         changes=recorded,
     )
-    request.events.append(event)
+    # Added beside the history, not appended to it: appending would load every past event.
+    event.request = request
+    db.session.add(event)
     try:
         db.session.flush()
     except StaleDataError:
