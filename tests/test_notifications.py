@@ -298,3 +298,17 @@ def test_without_smtp_the_page_says_so(app, client) -> None:
     login_as(client, account_id)
     page = text(client.get(PAGE).text)
     assert "このポータルはメールを送信しません" in page
+
+
+def test_the_providers_address_typed_in_needs_no_link_and_is_then_not_offered(
+    app, client, inbox
+) -> None:
+    account_id, _requests = _resident(app, identity={"email": "taro@example.jp"})
+    login_as(client, account_id)
+    page = client.get(PAGE).text
+    assert 'value="taro@example.jp"' in page  # offered as the default, too
+    assert _give(client, "taro@example.jp").status_code == 302
+    assert inbox() == []
+    page = client.get(PAGE).text
+    assert "/account/notifications/provider-address" not in page
+    assert _account(app, account_id).notification_email_confirmed_at is not None

@@ -34,6 +34,14 @@ def provider_email(account: Account) -> str | None:
         return None
 
 
+def provider_email_to_offer(account: Account) -> str | None:
+    """The provider's verified address, unless it is already the one confirmed here."""
+    email = provider_email(account)
+    if email == account.notification_email and account.notification_email_confirmed_at:
+        return None
+    return email
+
+
 def email_address(account: Account) -> str | None:
     """Where the account's messages are e-mailed: its confirmed address while notifications
     are on; none otherwise (nothing is sent to an address not yet confirmed)."""

@@ -22,18 +22,14 @@ def _page(address_form: AddressForm | None = None, status: int = 200) -> tuple[s
     if address_form is None:
         address_form = AddressForm(formdata=None)
         address_form.email.data = account.notification_email or services.provider_email(account)
-    provider_email = services.provider_email(account)
+    offered = services.provider_email_to_offer(account)
     page = render_template(
         "notifications/settings.html",
         account=account,
         mail_available=bool(current_app.config["SMTP_HOST"]),
         address_form=address_form,
-        provider_email=provider_email,
-        offer_provider_email=provider_email is not None
-        and not (
-            account.notification_email == provider_email
-            and account.notification_email_confirmed_at is not None
-        ),
+        provider_email=offered,
+        offer_provider_email=offered is not None,
         form=ConfirmForm(),
     )
     return page, status
