@@ -80,6 +80,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.health.views import bp as health_bp
     from portal.journey.views import bp as journey_bp
     from portal.mailbox.views import bp as mailbox_bp
+    from portal.notifications.views import bp as notifications_bp
     from portal.staff.views import bp as staff_bp
 
     for blueprint in (
@@ -90,6 +91,7 @@ def _register_blueprints(app: Flask) -> None:
         health_bp,
         journey_bp,
         mailbox_bp,
+        notifications_bp,
         staff_bp,
     ):
         app.register_blueprint(blueprint)

@@ -23,6 +23,7 @@ from portal.casework.lifecycle import TRANSITIONS, Action, Actor
 from portal.db import db
 from portal.journey.models import Attachment, Case, ProcedureRequest
 from portal.mailbox.models import Message
+from portal.notifications import tokens
 from portal.tenancy.models import Department, Municipality
 
 P = ParamSpec("P")
@@ -71,6 +72,7 @@ MUNICIPALITY_ADMIN = Rule(
     "the municipality's admins and the portal's", staff=True, guards=frozenset({"municipality_id"})
 )
 MESSAGE_READER = Rule("the message's addressee", guards=frozenset({"message_id"}))
+EMAIL_CONFIRMER = Rule("the account a confirmation link was sent for", guards=frozenset({"token"}))
 
 
 def requires(rule: Rule) -> Callable[[Callable[P, R]], Callable[P, R]]:
@@ -332,6 +334,15 @@ def message_or_404(message_id: int) -> Message:
     if message is None:
         abort(404)
     return message
+
+
+def confirmation_or_404(token: str) -> tokens.ConfirmationClaim:
+    """A confirmation link's claim, for the account it was sent for only: another account
+    (or a forged token) gets the 404 of an unknown link."""
+    claim = tokens.read(token)
+    if claim is None or claim.account_id != _account().id:
+        abort(404)
+    return claim
 
 
 def _account() -> Account:

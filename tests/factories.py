@@ -82,16 +82,25 @@ class DepartmentFactory(_Factory):
 
 
 class AccountFactory(_Factory):
-    """Someone who signed in: a resident, unless given roles (``RoleFactory``)."""
+    """Someone who signed in: a resident, unless given roles (``RoleFactory``);
+    ``notified_at="taro@example.jp"``: with that address confirmed for notifications, on."""
 
     class Meta:
         model = Account
+
+    class Params:
+        notified_at = None
 
     issuer = "https://id.example.jp"
     subject = factory.Sequence(lambda n: f"subject-{n:05d}")
     display_name = factory.Faker("name", locale="ja_JP")
     identity = factory.LazyFunction(dict)
     last_signed_in_at = factory.LazyFunction(utcnow)
+    notification_email = factory.SelfAttribute("notified_at")
+    notification_email_confirmed_at = factory.LazyAttribute(
+        lambda o: utcnow() if o.notified_at else None
+    )
+    email_notifications = factory.LazyAttribute(lambda o: bool(o.notified_at))
 
 
 class RoleFactory(_Factory):

@@ -23,7 +23,10 @@ from portal import access, create_app
 from portal.accounts.models import Account
 from portal.bookings import services as bookings
 from portal.extensions import db
+from portal.japan.clock import utcnow
 from portal.journey.models import Case, CaseStatus
+from portal.notifications import services as notifications
+from portal.notifications import tokens
 from portal.tenancy.kinds import DepartmentKind
 from tests.factories import (
     AccountFactory,
@@ -140,6 +143,9 @@ INSIDERS: dict[access.Rule, set[str]] = {
         "portal admin",
     },
 }
+#: The link that confirms the filer's address for notifications: theirs alone, like a message.
+OUTSIDERS[access.EMAIL_CONFIRMER] = OUTSIDERS[access.MESSAGE_READER]
+INSIDERS[access.EMAIL_CONFIRMER] = {"filer"}
 #: A request of the filer's case (a correction, a withdrawal): the same people as the case.
 OUTSIDERS[access.REQUEST_FILER] = OUTSIDERS[access.FILER]
 INSIDERS[access.REQUEST_FILER] = INSIDERS[access.FILER]
@@ -171,7 +177,11 @@ def world(app: Flask) -> World:
     with app.app_context():
         a, b = MunicipalityFactory(), MunicipalityFactory()
         residents = a.department_of_kind(DepartmentKind.RESIDENT_REGISTRATION)
-        filer = AccountFactory()
+        filer = AccountFactory(  # with a confirmation link out for their address
+            notification_email="filer@example.jp",
+            notification_email_nonce="nonce-of-the-link-sent",
+            notification_email_requested_at=utcnow(),
+        )
         filed = CaseFactory(
             account=filer, filed=True, municipality=a, forms=["mic.tenshutsu", "mic.tennyu"]
         )
@@ -206,6 +216,7 @@ def world(app: Flask) -> World:
             "department_id": residents.id,
             "municipality_id": a.id,
             "message_id": MessageFactory(account=filer, case=filed).id,
+            "token": tokens.make(notifications.latest_link(filer)),
             # The move-in, whose counter visit is booked here.
             "request_id": filed.requests[1].id,
         }
@@ -277,9 +288,10 @@ def test_every_route_declares_who_may_call_it(app: Flask) -> None:
 
 def test_each_route_guards_exactly_the_objects_its_url_names(app: Flask) -> None:
     """A route with ``case_id`` in its URL must declare a rule that checks the case, and a
-    rule that checks a case belongs on a route that names one."""
+    rule that checks a case belongs on a route that names one; a ``token`` names an object
+    too (a confirmation link's)."""
     for url_rule, _method, rule in _routes(app):
-        ids = {name for name in url_rule.arguments if name.endswith("_id")}
+        ids = {n for n in url_rule.arguments if n.endswith("_id") or n == "token"}
         assert ids == rule.guards, (
             f"{url_rule.endpoint}: URL names {ids}, rule guards {rule.guards}"
         )

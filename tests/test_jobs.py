@@ -164,7 +164,7 @@ def _mail_settings(app: Flask, smtp: SmtpSink, monkeypatch: pytest.MonkeyPatch) 
 
 def _post_approval(app: Flask) -> int:
     with app.app_context(), unit_of_work():
-        resident = AccountFactory(identity={"email": "taro@example.jp"})
+        resident = AccountFactory(notified_at="taro@example.jp")
         case = CaseFactory(account=resident, filed=True, forms=["mic.tenshutsu"])
         return mailbox.post(resident, MessageKind.APPROVED, request=case.requests[0]).id
 

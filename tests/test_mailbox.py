@@ -1,5 +1,6 @@
 """The resident's mailbox: messages from departments, read in the reader's language, also
-e-mailed (in the resident's language) when they gave an address and the portal has SMTP."""
+e-mailed (in the resident's language) when they confirmed an address and the portal has SMTP.
+Giving and confirming the address: tests/test_notifications.py."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def mail_on(app: Flask, smtp: SmtpSink, monkeypatch: pytest.MonkeyPatch) -> Smtp
 def _resident(app: Flask, *, language: str = "ja", email: str | None = EMAIL) -> tuple[int, int]:
     """A resident with a filed move-out; (account id, request id)."""
     with app.app_context():
-        account = AccountFactory(identity={"email": email} if email else {})
+        account = AccountFactory(notified_at=email)
         case = CaseFactory(account=account, filed=True, forms=["mic.tenshutsu"], language=language)
         db.session.commit()
         return account.id, case.requests[0].id
@@ -143,7 +144,9 @@ def test_the_header_count_is_one_query(app, client) -> None:
     assert len(statements) == 1 and "count(" in statements[0]
 
 
-def test_the_email_is_in_the_residents_language_with_a_link(app, mail_on) -> None:
+def test_the_email_says_only_that_there_is_a_message_with_a_link(app, mail_on) -> None:
+    """In the resident's language; the message's contents (procedure, department, receipt
+    number, the clerk's reason) stay in the portal, behind the sign-in."""
     mail_on.start()
     account_id, request_id = _resident(app, language="en")
     message_id = _post(app, account_id, request_id, MessageKind.REJECTED, reason="blurred")
@@ -151,10 +154,15 @@ def test_the_email_is_in_the_residents_language_with_a_link(app, mail_on) -> Non
         pytest.skip("on PostgreSQL a worker sends it: tests/test_jobs.py")
     (mail,) = mail_on.received
     assert mail["To"] == EMAIL and mail["From"] == "noreply@city.example.jp"
-    assert mail["Subject"].startswith("Not accepted: ")
+    assert mail["Subject"] == "You have a new message"
     body = mail.get_content()
-    assert "Reason: blurred" in body
+    assert "There is a new message in your mailbox" in body
     assert f"https://portal.city.example.jp/mailbox/{message_id}" in body
+    with app.app_context():
+        message = db.session.get(Message, message_id)
+        receipt = message.case.receipt_number
+    for private in ("blurred", receipt, "Moving-out", "転出"):
+        assert private not in body and private not in mail["Subject"]
 
 
 def test_no_smtp_host_no_email(app, monkeypatch) -> None:
@@ -165,10 +173,23 @@ def test_no_smtp_host_no_email(app, monkeypatch) -> None:
         assert db.session.get(Message, message_id).email_to is None
 
 
-@pytest.mark.parametrize("email", [None, "not an address"])
-def test_no_address_no_email(app, mail_on, email) -> None:
+@pytest.mark.parametrize(
+    "address",
+    [
+        {},
+        {"identity": {"email": EMAIL}},  # the provider's, never taken on the resident's behalf
+        {"notification_email": EMAIL, "email_notifications": True},  # not confirmed yet
+        {"notified_at": EMAIL, "email_notifications": False},  # turned off
+    ],
+    ids=["none", "provider-only", "unconfirmed", "off"],
+)
+def test_no_confirmed_address_turned_on_no_email(app, mail_on, address) -> None:
     mail_on.start()
-    account_id, request_id = _resident(app, email=email)
+    with app.app_context():
+        account = AccountFactory(**address)
+        case = CaseFactory(account=account, filed=True, forms=["mic.tenshutsu"])
+        db.session.commit()
+        account_id, request_id = account.id, case.requests[0].id
     message_id = _post(app, account_id, request_id, MessageKind.APPROVED)
     with app.app_context():
         assert db.session.get(Message, message_id).email_to is None

@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import db, text_enum, utcnow
@@ -42,6 +42,16 @@ class Account(UserMixin, db.Model):
     last_acr: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_signed_in_at: Mapped[datetime | None]
+    #: Where the mailbox's messages are also e-mailed (see portal/notifications): the address
+    #: the resident gave, e-mailed only once confirmed and while notifications are on.
+    notification_email: Mapped[str | None] = mapped_column(String(254))
+    #: When the address was confirmed (by its link, or by the provider's ``email_verified``).
+    notification_email_confirmed_at: Mapped[datetime | None]
+    #: When its confirmation link was sent, and the random value the link is bound to: a new
+    #: address or a new link replaces it, so only the latest link works, and only once.
+    notification_email_requested_at: Mapped[datetime | None]
+    notification_email_nonce: Mapped[str | None] = mapped_column(String(64))
+    email_notifications: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     roles: Mapped[list[StaffRole]] = relationship(
         back_populates="account",

@@ -17,7 +17,8 @@ from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app, request
 from joserfc.errors import JoseError
 
-SCOPES = "openid profile address"
+#: ``email``: an address the provider verified may be offered for notifications.
+SCOPES = "openid profile address email"
 
 
 class Audience(StrEnum):

@@ -12,7 +12,7 @@ from authlib.oauth2.rfc6749 import ClientMixin, list_to_scope, scope_to_list
 
 #: Confidential clients only: the portal keeps its secret on the server.
 TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
-SCOPES_SUPPORTED = ("openid", "profile", "address")
+SCOPES_SUPPORTED = ("openid", "profile", "address", "email")
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ DEFAULTS: dict[str, Any] = {
     "DEVIDP_CODE_LIFETIME": 60,
     "DEVIDP_PIN_ATTEMPTS": 3,
     "DEVIDP_LOCK_SECONDS": 900,
-    # True: the ID token carries no profile or address claims, only /userinfo does.
+    # True: the ID token carries no profile, address or email claims, only /userinfo does.
     "DEVIDP_CLAIMS_IN_USERINFO_ONLY": False,
     # The portal runs on the same host in development: a cookie of its own name.
     "SESSION_COOKIE_NAME": "devidp_session",
@@ -63,7 +63,7 @@ DEFAULTS: dict[str, Any] = {
     "WTF_CSRF_TIME_LIMIT": None,
     # Flask-WTF's HTTPS referrer check cannot pass: every page sends Referrer-Policy: no-referrer.
     "WTF_CSRF_SSL_STRICT": False,
-    "OAUTH2_SCOPES_SUPPORTED": ["openid", "profile", "address"],
+    "OAUTH2_SCOPES_SUPPORTED": ["openid", "profile", "address", "email"],
     "MAX_CONTENT_LENGTH": 64 * 1024,
 }
 

@@ -31,6 +31,8 @@ CLAIMS_SUPPORTED = (
     "birthdate",
     "gender",
     "address",
+    "email",
+    "email_verified",
 )
 
 

@@ -63,6 +63,9 @@ class Persona:
     municipality_code: str
     description_ja: str
     description_en: str
+    #: The ``email`` claim, and whether the provider vouches for it (``email_verified``).
+    email: str = ""
+    email_verified: bool = True
 
     @property
     def name(self) -> str:
@@ -97,6 +100,9 @@ class Persona:
             )
         if "address" in scopes:
             claims["address"] = self.address.as_claim()
+        if "email" in scopes and self.email:
+            claims["email"] = self.email
+            claims["email_verified"] = self.email_verified
         return claims
 
 
@@ -117,6 +123,7 @@ PERSONAS: tuple[Persona, ...] = (
         municipality_code=CHIYODA,
         description_ja="千代田区に住む住民",
         description_en="A resident of Chiyoda City",
+        email="yamada.taro@example.jp",
     ),
     Persona(
         id="sato-hanako",
@@ -132,6 +139,8 @@ PERSONAS: tuple[Persona, ...] = (
         municipality_code=YOKOHAMA,
         description_ja="横浜市に住む住民",
         description_en="A resident of Yokohama City",
+        email="sato.hanako@example.jp",
+        email_verified=False,
     ),
     Persona(
         id="suzuki-ichiro",

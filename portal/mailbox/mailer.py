@@ -1,13 +1,21 @@
-"""Sending a message by e-mail over SMTP, as the settings say (PORTAL_SMTP_*)."""
+"""Sending e-mail over SMTP, as the settings say (PORTAL_SMTP_*).
+
+What an e-mail says, for privacy: only that there is a new message in the portal's mailbox,
+with a link to it. The message itself (the procedure, the department, the receipt number, a
+clerk's reason) is read in the portal after signing in; a mailbox or a mail server on the way
+never holds more than "there is a message".
+"""
 
 from __future__ import annotations
 
 import smtplib
 import ssl
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-from flask import current_app
+from flask import current_app, has_request_context, url_for
+from flask_babel import gettext as _
 
 from portal.i18n import force_locale
 from portal.mailbox.models import Message
@@ -15,26 +23,60 @@ from portal.mailbox.models import Message
 SMTP_TIMEOUT_SECONDS = 30
 
 
+def public_url(endpoint: str, **values: object) -> str | None:
+    """An absolute link into the portal: from ``BASE_URL``, or in development from the
+    request being answered; None when neither is known (a worker without ``BASE_URL``)."""
+    if base := current_app.config["BASE_URL"]:
+        with current_app.test_request_context(base_url=base):
+            return url_for(endpoint, _external=True, **values)
+    if has_request_context():
+        return url_for(endpoint, _external=True, **values)
+    return None
+
+
 def compose(message: Message) -> EmailMessage:
-    """The e-mail, in the resident's language, with a link to the message when the portal
-    knows its public address."""
-    config = current_app.config
+    """The e-mail for a message, in the resident's language: that there is one, and where."""
     with force_locale(message.language):
-        subject, body = message.subject, message.body
-    if config["BASE_URL"]:
-        body += f"\n\n{config['BASE_URL'].rstrip('/')}/mailbox/{message.id}"
+        subject = _("You have a new message")
+        body = _("There is a new message in your mailbox on the portal. Sign in to read it.")
+    if link := public_url("mailbox.show", message_id=message.id):
+        body += f"\n\n{link}"
+    return _email(
+        message.email_to or "", subject, body, message.created_at, f"message-{message.id}"
+    )
+
+
+def compose_confirmation(to: str, link: str, language: str, sent_at: datetime) -> EmailMessage:
+    """The e-mail that asks to confirm an address for notifications."""
+    with force_locale(language):
+        subject = _("Confirm your e-mail address")
+        body = _(
+            "Open this link to confirm that the portal may tell you at this address when "
+            "there is a new message in your mailbox. The link works once, for 24 hours. If "
+            "you did not ask for this, ignore this e-mail."
+        )
+    return _email(to, subject, f"{body}\n\n{link}", sent_at, "confirm-email")
+
+
+def _email(to: str, subject: str, body: str, sent_at: datetime, id_part: str) -> EmailMessage:
+    config = current_app.config
     email = EmailMessage()
     email["From"] = config["MAIL_FROM"]
-    email["To"] = message.email_to
+    email["To"] = to
     email["Subject"] = subject
-    email["Date"] = format_datetime(message.created_at)
+    email["Date"] = format_datetime(sent_at)
     domain = config["MAIL_FROM"].rpartition("@")[2] or "madoguchi.invalid"
-    email["Message-ID"] = make_msgid(f"message-{message.id}", domain=domain)
+    email["Message-ID"] = make_msgid(id_part, domain=domain)
     email.set_content(body)
     return email
 
 
 def send(message: Message) -> None:
+    """E-mail a mailbox message; returns once the server accepted it, raises otherwise."""
+    deliver(compose(message))
+
+
+def deliver(email: EmailMessage) -> None:
     """Hand the e-mail to the SMTP server; returns once it accepted it, raises otherwise."""
     config = current_app.config
     with smtplib.SMTP(
@@ -44,4 +86,4 @@ def send(message: Message) -> None:
             smtp.starttls(context=ssl.create_default_context())
         if config["SMTP_USERNAME"]:
             smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"])
-        smtp.send_message(compose(message))
+        smtp.send_message(email)

@@ -11,10 +11,10 @@ from portal import jobs
 from portal.accounts.models import Account
 from portal.db import db, utcnow
 from portal.i18n import DEFAULT_LANGUAGE
-from portal.japan.values import InvalidValue, normalize_email
 from portal.journey.models import Case, ProcedureRequest
 from portal.mailbox.kinds import MessageKind
 from portal.mailbox.models import Message
+from portal.notifications import services as notifications
 from portal.tenancy.models import Municipality
 
 SEND_EMAIL_TASK = "mailbox.send_email"
@@ -28,8 +28,9 @@ def post(
     request: ProcedureRequest | None = None,
     params: dict[str, Any] | None = None,
 ) -> Message:
-    """Put a message in ``account``'s mailbox and, when they gave an e-mail address and the
-    portal has an SMTP server, defer its e-mail in the same transaction. Flushes only.
+    """Put a message in ``account``'s mailbox and, when they confirmed an e-mail address for
+    notifications and the portal has an SMTP server, defer its e-mail in the same
+    transaction. Flushes only.
 
     The procedure, department, municipality and receipt number come from the request and
     case; ``params`` adds the rest (``reason``, ``when``) and wins.
@@ -74,12 +75,9 @@ def municipality_names(municipality: Municipality) -> dict[str, str]:
 
 
 def email_address(account: Account) -> str | None:
-    """Where the resident is e-mailed: the ``email`` claim their provider verified at the last
-    sign-in (the forms' vocabulary asks for no address); none when it is not one."""
-    try:
-        return normalize_email(str((account.identity or {}).get("email") or "")) or None
-    except InvalidValue:
-        return None
+    """Where the resident is e-mailed: the address they confirmed, while notifications are
+    on (see portal/notifications); none otherwise."""
+    return notifications.email_address(account)
 
 
 def mark_read(message: Message) -> None:

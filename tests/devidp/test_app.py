@@ -29,7 +29,7 @@ def test_discovery_document(browser: FlaskClient) -> None:
     assert metadata["subject_types_supported"] == ["pairwise"]
     assert metadata["id_token_signing_alg_values_supported"] == ["RS256"]
     assert metadata["code_challenge_methods_supported"] == ["S256"]
-    assert metadata["scopes_supported"] == ["openid", "profile", "address"]
+    assert metadata["scopes_supported"] == ["openid", "profile", "address", "email"]
     assert metadata["acr_values_supported"] == [ACR_CARD, ACR_LOW]
     assert metadata["token_endpoint_auth_methods_supported"] == [
         "client_secret_basic",

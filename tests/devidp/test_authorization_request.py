@@ -69,7 +69,7 @@ def test_post_with_unregistered_redirect_uri_does_not_redirect(browser: FlaskCli
         (Request(extra={"code_challenge": "short"}), "invalid_request"),
         (Request(omit=("nonce",)), "invalid_request"),
         (Request(scope="profile address"), "invalid_scope"),
-        (Request(scope="openid email"), "invalid_scope"),
+        (Request(scope="openid phone"), "invalid_scope"),
         (Request(extra={"response_type": "token"}), "unsupported_response_type"),
         (Request(extra={"prompt": "none"}), "login_required"),
     ],

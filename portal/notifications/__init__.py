@@ -1,0 +1,1 @@
+"""Notifications by e-mail: the address a resident gives, its confirmation, on or off."""
