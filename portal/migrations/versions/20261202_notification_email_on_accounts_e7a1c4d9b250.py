@@ -4,7 +4,7 @@ The address a resident gave for notifications by e-mail, its confirmation (when,
 link's pending nonce) and whether notifications are on.
 
 Revision ID: e7a1c4d9b250
-Revises: dd164d0b5aa3
+Revises: 9b7e4c2a1d58
 Create Date: 2026-12-02 06:15:00.000000
 
 """
@@ -16,7 +16,7 @@ import portal.db  # noqa: F401 - custom column types
 
 # revision identifiers, used by Alembic.
 revision = 'e7a1c4d9b250'
-down_revision = 'dd164d0b5aa3'
+down_revision = '9b7e4c2a1d58'
 branch_labels = None
 depends_on = None
 
