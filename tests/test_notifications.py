@@ -312,3 +312,27 @@ def test_the_providers_address_typed_in_needs_no_link_and_is_then_not_offered(
     page = client.get(PAGE).text
     assert "/account/notifications/provider-address" not in page
     assert _account(app, account_id).notification_email_confirmed_at is not None
+
+
+def test_links_go_out_at_most_once_a_minute_and_the_page_says_so(app, client, inbox) -> None:
+    """Neither "send again" nor another address can be used to flood an inbox."""
+    account_id, _requests = _resident(app)
+    login_as(client, account_id)
+    _give(client, "hanako@example.jp")
+    assert len(inbox()) == 1
+
+    resent = _post_form(client, "/account/notifications/resend")
+    assert resent.status_code == 302
+    assert "秒後にもう一度お試しください" in text(client.get(resent.location).text)
+    other = _give(client, "someone.else@example.jp")
+    assert other.status_code == 429
+    assert 'class="error-summary"' in other.text and 'id="email-error"' in other.text
+    assert 'value="someone.else@example.jp"' in other.text  # what was typed is kept
+    assert len(inbox()) == 1
+    assert _account(app, account_id).notification_email == "hanako@example.jp"
+
+    with time_machine.travel(utcnow() + timedelta(seconds=61)):
+        login_as(client, account_id)
+        assert _give(client, "someone.else@example.jp").status_code == 302
+        assert len(inbox()) == 2
+        assert _account(app, account_id).notification_email == "someone.else@example.jp"

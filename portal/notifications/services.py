@@ -3,6 +3,7 @@ turning notifications on or off. Flushes only; the request commits."""
 
 from __future__ import annotations
 
+import math
 import secrets
 from datetime import timedelta
 from enum import StrEnum
@@ -16,6 +17,16 @@ from portal.notifications.tokens import ConfirmationClaim
 SEND_CONFIRMATION_TASK = "notifications.send_confirmation"
 #: How long a confirmation link works (GOV.UK's are a day or less).
 LINK_LIFETIME = timedelta(hours=24)
+#: At most one link a minute per account, so that the page cannot flood anyone's inbox.
+LINK_INTERVAL = timedelta(minutes=1)
+
+
+class TooSoon(Exception):
+    """A link was sent less than :data:`LINK_INTERVAL` ago; nothing was changed."""
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
 
 
 class Refusal(StrEnum):
@@ -53,7 +64,12 @@ def email_address(account: Account) -> str | None:
 def give_address(account: Account, email: str, language: str) -> bool:
     """Take the address (normalized already) and turn notifications on. The provider's
     verified address is confirmed at once; any other is e-mailed a confirmation link, and
-    nothing else goes there until it is opened. True when a link was sent."""
+    nothing else goes there until it is opened. True when a link was sent; raises
+    :class:`TooSoon`, changing nothing, when another link may not be sent yet."""
+    if email != provider_email(account) and not (
+        email == account.notification_email and account.notification_email_confirmed_at
+    ):
+        _check_interval(account)
     account.email_notifications = True
     if email == account.notification_email and account.notification_email_confirmed_at:
         db.session.flush()
@@ -72,11 +88,20 @@ def give_address(account: Account, email: str, language: str) -> bool:
 
 def send_link_again(account: Account, language: str) -> None:
     """A new link for the pending address, e-mailed in ``language``; earlier links stop
-    working."""
+    working. Raises :class:`TooSoon` when the last one went out less than a minute ago."""
+    _check_interval(account)
     account.notification_email_nonce = secrets.token_urlsafe(24)
     account.notification_email_requested_at = utcnow()
     db.session.flush()
     jobs.defer(SEND_CONFIRMATION_TASK, account_id=account.id, language=language)
+
+
+def _check_interval(account: Account) -> None:
+    requested = account.notification_email_requested_at
+    if requested is not None:
+        left = (requested + LINK_INTERVAL - utcnow()).total_seconds()
+        if left > 0:
+            raise TooSoon(math.ceil(left))
 
 
 def latest_link(account: Account) -> ConfirmationClaim | None:

@@ -47,7 +47,12 @@ def give_address() -> Response | tuple[str, int]:
     form = AddressForm()
     if not form.validate_on_submit():
         return _page(form, 422)
-    if services.give_address(current_user, form.email.data, current_language()):
+    try:
+        sent = services.give_address(current_user, form.email.data, current_language())
+    except services.TooSoon as too_soon:
+        form.email.errors = [_too_soon(too_soon)]
+        return _page(form, 429)
+    if sent:
         flash(
             _(
                 "We sent a link to %(email)s. Open it to confirm the address.",
@@ -80,9 +85,24 @@ def resend() -> Response:
         and account.notification_email
         and account.notification_email_confirmed_at is None
     ):
-        services.send_link_again(account, current_language())
-        flash(_("We sent a new link to %(email)s.", email=account.notification_email), "success")
+        try:
+            services.send_link_again(account, current_language())
+        except services.TooSoon as too_soon:
+            flash(_too_soon(too_soon), "error")
+        else:
+            flash(
+                _("We sent a new link to %(email)s.", email=account.notification_email),
+                "success",
+            )
     return redirect(url_for("notifications.settings"))
+
+
+def _too_soon(too_soon: services.TooSoon) -> str:
+    return _(
+        "We sent a link less than a minute ago. Check your inbox, or try again in "
+        "%(seconds)d seconds.",
+        seconds=too_soon.seconds,
+    )
 
 
 @bp.post("/switch")
