@@ -67,7 +67,7 @@ def _begin_before_anything_but_a_read(
     context: ExecutionContext | None,
     executemany: bool,
 ) -> None:
-    """BEGIN before the first statement that is not a compiled, unlocked SELECT."""
+    """BEGIN before the first statement that is not a plain read."""
     driver = connection.connection.driver_connection
     if driver is None or not driver.autocommit or driver.info.transaction_status:
         return  # a transaction as usual, or already begun (status not IDLE)
@@ -76,9 +76,12 @@ def _begin_before_anything_but_a_read(
 
 
 def _plain_read(context: ExecutionContext | None) -> bool:
+    """A SELECT that neither locks nor streams (a server-side cursor lives in a transaction)."""
     compiled = getattr(context, "compiled", None)
     query = getattr(compiled, "statement", None)
-    return isinstance(query, Select) and query._for_update_arg is None
+    if not isinstance(query, Select) or query._for_update_arg is not None:
+        return False
+    return not (context is not None and context.execution_options.get("stream_results"))
 
 
 def _transactions_again(dbapi_connection: Any, connection_record: Any, proxy: Any) -> None:

@@ -54,6 +54,14 @@ def writing_app(app: Flask) -> Iterator[Flask]:
         db.session.flush()
         raise RuntimeError("the view failed after writing")
 
+    @other.get("/stream")
+    @access.requires(access.ANYONE)
+    def stream() -> str:
+        """Rows streamed in batches: a server-side cursor on PostgreSQL (audit verify's way)."""
+        query = select(Account.subject).execution_options(yield_per=2)
+        with db.session.execute(query) as rows:
+            return str(sum(1 for _ in rows))
+
     yield other
     with other.app_context():
         db.engine.dispose()
@@ -91,6 +99,14 @@ def test_a_get_that_writes_is_one_unit_of_work(app, writing_app, clean) -> None:
     assert client.get("/read-write-raise").status_code == 500
     expected = ["get-200", "get-302"]
     assert _written(app) == (expected, expected)
+
+
+def test_a_get_may_stream_rows(app, writing_app, clean) -> None:
+    with app.app_context():
+        AccountFactory.create_batch(5)
+        db.session.commit()
+        count = db.session.scalar(select(func.count()).select_from(Account))
+    assert writing_app.test_client().get("/stream").text == str(count)
 
 
 def test_after_a_get_the_connection_has_transactions_again(app, writing_app, clean) -> None:
