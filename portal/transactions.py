@@ -2,14 +2,26 @@
 
 A request is one unit (committed when it answers below 400); outside requests, a CLI command
 or a job is one, through :func:`unit_of_work`. Services only flush: they never commit.
+
+On PostgreSQL a GET begins its transaction at its first statement that is not a plain read
+(a write, a lock, a savepoint, SQL as text): a page that only reads sends neither BEGIN nor
+COMMIT, two of the four round trips of a journey page. Under READ COMMITTED (the portal's
+level) every statement reads its own snapshot anyway, so reads before the BEGIN see what they
+would have seen inside it; whatever follows is one transaction, committed or rolled back as
+before.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from flask import Flask, Response, has_request_context
+from flask import Flask, Response, has_request_context, request
+from sqlalchemy import Select, event
+from sqlalchemy.engine import Connection, ExecutionContext
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.orm import Session, SessionTransaction
 
 from portal.accounts.models import Account
 from portal.auth import sessions
@@ -24,6 +36,62 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.session_protection = "basic"
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "postgresql":
+        event.listen(db.session, "after_begin", _reads_begin_nothing)
+        event.listen(engine, "before_cursor_execute", _begin_before_anything_but_a_read)
+        event.listen(engine.pool, "checkout", _transactions_again)
+
+
+#: Requests that usually only read, so whose transaction begins at their first write.
+READING_METHODS = frozenset({"GET", "HEAD"})
+
+
+def _reads_begin_nothing(
+    session: Session, transaction: SessionTransaction, connection: Connection
+) -> None:
+    """A GET's connection starts in autocommit: plain reads go without BEGIN."""
+    reading = has_request_context() and request.method in READING_METHODS
+    if reading and connection.dialect.name == "postgresql":
+        driver = connection.connection.driver_connection
+        if driver is not None and not driver.autocommit:
+            driver.autocommit = True
+
+
+def _begin_before_anything_but_a_read(
+    connection: Connection,
+    cursor: Any,
+    statement: str,
+    parameters: Any,
+    context: ExecutionContext | None,
+    executemany: bool,
+) -> None:
+    """BEGIN before the first statement that is not a plain read."""
+    driver = connection.connection.driver_connection
+    if driver is None or not driver.autocommit or driver.info.transaction_status:
+        return  # a transaction as usual, or already begun (status not IDLE)
+    if not _plain_read(context):
+        driver.execute("BEGIN")
+
+
+def _plain_read(context: ExecutionContext | None) -> bool:
+    """A SELECT that neither locks nor streams (a server-side cursor lives in a transaction)."""
+    compiled = getattr(context, "compiled", None)
+    query = getattr(compiled, "statement", None)
+    if not isinstance(query, Select) or query._for_update_arg is not None:
+        return False
+    return not (context is not None and context.execution_options.get("stream_results"))
+
+
+def _transactions_again(dbapi_connection: Any, connection_record: Any, proxy: Any) -> None:
+    """Every use of a pooled connection starts with ordinary transactions; a connection that
+    cannot be switched back (broken) is discarded, never handed out in autocommit."""
+    if getattr(dbapi_connection, "autocommit", False):
+        try:
+            dbapi_connection.autocommit = False
+        except Exception as error:
+            raise DisconnectionError("connection left in autocommit") from error
 
 
 def _commit(response: Response) -> Response:

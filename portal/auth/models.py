@@ -35,6 +35,9 @@ class SignInSession(db.Model):
     user_agent: Mapped[str] = mapped_column(String(255), default="")
     started_at: Mapped[datetime] = mapped_column(index=True)
     last_seen_at: Mapped[datetime]
+    #: The account's unread messages, kept here by the mailbox's services so that the header
+    #: of every page reads it with the session (already read per request), not by a count.
+    unread_messages: Mapped[int] = mapped_column(default=0, server_default="0")
 
     account: Mapped[Account] = relationship()
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from portal.accounts.models import Account
 from portal.auth.models import SignInSession
 from portal.db import db, utcnow
+from portal.mailbox.queries import unread_count
 
 #: The cookie's only link to the server-side session.
 SESSION_KEY = "_session_key"
@@ -85,6 +86,7 @@ def open_session(
         user_agent=(user_agent or "")[:255],
         started_at=now,
         last_seen_at=now,
+        unread_messages=unread_count(account),
     )
     db.session.add(row)
     db.session.flush()

@@ -49,6 +49,7 @@ def _procrastinate(app: Flask) -> procrastinate.App:
 
 def defer_in_transaction(app: Flask, task_name: str, kwargs: dict[str, Any]) -> int:
     connection = db.session.connection().connection.driver_connection
+    # The SAVEPOINT also begins a GET's transaction if nothing did yet (portal.transactions).
     with db.session.begin_nested():
         deferrer = _procrastinate(app).configure_task(task_name, connection=connection)
         return deferrer.defer(**kwargs)

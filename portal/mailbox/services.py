@@ -1,14 +1,21 @@
-"""Every change to the mailbox: posting a message (and its e-mail), reading it."""
+"""Every change to the mailbox: posting a message (and its e-mail), reading it.
+
+Each change also moves the unread count kept on the account's sign-in sessions (the header's),
+by how many messages it made unread or read, never by a count read earlier: two changes at
+once (a clerk's message while the resident marks all read) then add up right.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import case as sql_case
 from sqlalchemy import update
 
 from portal import jobs
 from portal.accounts.models import Account
+from portal.auth.models import SignInSession
 from portal.db import db, utcnow
 from portal.i18n import DEFAULT_LANGUAGE
 from portal.journey.models import Case, ProcedureRequest
@@ -47,6 +54,7 @@ def post(
     )
     db.session.add(message)
     db.session.flush()
+    _count_unread(account.id, +1)
     if message.email_to:
         jobs.defer(SEND_EMAIL_TASK, message_id=message.id)
     return message
@@ -81,9 +89,18 @@ def email_address(account: Account) -> str | None:
 
 
 def mark_read(message: Message) -> None:
-    if message.read_at is None:
-        message.read_at = utcnow()
-        db.session.flush()
+    """Read once: the statement reads the row as it is now, so two devices opening the same
+    message at once count it read once."""
+    if message.read_at is not None:
+        return
+    result = db.session.execute(
+        update(Message)
+        .where(Message.id == message.id, Message.read_at.is_(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+    if result.rowcount:  # type: ignore[attr-defined]
+        _count_unread(message.account_id, -1)
 
 
 def mark_all_read(account: Account) -> int:
@@ -94,4 +111,19 @@ def mark_all_read(account: Account) -> int:
         .values(read_at=utcnow())
         .execution_options(synchronize_session="fetch")
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    marked = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if marked:
+        _count_unread(account.id, -marked)
+    return marked
+
+
+def _count_unread(account_id: int, change: int) -> None:
+    """Move the unread count of every sign-in session of the account (every device) by
+    ``change``, in the database and in this request's own session row; never below zero."""
+    moved = SignInSession.unread_messages + change
+    db.session.execute(
+        update(SignInSession)
+        .where(SignInSession.account_id == account_id)
+        .values(unread_messages=sql_case((moved > 0, moved), else_=0))
+        .execution_options(synchronize_session="fetch")
+    )

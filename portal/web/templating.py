@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, request, url_for
+from flask import Flask, current_app, request, url_for
+from flask_babel import gettext as _
 
 from portal.i18n import current_language
 from portal.japan.dates import (
@@ -29,11 +31,54 @@ def init_app(app: Flask) -> None:
 
 
 def _globals() -> dict[str, Any]:
+    language = current_language()
     return {
-        "current_language": current_language(),
+        "current_language": language,
         "language_names": LANGUAGE_NAMES,
         "current_path": request.full_path.rstrip("?") if request else "/",
         "static_url": lambda filename: url_for("static", filename=filename),
+        "layout_text": _made_once(("texts", language), _layout_texts),
+        # Outside a request (an e-mail's template) no URL can be built, nor is one shown.
+        "layout_url": _made_once(("urls", request.script_root), _layout_urls) if request else {},
+    }
+
+
+def _made_once(key: tuple[str, str], make: Callable[[], dict[str, str]]) -> dict[str, str]:
+    """The layout's texts by language and its links by the app's mount point, made once each
+    per app: every page shows them, and gettext and url_for are much of the layout's cost."""
+    made: dict[tuple[str, str], dict[str, str]] = current_app.extensions.setdefault(
+        "layout_parts", {}
+    )
+    if key not in made:
+        made[key] = make()
+    return made[key]
+
+
+def _layout_texts() -> dict[str, str]:
+    """In the language gettext answers in now (the key's)."""
+    return {
+        "name": _("Madoguchi"),
+        "skip": _("Skip to main content"),
+        "tools": _("Account and language"),
+        "mailbox": _("Mailbox"),
+        "staff": _("Staff"),
+        "sign_out": _("Sign out"),
+        "about": _("Madoguchi is open-source software for municipal online services."),
+        "staff_sign_in": _("Sign-in for municipal staff"),
+    }
+
+
+def _layout_urls() -> dict[str, str]:
+    """For the mount point the request came through (the key's)."""
+    return {
+        "css": url_for("static", filename="css/portal.css"),
+        "icon": url_for("static", filename="favicon.svg"),
+        "home": url_for("dashboard.home"),
+        "choose_language": url_for("dashboard.choose_language"),
+        "mailbox": url_for("mailbox.index"),
+        "staff": url_for("staff.home"),
+        "sign_out": url_for("auth.logout"),
+        "staff_sign_in": url_for("auth.staff_login"),
     }
 
 
