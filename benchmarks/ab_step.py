@@ -27,9 +27,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# This folder off sys.path (benchmarks/queue.py would shadow the standard library's queue),
+# the repository root on it: the benchmark is imported as benchmarks.journey.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import journey as bench  # noqa: E402
+from benchmarks import journey as bench  # noqa: E402
 
 
 def switch_lazy_begin(on: bool) -> None:

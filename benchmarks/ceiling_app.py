@@ -12,7 +12,7 @@ So one ceiling round trip (POST, follow the redirect, GET) has the shape of one 
 Served by ``journey.py`` with the same gunicorn settings as the portal::
 
     CEILING_DATABASE_URL=sqlite:////tmp/x/portal.sqlite3 \\
-        gunicorn --pythonpath benchmarks 'ceiling_app:create_app()'
+        gunicorn 'benchmarks.ceiling_app:create_app()'
 
 The database must hold the portal's ``municipalities`` table with the demo data loaded
 (``flask --app portal db upgrade`` and ``demo load``); this app only reads it.

@@ -48,12 +48,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import requests
-
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
+# Run as a script, this folder would come first on sys.path, and benchmarks/queue.py would
+# stand in for the standard library's queue (urllib3 and concurrent.futures import it): the
+# scripts here import each other as ``benchmarks.<name>`` from the repository root instead.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
+
+import requests  # noqa: E402
 
 USER_AGENT = "madoguchi-benchmark/1"
 SESSION_COOKIE = "madoguchi_session"
@@ -874,7 +878,7 @@ def run_database(
     workdir: Path,
     cleanup: Cleanup,
 ) -> Row:
-    from ceiling_app import ANSWERS
+    from benchmarks.ceiling_app import ANSWERS
 
     log(f"== {name}")
     target = prepare(name, args, secret_key, workdir, cleanup)
@@ -901,12 +905,12 @@ def run_database(
         )
     ceiling = start_server(
         f"ceiling-{name}",
-        "ceiling_app:create_app()",
+        "benchmarks.ceiling_app:create_app()",
         settings,
         dict(target.env, CEILING_DATABASE_URL=target.database_url),
         workdir,
         cleanup,
-        extra=["--pythonpath", str(BENCH_DIR)],
+        extra=["--pythonpath", str(REPO_ROOT)],
     )
     log(
         f"  portal at {portal.url if portal else '(not served)'}, ceiling at {ceiling.url} "
@@ -1156,7 +1160,6 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     workdir = Path(tempfile.mkdtemp(prefix="madoguchi-bench-"))
     cleanup.add("temporary folder", lambda: shutil.rmtree(workdir, ignore_errors=True))
-    sys.path.insert(0, str(BENCH_DIR))
     secret_key = secrets.token_urlsafe(32)
     started = time.monotonic()
     rows: list[Row] = []

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.db import db
 from portal.tenancy.kinds import DepartmentKind
@@ -105,7 +106,35 @@ def ensure_department(
 
 
 def municipality_by_code(code: str) -> Municipality | None:
-    return db.session.scalar(select(Municipality).filter_by(code=code))
+    """The municipality with this code, its departments and its city's with it. Remembered
+    for the rest of the transaction: a page routes every procedure through here, most of
+    them to the same one or two municipalities (reference data, written only by loads)."""
+    transaction = db.session().get_transaction()
+    remembered = db.session.info.get(_BY_CODE)
+    if remembered is None or remembered[0] is not transaction:
+        remembered = (transaction, {})
+        db.session.info[_BY_CODE] = remembered
+    found: Municipality | None = remembered[1].get(code)
+    if found is None:
+        found = db.session.scalar(_by_code(), {"code": code})
+        if found is not None:
+            remembered[1][code] = found
+    return found
+
+
+_BY_CODE = "tenancy.municipality_by_code"
+
+
+@cache
+def _by_code() -> Select[tuple[Municipality]]:
+    return (
+        select(Municipality)
+        .where(Municipality.code == bindparam("code"))
+        .options(
+            selectinload(Municipality.departments),
+            joinedload(Municipality.parent).selectinload(Municipality.departments),
+        )
+    )
 
 
 def office_at(code: str, load_missing: bool = True) -> Municipality | None:
