@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import multiprocessing
 import os
 import re
 import statistics
@@ -102,9 +103,10 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--think",
         type=float,
-        default=0.0,
-        help="seconds each clerk waits between claims (0: back to back, the worst case; with "
-        "no wait, latency is queueing for the cores, by Little's law clerks / claims per s)",
+        default=0.1,
+        help="seconds each clerk waits between claims (0.1: eight clerks pressing 'next' ten "
+        "times a second each, far above any counter's pace; 0: back to back, which saturates "
+        "the cores, so the latency is queueing for them: clerks / claims per s)",
     )
     parser.add_argument(
         "--pg-url",
@@ -767,7 +769,7 @@ class ClaimResult:
 def measure_claims(
     app: Any, log_: StatementLog, seed_: Seed, args: argparse.Namespace
 ) -> ClaimResult:
-    """Each clerk its own thread, client and session; each claims ``--claims`` times."""
+    """Each clerk its own process, client and session; each claims ``--claims`` times."""
     queue_url = f"/staff/departments/{seed_.department_id}"
     claim_url = f"{queue_url}/claim-next"
     clerk_ids = seed_.clerk_ids[: args.clerks]
@@ -784,40 +786,60 @@ def measure_claims(
         return ClaimResult(timings, 0.0, [], 0, 0, 0, False)
     # The plan of the claim query as one clerk alone sends it (ANALYZE locks, then rolls back).
     timings.explain_requests(args, log_.entries())
-    claimed: list[int] = []
-    claimed_lock = threading.Lock()
     with connect(args) as connection:
         (since,) = connection.execute("SELECT now()").fetchone()
-    barrier = threading.Barrier(len(clients))
+    # Each clerk its own process, as gunicorn's workers are: threads of one interpreter would
+    # share one GIL, and a thread holding a lock would wait for the others' Python.
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(len(clients))
+    results = context.Queue()
 
     def clerk(index: int) -> None:
+        from portal.extensions import db
+
+        with app.app_context():
+            db.engine.dispose(close=False)  # the parent's connections stay the parent's
         client, token = clients[index], tokens[index]
-        barrier.wait()
+        found: list[tuple[float, float, float, int, int, int | None]] = []
+        start.wait()
         for _ in range(args.claims):
             log_.start()
             began, cpu = time.perf_counter(), time.thread_time()
             response = client.post(claim_url, data={"csrf_token": token})
             took, cpu_took = time.perf_counter() - began, time.thread_time() - cpu
-            location = response.headers.get("Location", "")
-            request_id = re.search(r"/staff/requests/(\d+)", location)
-            with claimed_lock:
-                timings.seconds.append(took)
-                timings.cpu_seconds.append(cpu_took)
-                timings.sql_seconds.append(sum(e[2] for e in log_.entries()))
-                timings.statements.append(len(log_.entries()))
-                if response.status_code in (302, 303) and request_id:
-                    claimed.append(int(request_id.group(1)))
-                else:
-                    timings.errors[str(response.status_code)] += 1
+            request_id = re.search(r"/staff/requests/(\d+)", response.headers.get("Location", ""))
+            entries = log_.entries()
+            found.append(
+                (
+                    took,
+                    cpu_took,
+                    sum(e[2] for e in entries),
+                    len(entries),
+                    response.status_code,
+                    int(request_id.group(1)) if request_id else None,
+                )
+            )
             if args.think:
                 time.sleep(args.think)
+        results.put(found)
 
-    threads = [threading.Thread(target=clerk, args=(i,)) for i in range(len(clients))]
+    processes = [context.Process(target=clerk, args=(i,)) for i in range(len(clients))]
     began = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    for process in processes:
+        process.start()
+    claimed: list[int] = []
+    for _ in processes:
+        for took, cpu_took, sql_took, statements, status, request_id in results.get():
+            timings.seconds.append(took)
+            timings.cpu_seconds.append(cpu_took)
+            timings.sql_seconds.append(sql_took)
+            timings.statements.append(statements)
+            if status in (302, 303) and request_id is not None:
+                claimed.append(request_id)
+            else:
+                timings.errors[str(status)] += 1
+    for process in processes:
+        process.join()
     elapsed = time.perf_counter() - began
     with connect(args) as connection:
         (double,) = connection.execute(
@@ -892,7 +914,8 @@ def report(
             plan_lines(timings, full=timings is queue.pages[0] or timings is claims.timings)
         )
     lines.append(
-        f"\nthrough Flask's test client in one process, signed in as clerks of the department; "
+        f"\nthrough Flask's test client, signed in as clerks of the department (claim-next: one "
+        f"process per clerk); "
         f"{args.iterations} GETs per page after 3 warm-ups; database {args.pg_database}\n"
         "CPU ms: median CPU time of the measuring thread per request (test client + app, "
         "without PostgreSQL's); SQL ms: median time the app waited for its statements; "

@@ -19,7 +19,7 @@ from pathlib import Path
 from flask import current_app
 
 from portal.accounts import services as accounts
-from portal.accounts.models import Account
+from portal.accounts.models import Account, Role
 from portal.bookings import services as bookings
 from portal.tenancy import services as tenancy
 from portal.tenancy.kinds import DepartmentKind as K
@@ -125,7 +125,7 @@ def grant_demo_staff(issuer: str, key_dir: Path, client_id: str) -> None:
         accounts.grant_clerk(account(persona), departments)
     for persona, (code, kinds) in SUPERVISORS.items():
         departments = [d for d in by_code[code].departments if d.kind in kinds]
-        accounts.grant_supervisor(account(persona), departments)
+        accounts.grant_clerk(account(persona), departments, as_role=Role.SUPERVISOR)
     for persona, code in MUNICIPAL_ADMINS.items():
         accounts.grant_admin(account(persona), by_code[code])
     for persona in PORTAL_ADMINS:

@@ -154,28 +154,6 @@ def grant_clerk(
     return granted
 
 
-def grant_supervisor(
-    account: Account, departments: Iterable[Department], granted_by: Account | None = None
-) -> list[StaffRole]:
-    """Make the account a supervisor of these departments: a clerk there who also oversees
-    the department's work (a second approval, assigning)."""
-    granted = []
-    for department in departments:
-        role = _find_role(account, Role.SUPERVISOR, department.municipality_id, department.id)
-        if role is None:
-            role = StaffRole(
-                account=account,
-                role=Role.SUPERVISOR,
-                municipality_id=department.municipality_id,
-                department_id=department.id,
-                granted_by_id=granted_by.id if granted_by else None,
-            )
-            db.session.add(role)
-        granted.append(role)
-    db.session.flush()
-    return granted
-
-
 def grant_admin(
     account: Account, municipality: Municipality | None, granted_by: Account | None = None
 ) -> StaffRole:
