@@ -24,6 +24,7 @@ __all__ = [
     "Base",
     "UTCDateTime",
     "conflict_insert",
+    "MAX_ID",
     "days_after",
     "db",
     "on_postgresql",
@@ -75,6 +76,11 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+#: The largest id a row can have (PostgreSQL's integer): an id from a URL or a form beyond it
+#: names nothing, and is refused before it reaches the database (which would raise).
+MAX_ID = 2**31 - 1
 
 
 def on_postgresql() -> bool:

@@ -53,6 +53,8 @@ def _reads_begin_nothing(
 ) -> None:
     """A GET's connection starts in autocommit: plain reads go without BEGIN."""
     reading = has_request_context() and request.method in READING_METHODS
+    # A session listener hears every app's sessions, SQLite's too (an app made earlier in
+    # the same process): the dialect is asked here, not only at registration.
     if reading and connection.dialect.name == "postgresql":
         driver = connection.connection.driver_connection
         if driver is not None and not driver.autocommit:

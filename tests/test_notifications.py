@@ -298,6 +298,15 @@ def test_without_smtp_the_page_says_so(app, client) -> None:
     login_as(client, account_id)
     page = text(client.get(PAGE).text)
     assert "このポータルはメールを送信しません" in page
+    # An address posted anyway is refused with the reason, not "sent", and not stored.
+    token = csrf_token(client.get(PAGE).text)  # the header's sign-out form has one
+    posted = client.post(
+        "/account/notifications/address", data={"csrf_token": token, "email": "hanako@example.jp"}
+    )
+    assert posted.status_code == 422
+    assert 'class="error-summary"' in posted.text
+    assert "このポータルはメールを送信しません" in text(posted.text)
+    assert _account(app, account_id).notification_email is None
 
 
 def test_the_providers_address_typed_in_needs_no_link_and_is_then_not_offered(

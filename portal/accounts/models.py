@@ -6,6 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_login import UserMixin
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -58,6 +59,12 @@ class Account(UserMixin, db.Model):
         cascade="all, delete-orphan",
         foreign_keys="StaffRole.account_id",
     )
+
+    @property
+    def staff_name(self) -> str:
+        """A colleague as staff pages list them: by name, or as not signed in yet (an account
+        granted a role before its first sign-in has no name)."""
+        return self.display_name or _("(not signed in yet)")
 
     @property
     def is_staff(self) -> bool:

@@ -32,10 +32,11 @@ from sqlalchemy import (
 from portal import access
 from portal.accounts.models import Account, Role, StaffRole
 from portal.casework.lifecycle import OPEN, RequestStatus
-from portal.db import NO_DATE, db
+from portal.db import MAX_ID, NO_DATE, db
+from portal.definitions.model import Text
 from portal.definitions.models import DefinitionSnapshot
 from portal.definitions.services import current_catalog, parsed_snapshot
-from portal.journey.models import REQUEST_DUE_ON, Case, ProcedureRequest
+from portal.journey.models import REQUEST_DUE_ON, Case, ProcedureRequest, adjusted_due_date
 from portal.tenancy.models import Department
 
 #: Rows on one page of a queue.
@@ -58,8 +59,6 @@ QUEUE_STATES = (
 )
 #: Receipt numbers as the portal writes them (261127-K7Q2-9M4X), hyphens optional.
 _RECEIPT = re.compile(r"(\d{6})-?([0-9A-Z]{4})-?([0-9A-Z]{4})")
-#: The largest id a cursor may carry (PostgreSQL's integer).
-_MAX_ID = 2**31 - 1
 #: The open states, written into the SQL rather than bound, so that PostgreSQL matches the
 #: partial index ``ix_requests_open_queue`` on every execution, prepared or not.
 _OPEN_STATES = bindparam("open_states", sorted(OPEN), expanding=True, literal_execute=True)
@@ -86,7 +85,7 @@ class Cursor:
         except ValueError:
             return None
         request_id = int(match.group(2))
-        return cls(due_on, request_id) if request_id <= _MAX_ID else None
+        return cls(due_on, request_id) if request_id <= MAX_ID else None
 
 
 @dataclass(frozen=True)
@@ -321,10 +320,7 @@ def _narrowing(filters: Filters, viewer: Account, today: date) -> list[ColumnEle
 def _row(found: object, today: date) -> Row:
     (request_id, form_id, status, code, deadline, paused_days, paused_since, receipt, digest,
      holder_id, holder, due_on) = found  # fmt: skip
-    due = None
-    if deadline is not None:
-        running = max((today - paused_since).days, 0) if paused_since is not None else 0
-        due = deadline + timedelta(days=paused_days + running)
+    due = adjusted_due_date(deadline, paused_days, paused_since, today)
     status = RequestStatus(status)
     open_clock = status in OPEN and paused_since is None and due is not None
     return Row(
@@ -368,8 +364,6 @@ def form_choices(department: Department) -> list[tuple[str, str]]:
 
 
 def _title(title: object, fallback: str) -> str:
-    from portal.definitions.model import Text
-
     text = Text.of(title) if isinstance(title, Mapping) else None
     return str(text) if text is not None else fallback
 

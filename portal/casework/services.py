@@ -25,12 +25,13 @@ from portal.casework import lifecycle
 from portal.casework.lifecycle import Action, Actor, RequestStatus
 from portal.casework.models import Correction, RequestEvent
 from portal.casework.pseudonyms import resident_code
+from portal.casework.queue import next_unclaimed
 from portal.db import db
 from portal.definitions.model import Form
 from portal.japan.clock import today_in_japan, utcnow
 from portal.journey.models import ProcedureRequest
 from portal.mailbox.kinds import MessageKind
-from portal.mailbox.services import municipality_names, post
+from portal.mailbox.services import post
 from portal.tenancy.models import Department
 
 
@@ -197,7 +198,7 @@ def _set_off(request: ProcedureRequest, event: RequestEvent) -> None:
             resident,
             MessageKind.HANDED_OVER,
             request=request,
-            params={"municipality": municipality_names(sent.to_municipality)},
+            params={"municipality": sent.to_municipality.names},
         )
     elif event.to_status is RequestStatus.REJECTED:
         post(resident, MessageKind.REJECTED, request=request, params={"reason": event.reason})
@@ -379,8 +380,6 @@ def claim_next(department: Department, clerk: Account) -> ProcedureRequest | Non
     """Claim for ``clerk`` the department's oldest-due new request that nobody holds, or
     None when none is waiting. Eight clerks pressing "next" at once each get a different
     one: the pick locks its row and skips those locked by the others."""
-    from portal.casework.queue import next_unclaimed
-
     request_id = db.session.scalar(next_unclaimed(department, clerk))
     if request_id is None:
         return None

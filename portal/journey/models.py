@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from portal.casework.models import Correction, RequestEvent
 
 
-
 class CaseStatus(StrEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"
@@ -99,6 +98,17 @@ class Case(db.Model):
     @property
     def progress(self) -> CaseProgress:
         return case_progress([r.status for r in self.requests], submitted=not self.is_draft)
+
+
+def adjusted_due_date(
+    deadline: date | None, paused_days: int, paused_since: date | None, today: date
+) -> date | None:
+    """The deadline moved by the days a correction was out with the resident (counting the
+    current pause up to ``today``), as Dimpact's ZAC suspends a case."""
+    if deadline is None:
+        return None
+    running = max((today - paused_since).days, 0) if paused_since is not None else 0
+    return deadline + timedelta(days=paused_days + running)
 
 
 class ProcedureRequest(db.Model):
@@ -192,14 +202,7 @@ class ProcedureRequest(db.Model):
         return next((c for c in reversed(self.corrections) if c.is_open), None)
 
     def due_date(self, today: date) -> date | None:
-        """The deadline moved by the days a correction was out with the resident (counting
-        the current pause up to ``today``), as Dimpact's ZAC suspends a case."""
-        if self.deadline is None:
-            return None
-        paused = self.paused_days
-        if self.paused_since is not None:
-            paused += max((today - self.paused_since).days, 0)
-        return self.deadline + timedelta(days=paused)
+        return adjusted_due_date(self.deadline, self.paused_days, self.paused_since, today)
 
     @property
     def online(self) -> bool:

@@ -14,24 +14,25 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app, has_request_context
 from flask_babel import gettext as _
 
 from portal.i18n import force_locale
 from portal.mailbox.models import Message
+from portal.web.security import external_url
 
 SMTP_TIMEOUT_SECONDS = 30
 
 
 def public_url(endpoint: str, **values: object) -> str | None:
-    """An absolute link into the portal: from ``BASE_URL``, or in development from the
-    request being answered; None when neither is known (a worker without ``BASE_URL``)."""
-    if base := current_app.config["BASE_URL"]:
-        with current_app.test_request_context(base_url=base):
-            return url_for(endpoint, _external=True, **values)
+    """:func:`~portal.web.security.external_url`, also from a job, outside any request:
+    None when no address is known (a worker without ``BASE_URL``)."""
     if has_request_context():
-        return url_for(endpoint, _external=True, **values)
-    return None
+        return external_url(endpoint, **values)
+    if not current_app.config["BASE_URL"]:
+        return None
+    with current_app.test_request_context():
+        return external_url(endpoint, **values)
 
 
 def compose(message: Message) -> EmailMessage:

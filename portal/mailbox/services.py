@@ -22,7 +22,6 @@ from portal.journey.models import Case, ProcedureRequest
 from portal.mailbox.kinds import MessageKind
 from portal.mailbox.models import Message
 from portal.notifications import services as notifications
-from portal.tenancy.models import Municipality
 
 SEND_EMAIL_TASK = "mailbox.send_email"
 
@@ -68,18 +67,13 @@ def _context(case: Case | None, request: ProcedureRequest | None) -> dict[str, A
     if request is not None:
         title = request.form_definition.title
         values["procedure"] = {"ja": title.ja, "en": title.en}
-        values["municipality"] = municipality_names(request.municipality)
+        values["municipality"] = request.municipality.names
         if request.department is not None:
             values["department"] = {
                 "ja": request.department.name_ja,
                 "en": request.department.name_en,
             }
     return values
-
-
-def municipality_names(municipality: Municipality) -> dict[str, str]:
-    """A municipality's name in each language, for a message's ``params``."""
-    return {"ja": municipality.prefecture_ja + municipality.name_ja, "en": municipality.name_en}
 
 
 def email_address(account: Account) -> str | None:

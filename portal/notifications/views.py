@@ -47,6 +47,12 @@ def give_address() -> Response | tuple[str, int]:
     form = AddressForm()
     if not form.validate_on_submit():
         return _page(form, 422)
+    if not current_app.config["SMTP_HOST"]:
+        # The page offers no address then; a POST sent anyway is told why, not "sent".
+        form.email.errors = [
+            _("This portal does not send e-mail. Messages arrive in your mailbox only.")
+        ]
+        return _page(form, 422)
     try:
         sent = services.give_address(current_user, form.email.data, current_language())
     except services.TooSoon as too_soon:

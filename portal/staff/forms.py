@@ -24,12 +24,11 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import HiddenInput
 
+from portal.accounts.models import Account
 from portal.casework.lifecycle import Action
 from portal.casework.models import REASON_MAX
+from portal.db import MAX_ID
 from portal.journey.fields.base import ErrorMessage
-
-#: The largest id a posted request may name (PostgreSQL's integer).
-MAX_ID = 2**31 - 1
 
 
 class ActionForm(FlaskForm):
@@ -134,7 +133,31 @@ class WithdrawForm(ReasonForm):
     reason_label = _l("How and why the resident asked to withdraw")
 
 
-class AssignForm(ReasonForm):
+class ClerkChoice:
+    """The "Assign to" choice of both assignment forms: one of the department's clerks."""
+
+    assignee: SelectField
+
+    def offer(self, clerks: Sequence[Account]) -> None:
+        self._clerks = {clerk.id: clerk for clerk in clerks}
+        self.assignee.choices = [
+            (0, _l("Choose a clerk")),
+            *((clerk.id, clerk.staff_name) for clerk in clerks),
+        ]
+
+    def clerk_chosen(self) -> bool:
+        """Whether one was (else the field says so)."""
+        if self.assignee.errors or not self.assignee.data:
+            self.assignee.errors = [ErrorMessage(_l("Choose a clerk."))]
+            return False
+        return True
+
+    @property
+    def assignee_account(self) -> Account | None:
+        return self._clerks.get(self.assignee.data or 0)
+
+
+class AssignForm(ClerkChoice, ReasonForm):
     """A supervisor gives the request to one of the department's clerks, saying why."""
 
     action = Action.ASSIGN
@@ -143,22 +166,14 @@ class AssignForm(ReasonForm):
     assignee = SelectField(_l("Assign to"), coerce=int, validate_choice=True)
 
     def __init__(
-        self,
-        version: int,
-        formdata: Any = None,
-        *,
-        clerks: Sequence[tuple[int, str]] = (),
-        **kwargs: Any,
+        self, version: int, formdata: Any = None, *, clerks: Sequence[Account] = (), **kwargs: Any
     ) -> None:
         super().__init__(version, formdata, **kwargs)
-        self.assignee.choices = [(0, _l("Choose a clerk")), *clerks]
+        self.offer(clerks)
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
-        if self.assignee.errors or not self.assignee.data:
-            self.assignee.errors = [ErrorMessage(_l("Choose a clerk."))]
-            return False
-        return valid
+        return self.clerk_chosen() and valid
 
 
 class CorrectionForm(ReasonForm):
@@ -215,7 +230,7 @@ def posted_action(formdata: Any) -> Action | None:
     return next((action for action in FORMS if f"{action.value}-submit" in formdata), None)
 
 
-class BulkAssignForm(FlaskForm):
+class BulkAssignForm(ClerkChoice, FlaskForm):
     """A supervisor's assignment from the queue: the ticked requests, a clerk, a reason.
 
     The ticked boxes sit in the queue's table and belong to this form by their ``form``
@@ -236,10 +251,10 @@ class BulkAssignForm(FlaskForm):
     submit = SubmitField(_l("Assign the chosen requests"))
 
     def __init__(
-        self, formdata: Any = None, *, clerks: Sequence[tuple[int, str]] = (), **kwargs: Any
+        self, formdata: Any = None, *, clerks: Sequence[Account] = (), **kwargs: Any
     ) -> None:
         super().__init__(formdata=formdata, prefix="assign", **kwargs)
-        self.assignee.choices = [(0, _l("Choose a clerk")), *clerks]
+        self.offer(clerks)
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
@@ -249,10 +264,7 @@ class BulkAssignForm(FlaskForm):
             message = _l("Tick at least one request to assign.")
             self.requests.errors = [ErrorMessage(message, "queue-rows")]
             valid = False
-        if self.assignee.errors or not self.assignee.data:
-            self.assignee.errors = [ErrorMessage(_l("Choose a clerk."))]
-            valid = False
-        return valid
+        return self.clerk_chosen() and valid
 
     @property
     def chosen(self) -> set[int]:

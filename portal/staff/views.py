@@ -78,10 +78,11 @@ def assign_bulk(department_id: int) -> Response | tuple[str, int]:
     could not be is named by its receipt number, the others are assigned. Invalid: the
     queue again (422), with what was ticked and typed."""
     department = access.supervised_department_or_404(department_id)
-    form = BulkAssignForm(request.form, clerks=_clerk_choices(department))
+    form = BulkAssignForm(request.form, clerks=queue.department_clerks(department))
     if not form.validate():
         return _queue(department, form), 422
-    assignee = next(a for a in queue.department_clerks(department) if a.id == form.assignee.data)
+    assignee = form.assignee_account
+    assert assignee is not None  # the form's choices are the department's clerks
     try:
         assigned, refused = casework.assign_many(
             department, form.chosen, assignee, current_user, form.reason.data or ""
@@ -95,7 +96,7 @@ def assign_bulk(department_id: int) -> Response | tuple[str, int]:
                 "Assigned %(num)d request to %(name)s.",
                 "Assigned %(num)d requests to %(name)s.",
                 len(assigned),
-                name=assignee.display_name or _("(not signed in yet)"),
+                name=assignee.staff_name,
             ),
             "success",
         )
@@ -121,20 +122,13 @@ def _filter_args(department: Department) -> dict[str, str]:
     return queue.read_filters(request.args, choices).filters.as_args()
 
 
-def _clerk_choices(department: Department) -> list[tuple[int, str]]:
-    return [
-        (account.id, account.display_name or _("(not signed in yet)"))
-        for account in queue.department_clerks(department)
-    ]
-
-
 def _queue(department: Department, assign: BulkAssignForm | None = None) -> str:
     form_choices = queue.form_choices(department)
     read = queue.read_filters(request.args, [form_id for form_id, _title in form_choices])
     today = today_in_japan()
     supervising = access.may_supervise(current_user, department)
     if supervising and assign is None:
-        assign = BulkAssignForm(clerks=_clerk_choices(department))
+        assign = BulkAssignForm(clerks=queue.department_clerks(department))
     return render_template(
         "staff/department.html",
         department=department,
@@ -185,7 +179,7 @@ def request_page(request_id: int) -> Response | str | tuple[str, int]:
             current_user,
             expected_version=form.posted_version,
             reason=form.reason_text,
-            **_targets(form, filed),
+            **_targets(form),
         )
     except casework.StaleRequest as stale:
         since = stale.events or casework.events_since(filed, form.posted_version)
@@ -208,16 +202,17 @@ def _form(page: RequestPage, action: Action, formdata: Any = None) -> ActionForm
             document_choices=page.document_choices,
         )
     if action is Action.ASSIGN and page.request.department is not None:
-        return AssignForm(version, formdata, clerks=_clerk_choices(page.request.department))
+        return AssignForm(
+            version, formdata, clerks=queue.department_clerks(page.request.department)
+        )
     return FORMS[action](version, formdata)
 
 
-def _targets(form: ActionForm, filed: Any) -> dict[str, Any]:
+def _targets(form: ActionForm) -> dict[str, Any]:
     if isinstance(form, CorrectionForm):
         return {"fields": form.answers.data or [], "documents": form.documents.data or []}
     if isinstance(form, AssignForm):
-        clerks = queue.department_clerks(filed.department)
-        return {"assignee": next((a for a in clerks if a.id == form.assignee.data), None)}
+        return {"assignee": form.assignee_account}
     return {}
 
 

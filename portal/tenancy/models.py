@@ -70,8 +70,13 @@ class Municipality(db.Model):
         return self.parent or self
 
     @property
+    def names(self) -> dict[str, str]:
+        """Its name in each language (for a message read later, in either)."""
+        return {"ja": self.prefecture_ja + self.name_ja, "en": self.name_en}
+
+    @property
     def name(self) -> str:
-        return localized(self.prefecture_ja + self.name_ja, self.name_en)
+        return localized(self.names["ja"], self.names["en"])
 
     @property
     def office_name(self) -> str:
