@@ -87,6 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--pstats", help="also write the raw profile to this file")
     parser.add_argument(
+        "--show-sql",
+        action="store_true",
+        help="also print the SQL of the first request of each kind, with its column count",
+    )
+    parser.add_argument(
         "--breakdown",
         action=argparse.BooleanOptionalAction,
         default=False,
@@ -236,10 +241,16 @@ def profile(app: Any, journey: bench.Journey, args: argparse.Namespace) -> None:
 
     statements: dict[str, list[str]] = defaultdict(list)
     current: list[list[str]] = []
+    shown: dict[str, list[str]] = {}
 
     def count_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if current:
             current[-1].append(statement.split(None, 1)[0].upper())
+            if args.show_sql and kind_now[-1] not in shown_done:
+                shown.setdefault(kind_now[-1], []).append(statement)
+
+    kind_now: list[str] = []
+    shown_done: set[str] = set()
 
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", count_statement)
@@ -247,11 +258,15 @@ def profile(app: Any, journey: bench.Journey, args: argparse.Namespace) -> None:
     def request(method: str, url: str, **kw: Any) -> Any:
         kind = kind_of(method, url)
         current.append(statements[kind])
+        kind_now.append(kind)
         started, started_wall = time.process_time(), time.perf_counter()
         response = client.open(url, method=method, **kw)
         cpu[kind].append(time.process_time() - started)
         wall[kind].append(time.perf_counter() - started_wall)
         current.pop()
+        kind_now.pop()
+        if kind in shown:
+            shown_done.add(kind)
         return response
 
     def walk(profiled: bool) -> int:
@@ -306,6 +321,13 @@ def profile(app: Any, journey: bench.Journey, args: argparse.Namespace) -> None:
     every = [name for kind in statements for name in statements[kind]]
     kinds = ", ".join(f"{every.count(n) / timed_steps:.1f} {n}" for n in sorted(set(every)))
     print(f"  SQL statements per step: {len(every) / max(1, timed_steps):.1f} ({kinds})\n")
+
+    for kind, sqls in sorted(shown.items()):
+        print(f"SQL of one {kind}:")
+        for sql in sqls:
+            columns = sql.split(" FROM ", 1)[0].count(",") + 1 if sql.startswith("SELECT") else 0
+            print(f"  [{columns} columns] {' '.join(sql.split())[:600]}")
+        print()
 
     stats = pstats.Stats(profiler)
     entries = stats.stats  # type: ignore[attr-defined]

@@ -8,8 +8,10 @@ from typing import Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 
 from portal.config import DEFAULTS, REPO_ROOT, finalize
+from portal.db import MAX_ID
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -34,9 +36,21 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if app.config["TRUSTED_PROXIES"]:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    app.url_map.converters["int"] = RowId
     _init_extensions(app)
     _register_blueprints(app)
     return app
+
+
+class RowId(IntegerConverter):
+    """``<int:...>`` in every route: a row id, 1 to :data:`portal.db.MAX_ID`. A larger number
+    names no row, and answers 404 from routing instead of overflowing the database's integer
+    (PostgreSQL refuses it: a 500)."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def _init_extensions(app: Flask) -> None:

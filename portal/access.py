@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from functools import cache, wraps
 from typing import Any, ParamSpec, TypeVar
 
-from flask import Flask, abort, current_app, request
+from flask import Flask, abort, current_app, g, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import ColumnElement, Select, bindparam, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, select
 
 from portal.accounts.models import Account, Role
 from portal.audit.models import AccessRecord
 from portal.casework.lifecycle import TRANSITIONS, Action, Actor
-from portal.db import db
+from portal.db import MAX_ID, READING_METHODS, db
 from portal.journey.models import Attachment, Case, ProcedureRequest
 from portal.mailbox.models import Message
 from portal.notifications import tokens
@@ -251,11 +251,63 @@ def case_or_404(case_id: int, *, for_update: bool = False) -> Case:
     ``for_update`` locks the row (on PostgreSQL) so two tabs saving at once do not lose
     each other's answers.
     """
+    account = _account()
+    loaded = g.get(_LOADED_CASE)
+    if loaded is not None and loaded.fits(case_id, for_update):
+        case = loaded.case
+        if case is None or case.account_id != account.id:
+            abort(404)
+        return case
     query = _own_case(for_update)
-    case = db.session.scalar(query, {"account_id": _account().id, "case_id": case_id})
+    case = db.session.scalar(query, {"account_id": account.id, "case_id": case_id})
     if case is None:
         abort(404)
     return case
+
+
+_LOADED_CASE = "_own_case_loaded"
+
+
+@dataclass(frozen=True)
+class CaseAsked:
+    """The case a request's path names, and whether the request may change it."""
+
+    case_id: int
+    for_update: bool
+
+
+@dataclass(frozen=True)
+class LoadedCase:
+    """The case the sign-in session's lookup loaded under the owner rule (None: not the
+    account's, or none such)."""
+
+    asked: CaseAsked
+    case: Case | None
+
+    def fits(self, case_id: int, for_update: bool) -> bool:
+        return self.asked.case_id == case_id and (self.asked.for_update or not for_update)
+
+
+def case_asked() -> CaseAsked | None:
+    """The case named by the path (``<int:case_id>``), for the sign-in session to be read
+    with it in one statement; a change (not GET or HEAD) reads it locked, as
+    ``case_or_404(for_update=True)`` would."""
+    if not has_request_context() or not request.view_args:
+        return None
+    case_id = request.view_args.get("case_id")
+    if not isinstance(case_id, int) or not 0 < case_id <= MAX_ID:
+        return None
+    return CaseAsked(case_id, request.method not in READING_METHODS)
+
+
+def own_case_of(account_id: Any) -> ColumnElement[bool]:
+    """The owner rule for the asked case, joined to a column holding the account's id."""
+    return and_(_filed_by(account_id), Case.id == bindparam("case_id"))
+
+
+def keep_loaded_case(asked: CaseAsked, case: Case | None) -> None:
+    """Remember the case loaded with the session, for :func:`case_or_404` of this request."""
+    setattr(g, _LOADED_CASE, LoadedCase(asked, case))
 
 
 @cache

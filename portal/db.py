@@ -25,6 +25,7 @@ __all__ = [
     "UTCDateTime",
     "conflict_insert",
     "MAX_ID",
+    "READING_METHODS",
     "days_after",
     "db",
     "on_postgresql",
@@ -81,6 +82,10 @@ db = SQLAlchemy(model_class=Base)
 #: The largest id a row can have (PostgreSQL's integer): an id from a URL or a form beyond it
 #: names nothing, and is refused before it reaches the database (which would raise).
 MAX_ID = 2**31 - 1
+
+#: Requests that usually only read: on PostgreSQL their transaction begins at their first
+#: write, and a case they name is read without a lock.
+READING_METHODS = frozenset({"GET", "HEAD"})
 
 
 def on_postgresql() -> bool:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from portal.accounts.models import Account
 from portal.auth import sessions
+from portal.db import READING_METHODS
 from portal.extensions import db, login_manager
 from portal.jobs.inprocess import run_committed
 
@@ -42,10 +43,6 @@ def init_app(app: Flask) -> None:
         event.listen(db.session, "after_begin", _reads_begin_nothing)
         event.listen(engine, "before_cursor_execute", _begin_before_anything_but_a_read)
         event.listen(engine.pool, "checkout", _transactions_again)
-
-
-#: Requests that usually only read, so whose transaction begins at their first write.
-READING_METHODS = frozenset({"GET", "HEAD"})
 
 
 def _reads_begin_nothing(

@@ -57,6 +57,8 @@ HOSTILE_CONSTANTS = [
     "9" * 5000,
     "-" + "9" * 5000,
     "-1",
+    "2147483648",  # one past PostgreSQL's integer: an id column's type
+    "9223372036854775808",  # one past bigint
     "NaN",
     "０１２３",
     '"><script>alert(1)</script>',

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from portal.casework.lifecycle import Action, RequestStatus
 from portal.casework.models import RequestEvent
@@ -33,6 +31,7 @@ from tests.factories import (
 from tests.support.clerks import Clerk
 from tests.support.html import forms, text
 from tests.support.people import csrf_token, login_as
+from tests.support.sql import counted_statements
 
 #: The residents' account ids and provider subjects start here: never on a clerk's page.
 RESIDENT_IDS = 700_000
@@ -307,30 +306,14 @@ def test_a_next_page_keeps_the_filters(app, queue) -> None:
     assert len(_rows(client.get(link).text)) == 5
 
 
-@contextmanager
-def _counted_statements(app: Flask) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 def test_the_query_count_is_the_same_for_ten_rows_and_fifty(app, queue) -> None:
     client = _client(app, queue.clerk_id)
     _file(app, queue, count=10, status=RequestStatus.IN_REVIEW, assignee_id=queue.other_clerk_id)
     client.get(_url(queue))  # the forms' definitions are parsed once per process
-    with _counted_statements(app) as ten:
+    with counted_statements(app) as ten:
         assert len(_rows(client.get(_url(queue)).text)) == 10
     _file(app, queue, count=45)
-    with _counted_statements(app) as fifty:
+    with counted_statements(app) as fifty:
         assert len(_rows(client.get(_url(queue)).text)) == 50
     assert len(ten) == len(fifty), (ten, fifty)
 
