@@ -12,8 +12,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import flask_babel
+from babel import Locale
+from babel.support import NullTranslations
 from flask import current_app, has_app_context, has_request_context, request
-from flask_babel import get_locale
+from flask.ctx import AppContext
+from flask.globals import _cv_app
+from flask_babel import get_locale, get_translations
 
 #: The language where no request and no app says otherwise.
 DEFAULT_LANGUAGE = "ja"
@@ -29,8 +33,35 @@ def select_locale() -> str:
 
 
 def current_language() -> str:
-    locale = get_locale() if has_app_context() else None
+    context = _cv_app.get(None)
+    locale = _locale_in_force(context) if context is not None else None
     return locale.language if locale else DEFAULT_LANGUAGE
+
+
+def translations_in_force() -> NullTranslations:
+    """The translations of the language in force (the request's, or one forced): the
+    templates' ``_``. Flask-Babel finds them anew on every call through a dozen lookups of the
+    request's globals; a page calls it dozens of times, so they are found once per language
+    and app here, with the language read as Flask-Babel keeps it (``force_locale`` included).
+    """
+    context = _cv_app.get(None)
+    if context is None:
+        return get_translations()
+    locale = _locale_in_force(context)
+    known: dict[str, NullTranslations] = context.app.extensions.setdefault("translations", {})
+    key = str(locale)
+    found = known.get(key)
+    if found is None:
+        found = known[key] = get_translations()
+    return found
+
+
+def _locale_in_force(context: AppContext) -> Locale | None:
+    """Flask-Babel's ``get_locale()``, read straight from where it keeps the locale once it
+    has chosen it for this context (its ``force_locale`` sets the same place)."""
+    state = context.g.__dict__.get("_flask_babel")
+    locale: Locale | None = getattr(state, "babel_locale", None)
+    return locale if locale is not None else get_locale()
 
 
 @contextmanager

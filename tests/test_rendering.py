@@ -60,6 +60,21 @@ def test_force_locale_wins_over_the_residents_choice_inside_a_request(app: Flask
         assert str(MOVING) == "Moving house"
 
 
+def test_templates_translate_in_the_language_in_force(app: Flask) -> None:
+    """The templates' ``_`` finds its translations once per language: the request's, then a
+    forced one, then the request's again, in one request; and the default outside one."""
+    page = app.jinja_env.from_string("{{ _('Mailbox') }} {{ current_language }}")
+    with app.test_request_context("/", headers={"Cookie": "madoguchi_lang=en"}):
+        assert page.render(current_language=current_language()) == "Mailbox en"
+        with force_locale("ja"):
+            assert page.render(current_language=current_language()) == "お知らせ ja"
+        assert page.render(current_language=current_language()) == "Mailbox en"
+    with app.app_context():
+        assert page.render(current_language=current_language()) == "お知らせ ja"
+        with force_locale("en"):
+            assert page.render(current_language=current_language()) == "Mailbox en"
+
+
 def test_force_locale_refuses_what_would_render_in_no_ones_language(app: Flask) -> None:
     with app.app_context(), pytest.raises(ValueError), force_locale("fr"):
         pass
