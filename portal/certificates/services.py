@@ -126,7 +126,7 @@ def issue(certificate_id: int) -> Certificate | None:
     returns normally, so that what it recorded is committed.
     """
     certificate = db.session.scalar(
-        select(Certificate).where(Certificate.id == certificate_id).with_for_update()
+        select(Certificate).where(Certificate.id == certificate_id).with_for_update(of=Certificate)
     )
     if certificate is None or certificate.state is not CertificateState.PENDING:
         return certificate
