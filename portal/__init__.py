@@ -90,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.audit.views import bp as audit_bp
     from portal.auth.views import bp as auth_bp
     from portal.bookings.views import bp as bookings_bp
+    from portal.certificates.views import bp as certificates_bp
     from portal.dashboard.views import bp as dashboard_bp
     from portal.health.views import bp as health_bp
     from portal.journey.views import bp as journey_bp
@@ -101,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
         audit_bp,
         auth_bp,
         bookings_bp,
+        certificates_bp,
         dashboard_bp,
         health_bp,
         journey_bp,

@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, select
 from portal.accounts.models import Account, Role
 from portal.audit.models import AccessRecord
 from portal.casework.lifecycle import TRANSITIONS, Action, Actor
+from portal.certificates.models import Certificate
 from portal.db import MAX_ID, READING_METHODS, db
 from portal.journey.models import Attachment, Case, ProcedureRequest
 from portal.mailbox.models import Message
@@ -70,6 +71,15 @@ REQUEST_WORKER = Rule(
 )
 MUNICIPALITY_ADMIN = Rule(
     "the municipality's admins and the portal's", staff=True, guards=frozenset({"municipality_id"})
+)
+CERTIFICATE_READER = Rule(
+    "the certificate's holder, and the clerks of the department that issued it",
+    guards=frozenset({"certificate_id"}),
+)
+CERTIFICATE_ISSUER = Rule(
+    "the clerks of the department that issued the certificate and the admins above it",
+    staff=True,
+    guards=frozenset({"certificate_id"}),
 )
 MESSAGE_READER = Rule("the message's addressee", guards=frozenset({"message_id"}))
 EMAIL_CONFIRMER = Rule("the account a confirmation link was sent for", guards=frozenset({"token"}))
@@ -374,6 +384,30 @@ def document_or_404(case_id: int, attachment_id: int) -> Document:
     if read_through is None:
         abort(404)
     return Document(attachment, read_through)
+
+
+def _may_issue(account: Account, certificate: Certificate) -> bool:
+    department = certificate.department
+    return department is not None and may_work_in_department(account, department)
+
+
+def certificate_or_404(certificate_id: int) -> Certificate:
+    """A certificate, for its holder and the clerks of the issuing department."""
+    certificate = db.session.get(Certificate, certificate_id)
+    account = _account()
+    if certificate is None or (
+        certificate.holder_id != account.id and not _may_issue(account, certificate)
+    ):
+        abort(404)
+    return certificate
+
+
+def issued_certificate_or_404(certificate_id: int) -> Certificate:
+    """A certificate, for the clerks of the issuing department only (to retry it)."""
+    certificate = db.session.get(Certificate, certificate_id)
+    if certificate is None or not _may_issue(_account(), certificate):
+        abort(404)
+    return certificate
 
 
 def own_messages(account: Account) -> Select[tuple[Message]]:

@@ -26,6 +26,8 @@ from factory.alchemy import SQLAlchemyModelFactory
 from portal.accounts.models import Account, Role, StaffRole
 from portal.casework import services as casework
 from portal.casework.pseudonyms import resident_code
+from portal.certificates import codes, storage
+from portal.certificates.models import RECEIPT_KIND, Certificate, CertificateState
 from portal.definitions.models import DefinitionSnapshot
 from portal.definitions.services import Catalog
 from portal.definitions.sources import content_digest, read_sources
@@ -39,6 +41,8 @@ from portal.mailbox.models import Message
 from portal.tenancy.kinds import DepartmentKind
 from portal.tenancy.models import Department, Municipality
 
+#: The verification code of every certificate ``CertificateFactory`` makes.
+FACTORY_CODE = "7QK2-M9XD"
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
@@ -257,6 +261,36 @@ class AttachmentFactory(_Factory):
     @factory.post_generation
     def stored(attachment: Attachment, create: bool, extracted: Any, **_: Any) -> None:
         services.attachment_path(attachment).write_bytes(PDF)
+
+
+class CertificateFactory(_Factory):
+    """An issued certificate of a filed request (its file stored where the portal keeps
+    them; ``FACTORY_CODE`` verifies it); ``request=None`` for the case's receipt. The file is
+    a stand-in: tests of the PDF itself issue real ones (``tests/certificates``)."""
+
+    class Meta:
+        model = Certificate
+
+    request = factory.SubFactory(RequestFactory)
+    case = factory.SelfAttribute("request.case")
+    kind = factory.LazyAttribute(lambda c: "moving_out" if c.request else RECEIPT_KIND)
+    municipality_id = factory.LazyAttribute(lambda c: c.request.municipality_id)
+    department_id = factory.LazyAttribute(lambda c: c.request.department_id)
+    holder_id = factory.LazyAttribute(lambda c: c.case.account_id)
+    language = "ja"
+    decision = factory.LazyAttribute(lambda c: "approved" if c.request else "")
+    serial = factory.LazyFunction(codes.new_serial)
+    code_hash = factory.LazyFunction(lambda: codes.code_hash(FACTORY_CODE))
+    state = CertificateState.ISSUED
+    issued_at = factory.LazyFunction(utcnow)
+    sha256 = hashlib.sha256(PDF).hexdigest()
+    size = len(PDF)
+    storage_name = factory.LazyFunction(storage.new_storage_name)
+
+    @factory.post_generation
+    def stored(certificate: Certificate, create: bool, extracted: Any, **_: Any) -> None:
+        assert certificate.storage_name is not None
+        storage.store(certificate.storage_name, PDF)
 
 
 class MessageFactory(_Factory):

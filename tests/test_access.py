@@ -32,6 +32,7 @@ from tests.factories import (
     AccountFactory,
     AttachmentFactory,
     CaseFactory,
+    CertificateFactory,
     MessageFactory,
     MunicipalityFactory,
     RoleFactory,
@@ -143,6 +144,12 @@ INSIDERS: dict[access.Rule, set[str]] = {
         "portal admin",
     },
 }
+#: A certificate: its holder and the issuing department's clerks, as a document; its retry
+#: for those clerks only, as the request's page.
+OUTSIDERS[access.CERTIFICATE_READER] = OUTSIDERS[access.DOCUMENT_READER]
+INSIDERS[access.CERTIFICATE_READER] = INSIDERS[access.DOCUMENT_READER]
+OUTSIDERS[access.CERTIFICATE_ISSUER] = OUTSIDERS[access.REQUEST_WORKER]
+INSIDERS[access.CERTIFICATE_ISSUER] = INSIDERS[access.REQUEST_WORKER]
 #: The link that confirms the filer's address for notifications: theirs alone, like a message.
 OUTSIDERS[access.EMAIL_CONFIRMER] = OUTSIDERS[access.MESSAGE_READER]
 INSIDERS[access.EMAIL_CONFIRMER] = {"filer"}
@@ -219,6 +226,7 @@ def world(app: Flask) -> World:
             "token": tokens.make(notifications.latest_link(filer)),
             # The move-in, whose counter visit is booked here.
             "request_id": filed.requests[1].id,
+            "certificate_id": CertificateFactory(request=filed.requests[0]).id,
         }
         world = World(
             people={name: account.id if account else None for name, account in people.items()},

@@ -76,6 +76,8 @@ class AccessPurpose(StrEnum):
     HANDED_OVER = "handed_over"
     RECEIVED_HAND_OFF = "received_hand_off"
     CERTIFICATE_VERIFIED = "certificate_verified"
+    CERTIFICATE_QR_VERIFIED = "certificate_qr_verified"
+    CERTIFICATE_FILE_CHECKED = "certificate_file_checked"
 
     @property
     def label(self) -> str:
@@ -88,6 +90,12 @@ ACCESS_PURPOSE_LABELS = {
     AccessPurpose.HANDED_OVER: _l("Handed your application over to another office"),
     AccessPurpose.RECEIVED_HAND_OFF: _l("Received your application from another office"),
     AccessPurpose.CERTIFICATE_VERIFIED: _l("Checked a certificate issued to you"),
+    AccessPurpose.CERTIFICATE_QR_VERIFIED: _l(
+        "Checked a certificate issued to you, from its QR code"
+    ),
+    AccessPurpose.CERTIFICATE_FILE_CHECKED: _l(
+        "Checked that a file is a certificate issued to you"
+    ),
 }
 
 

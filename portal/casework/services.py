@@ -26,6 +26,7 @@ from portal.casework.lifecycle import Action, Actor, RequestStatus
 from portal.casework.models import Correction, RequestEvent
 from portal.casework.pseudonyms import resident_code
 from portal.casework.queue import next_unclaimed
+from portal.certificates import services as certificates
 from portal.db import db
 from portal.definitions.model import Form
 from portal.japan.clock import today_in_japan, utcnow
@@ -175,14 +176,17 @@ def _audit(request: ProcedureRequest, event: RequestEvent) -> None:
 
 
 def _set_off(request: ProcedureRequest, event: RequestEvent) -> None:
-    """What an event sets off, in the same transaction: the hand-off between
-    municipalities (delivered by a job), a rejection's way back to the other end, and the
-    resident's mailbox message."""
+    """What an event sets off, in the same transaction: the decision's certificate (issued by
+    a job), the hand-off between municipalities (delivered by a job), a rejection's way back
+    to the other end, and the resident's mailbox message."""
     from portal.casework import handoff  # it acts through this module
     from portal.casework.tasks import DELIVER_HAND_OFF_TASK
 
     if event.to_status is event.from_status:
         return
+    # The decision's certificate, asked for in the decision's transaction: never a decision
+    # whose certificate is lost.
+    certificates.ask_for_decision(request, event.to_status)
     resident = request.case.account
     if event.action is Action.ASK_CORRECTION:
         post(

@@ -23,6 +23,8 @@ from portal.definitions.model import ADDRESS_PARTS
 from portal.definitions.sources import Problem, Source, Sources
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
+#: Where the certificate templates a form may name live (``certificate: {template: ...}``).
+CERTIFICATE_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "certificates"
 #: Sub-paths a condition may read below an item of these types.
 ITEM_PARTS = {"address": set(ADDRESS_PARTS), "date": set()}
 #: What a condition reading one part of an address resolves to.
@@ -184,6 +186,13 @@ class _Checker:
                 self._add(source, f"{path}/key", f"attachment {field['key']!r} is not a file item")
         if "visit" in data and "counter_visit" not in data:
             self._add(source, "visit", "a form that requires a visit says why in counter_visit")
+        template = (data.get("certificate") or {}).get("template")
+        if template is not None and not (CERTIFICATE_TEMPLATES / f"{template}.html").is_file():
+            self._add(
+                source,
+                "certificate/template",
+                f"no certificate template {template!r} in templates/certificates/",
+            )
         deadline_from = data["deadline"].get("from")
         if deadline_from is not None:
             item = items.get(deadline_from) or self.vocabulary.get(deadline_from)

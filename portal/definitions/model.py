@@ -116,6 +116,10 @@ class Form:
     visit_required: bool = False
     certificate_id: str | None = None
     certificate_title: Text | None = None
+    #: The template (``templates/certificates/<name>.html``) of the PDF the portal issues
+    #: for a decision, and on which decisions (``approved``, ``rejected``); None: no PDF.
+    certificate_template: str | None = None
+    certificate_issued_on: tuple[str, ...] = ()
     #: Clerks who must approve it: 2 for four eyes (a second, different clerk).
     approvals: int = 1
 
@@ -261,6 +265,10 @@ def build_form(data: Mapping[str, Any], vocabulary: Mapping[str, Item]) -> Form:
         visit_required=data.get("visit") == "required",
         certificate_id=certificate.get("id"),
         certificate_title=Text.of(certificate.get("title")),
+        certificate_template=certificate.get("template"),
+        certificate_issued_on=tuple(certificate.get("issued_on", ("approved",)))
+        if certificate.get("template")
+        else (),
         approvals=int(data.get("approvals", 1)),
         sections=tuple(
             Section(

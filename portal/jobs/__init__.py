@@ -23,7 +23,12 @@ from portal.jobs.registry import TASKS, Task, task
 __all__ = ["TASKS", "Task", "defer", "init_app", "task"]
 
 #: Modules whose import registers tasks; a worker imports them all.
-TASK_MODULES = ("portal.mailbox.tasks", "portal.casework.tasks", "portal.notifications.tasks")
+TASK_MODULES = (
+    "portal.mailbox.tasks",
+    "portal.casework.tasks",
+    "portal.notifications.tasks",
+    "portal.certificates.tasks",
+)
 
 
 def init_app(app: Flask) -> None:

@@ -20,6 +20,7 @@ from portal.access import own_cases
 from portal.accounts.models import Account
 from portal.casework import services as casework
 from portal.casework.lifecycle import RequestStatus
+from portal.certificates import services as certificates
 from portal.db import db
 from portal.definitions.model import Item, Snapshot
 from portal.definitions.services import parsed_snapshot, snapshot_for
@@ -465,6 +466,7 @@ def submit(case: Case) -> Submission:
         roles[filed.form_id] = procedure.entry.municipality
     _wait_for_hand_off(snapshot, case, roles)
     db.session.flush()
+    certificates.ask_for_receipt(case)
     return Submission(case, first_time=True)
 
 

@@ -20,6 +20,7 @@ from portal.bookings import services as bookings
 from portal.casework import lifecycle
 from portal.casework import services as casework
 from portal.casework.lifecycle import Action, Actor, RequestStatus
+from portal.certificates import services as certificates
 from portal.definitions.services import current_catalog
 from portal.japan.clock import today_in_japan
 from portal.journey import corrections, files, flow, services
@@ -230,6 +231,7 @@ def receipt(case_id: int) -> Page:
         visits=bookings.visits(case),
         withdrawable={r.id for r in sent if _may_withdraw(r)},
         today=today_in_japan(),
+        certificates=certificates.of_case(case),
     )
 
 

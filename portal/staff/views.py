@@ -16,6 +16,7 @@ from portal.accounts.queries import staff_roles_in
 from portal.casework import queue
 from portal.casework import services as casework
 from portal.casework.lifecycle import Action
+from portal.certificates import services as certificates
 from portal.japan.clock import today_in_japan
 from portal.staff.forms import (
     FORMS,
@@ -236,4 +237,5 @@ def _render(
         posted=posted,
         changed=changed,
         problem=problem,
+        certificates=certificates.of_request(page.request),
     )

@@ -248,6 +248,7 @@ def test_a_move_through_both_back_offices(
     expect(subjects).to_have_text(
         [
             re.compile("^受理しました：転入届"),
+            re.compile("^証明書を発行しました：転出届$"),  # its 転出証明書, issued by a job
             re.compile("^神奈川県横浜市へ引き継ぎました：転出届$"),
             re.compile("^補正のお願い：転出届$"),  # as the dashboard and the page say
             re.compile("^来庁の予約を受け付けました："),

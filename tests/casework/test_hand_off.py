@@ -93,6 +93,7 @@ def test_approving_the_moving_out_hands_its_data_over_once(ctx) -> None:
 def test_the_hand_off_job_runs_after_the_approval_commits(app: Flask, municipalities) -> None:
     """Through the real queue: in-process after the commit on SQLite; on PostgreSQL a
     procrastinate job in the approving transaction, which a worker would run."""
+    from portal.certificates.services import ISSUE_TASK
     from tests.support.jobs import empty_queue, queued
 
     with app.app_context():
@@ -105,8 +106,10 @@ def test_the_hand_off_job_runs_after_the_approval_commits(app: Flask, municipali
         _decide(_request(case, "mic.tenshutsu"), Action.APPROVE)
         db.session.commit()
         if postgresql:
-            assert [job["task_name"] for job in queued()] == [DELIVER_HAND_OFF_TASK]
-            deliver_hand_off(**queued()[0]["args"])
+            # Beside the moving-out certificate's job, which the certificates' tests run.
+            jobs = [job for job in queued() if job["task_name"] != ISSUE_TASK]
+            assert [job["task_name"] for job in jobs] == [DELIVER_HAND_OFF_TASK]
+            deliver_hand_off(**jobs[0]["args"])
             db.session.commit()
         else:
             run_committed()

@@ -1,0 +1,286 @@
+"""Every change to certificates, and the verification anyone may ask for.
+
+A certificate is asked for in the transaction of what it records (a case's submission, a
+request's decision): a pending row and a job, both or neither. The job renders it, passes the
+PDF through :func:`seal` (where the signature goes), stores it and marks it issued; a failed
+try is counted and tried again, up to :data:`MAX_ATTEMPTS`, then left ``failed`` for the
+department's clerks to try again. A decision is never left without its certificate unseen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+
+from portal import jobs
+from portal.audit import services as audit
+from portal.audit.models import AccessPurpose
+from portal.casework.lifecycle import RequestStatus
+from portal.certificates import codes, documents, storage
+from portal.certificates.models import RECEIPT_KIND, Certificate, CertificateState
+from portal.db import db
+from portal.japan.clock import utcnow
+from portal.journey.models import Case, ProcedureRequest
+from portal.mailbox.kinds import MessageKind
+from portal.mailbox.services import post
+
+ISSUE_TASK = "certificates.issue"
+#: Tries of one job before the certificate is marked failed (a clerk's retry starts again).
+MAX_ATTEMPTS = 3
+#: The decisions a certificate may record.
+DECISIONS = {RequestStatus.APPROVED: "approved", RequestStatus.REJECTED: "rejected"}
+
+logger = logging.getLogger(__name__)
+
+
+# Asking for one ---------------------------------------------------------------------------
+
+
+def ask_for_receipt(case: Case) -> Certificate | None:
+    """The submission receipt (申請控え) of a case just sent: issued by the municipality and
+    department of its first online request (its first request's office when none went
+    online). Idempotent: a case has one receipt."""
+    existing = db.session.scalar(
+        select(Certificate).where(Certificate.case_id == case.id, Certificate.request_id.is_(None))
+    )
+    if existing is not None or not case.requests:
+        return existing
+    first = next((r for r in case.requests if r.online), case.requests[0])
+    return _ask(
+        Certificate(
+            kind=RECEIPT_KIND,
+            case=case,
+            municipality_id=first.municipality_id,
+            department_id=first.department_id,
+            holder_id=case.account_id,
+        ),
+        case,
+    )
+
+
+def kind_for_decision(request: ProcedureRequest, status: RequestStatus) -> str | None:
+    """The template the request's form names for this decision, if any."""
+    decision = DECISIONS.get(status)
+    form = request.form_definition
+    if decision is None or form.certificate_template is None:
+        return None
+    return form.certificate_template if decision in form.certificate_issued_on else None
+
+
+def ask_for_decision(request: ProcedureRequest, status: RequestStatus) -> Certificate | None:
+    """A decided request's certificate, when its form names one for this decision. Called by
+    :func:`portal.casework.services.act` in the decision's transaction."""
+    kind = kind_for_decision(request, status)
+    if kind is None:
+        return None
+    existing = db.session.scalar(select(Certificate).where(Certificate.request_id == request.id))
+    if existing is not None:
+        return existing
+    case = request.case
+    return _ask(
+        Certificate(
+            kind=kind,
+            case=case,
+            request=request,
+            municipality_id=request.municipality_id,
+            department_id=request.department_id,
+            holder_id=case.account_id,
+            decision=DECISIONS[status],
+        ),
+        case,
+    )
+
+
+def _ask(certificate: Certificate, case: Case) -> Certificate:
+    certificate.serial = codes.new_serial()
+    certificate.language = case.language
+    certificate.state = CertificateState.PENDING
+    certificate.attempts = 0
+    db.session.add(certificate)
+    db.session.flush()
+    jobs.defer(ISSUE_TASK, certificate_id=certificate.id)
+    return certificate
+
+
+# Issuing ----------------------------------------------------------------------------------
+
+
+def seal(certificate: Certificate, pdf: bytes) -> bytes:
+    """The one place a rendered PDF passes before it is stored: the PAdES signature (and its
+    timestamp) is applied here. Unsigned for now."""
+    return pdf
+
+
+def issue(certificate_id: int) -> Certificate | None:
+    """The job's work: render, seal and store the certificate, then mark it issued.
+
+    Idempotent (an issued certificate is left as it is) and safe beside a second worker (the
+    row is locked). A failure is recorded (``attempts``, ``last_error``) and, before the last
+    try, the job is deferred again; after it the certificate is ``failed``. Either way this
+    returns normally, so that what it recorded is committed.
+    """
+    certificate = db.session.scalar(
+        select(Certificate).where(Certificate.id == certificate_id).with_for_update(of=Certificate)
+    )
+    if certificate is None or certificate.state is not CertificateState.PENDING:
+        return certificate
+    certificate.attempts += 1
+    try:
+        with db.session.begin_nested():
+            _render_and_store(certificate)
+    except Exception as error:  # any failure of rendering or storage: counted, tried again
+        certificate.last_error = f"{type(error).__name__}: {error}"[:1000]
+        logger.warning(
+            "certificate %s: try %s failed: %s",
+            certificate.id,
+            certificate.attempts,
+            certificate.last_error,
+        )
+        if certificate.attempts >= MAX_ATTEMPTS:
+            certificate.state = CertificateState.FAILED
+        else:
+            jobs.defer(ISSUE_TASK, certificate_id=certificate.id)
+        db.session.flush()
+        return certificate
+    if certificate.request is not None:
+        post(
+            certificate.holder,
+            MessageKind.CERTIFICATE_READY,
+            request=certificate.request,
+            params={"certificate": certificate.id},
+        )
+    return certificate
+
+
+def _render_and_store(certificate: Certificate) -> None:
+    issued_at = utcnow()
+    code = codes.new_code()
+    pdf = seal(certificate, documents.render(certificate, code, issued_at))
+    name = storage.new_storage_name()
+    storage.store(name, pdf)
+    certificate.code_hash = codes.code_hash(code)
+    certificate.storage_name = name
+    certificate.sha256 = hashlib.sha256(pdf).hexdigest()
+    certificate.size = len(pdf)
+    certificate.issued_at = issued_at
+    certificate.state = CertificateState.ISSUED
+    certificate.last_error = ""
+    db.session.flush()
+
+
+def retry(certificate: Certificate) -> bool:
+    """A clerk tries again a certificate that failed (or is still pending after a failed
+    try): its tries start again. False when there is nothing to retry (issued)."""
+    if certificate.state is CertificateState.ISSUED:
+        return False
+    certificate.state = CertificateState.PENDING
+    certificate.attempts = 0
+    db.session.flush()
+    jobs.defer(ISSUE_TASK, certificate_id=certificate.id)
+    return True
+
+
+def of_request(request: ProcedureRequest) -> list[Certificate]:
+    """A request's certificates as its clerks see them: its own and its case's receipt when
+    the receipt was issued by the request's department."""
+    query = select(Certificate).where(
+        (Certificate.request_id == request.id)
+        | (
+            (Certificate.case_id == request.case_id)
+            & Certificate.request_id.is_(None)
+            & (Certificate.department_id == request.department_id)
+        )
+    )
+    return list(db.session.scalars(query.order_by(Certificate.id)))
+
+
+def of_case(case: Case) -> list[Certificate]:
+    """A case's certificates, the receipt first, for its filer's receipt page."""
+    query = select(Certificate).where(Certificate.case_id == case.id)
+    return sorted(db.session.scalars(query), key=lambda c: (c.request_id is not None, c.id))
+
+
+# Verifying --------------------------------------------------------------------------------
+
+
+class Check(StrEnum):
+    """How someone checked a certificate: kept in the holder's access record."""
+
+    CODE = "code"
+    QR = "qr"
+    FILE = "file"
+
+
+PURPOSES = {
+    Check.CODE: AccessPurpose.CERTIFICATE_VERIFIED,
+    Check.QR: AccessPurpose.CERTIFICATE_QR_VERIFIED,
+    Check.FILE: AccessPurpose.CERTIFICATE_FILE_CHECKED,
+}
+
+#: Compared against when no certificate has the serial, so that an unknown serial costs
+#: the same work as a wrong code.
+_NO_CERTIFICATE_HASH = "0" * 64
+
+
+@dataclass(frozen=True)
+class Verified:
+    """What the verify page shows of a genuine certificate."""
+
+    certificate: Certificate
+    #: For a file check: whether the file is byte for byte the one issued.
+    file_matches: bool | None = None
+
+    @property
+    def revoked(self) -> bool:
+        return self.certificate.is_revoked
+
+    @property
+    def revoked_at(self) -> datetime | None:
+        return self.certificate.revoked_at
+
+
+def verify(serial: str, code: str, check: Check, pdf: bytes | None = None) -> Verified | None:
+    """The issued certificate with this serial and code, or None, the same way and with the
+    same work whether the serial is unknown, the code wrong or the certificate not issued.
+    A match is written into the holder's access record."""
+    found = db.session.scalar(
+        select(Certificate).where(
+            Certificate.serial == serial, Certificate.state == CertificateState.ISSUED
+        )
+    )
+    stored_hash = found.code_hash if found is not None and found.code_hash else None
+    matches = codes.code_matches(code, stored_hash or _NO_CERTIFICATE_HASH)
+    if found is None or not matches:
+        return None
+    file_matches = None
+    if pdf is not None:
+        file_matches = secrets.compare_digest(hashlib.sha256(pdf).hexdigest(), found.sha256 or "")
+    request = found.request
+    audit.record_access(
+        found.holder,
+        staff=None,
+        municipality=found.municipality,
+        department=None,
+        form_id=request.form_id if request is not None else None,
+        purpose=PURPOSES[check],
+        case=found.case,
+        request=request,
+    )
+    return Verified(found, file_matches)
+
+
+def masked_name(name: str) -> str:
+    """A holder's name as the verify page shows it: the first character of each part, the
+    rest hidden (山田 太郎: 山＊ 太＊; Taro Yamada: T*** Y*****)."""
+    parts = name.split()
+    return " ".join(p[0] + ("＊" if _wide(p) else "*") * max(len(p) - 1, 1) for p in parts)
+
+
+def _wide(text: str) -> bool:
+    return any(ord(character) > 0x2E80 for character in text)

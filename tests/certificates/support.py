@@ -1,0 +1,95 @@
+"""Certificates as tests meet them: a decided request, its jobs run, its PDF read back with
+poppler's and zbar's tools."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import select, text
+
+from portal.accounts.models import Account
+from portal.casework.lifecycle import Action
+from portal.casework.services import act
+from portal.certificates import storage
+from portal.certificates.models import Certificate
+from portal.certificates.services import ISSUE_TASK
+from portal.extensions import db
+from portal.jobs import TASKS
+from portal.journey.models import ProcedureRequest
+from portal.transactions import unit_of_work
+from tests.conftest import TEST_DATABASE_URL
+
+ON_POSTGRESQL = bool(TEST_DATABASE_URL)
+
+
+def run_certificate_jobs(app: Flask) -> int:
+    """What a worker would do (PostgreSQL): run the queued certificate jobs, those they
+    defer in turn too, each as a unit of work. On SQLite they ran after their commit."""
+    if not ON_POSTGRESQL:
+        return 0
+    ran = 0
+    while True:
+        with app.app_context():
+            row = db.session.execute(
+                text(
+                    "SELECT id, args FROM procrastinate_jobs WHERE task_name = :name"
+                    " AND status = 'todo' ORDER BY id LIMIT 1"
+                ),
+                {"name": ISSUE_TASK},
+            ).first()
+            if row is None:
+                return ran
+            db.session.execute(
+                text("UPDATE procrastinate_jobs SET status = 'succeeded' WHERE id = :id"),
+                {"id": row.id},
+            )
+            db.session.commit()
+        with app.app_context(), unit_of_work():
+            TASKS[ISSUE_TASK].func(**row.args)
+        ran += 1
+
+
+def decide(app: Flask, request_id: int, clerk_id: int, action: Action, reason: str = "") -> None:
+    """The clerk claims the request and decides it; the certificate's jobs run."""
+    with app.app_context(), unit_of_work():
+        filed = db.session.get(ProcedureRequest, request_id)
+        clerk = db.session.get(Account, clerk_id)
+        assert filed is not None and clerk is not None
+        act(filed, Action.CLAIM, clerk)
+        act(filed, action, clerk, reason=reason)
+    run_certificate_jobs(app)
+
+
+def certificate_of(app: Flask, **where: object) -> Certificate:
+    with app.app_context():
+        found = db.session.scalars(select(Certificate).filter_by(**where)).one()
+        db.session.expunge(found)
+        return found
+
+
+def pdf_path(app: Flask, certificate: Certificate) -> Path:
+    assert certificate.storage_name is not None
+    with app.app_context():
+        return storage.path_of(certificate.storage_name)
+
+
+def pdftotext(path: Path) -> str:
+    return _run("pdftotext", "-layout", str(path), "-")
+
+
+def pdffonts(path: Path) -> str:
+    return _run("pdffonts", str(path))
+
+
+def qr_codes(path: Path, tmp: Path) -> list[str]:
+    """The QR codes zbar reads on the rendered first page (150 dpi, as a scan would be)."""
+    _run("pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1", str(path), str(tmp / "page"))
+    page = next(tmp.glob("page*.png"))
+    out = _run("zbarimg", "--quiet", "--raw", str(page))
+    return [line for line in out.splitlines() if line]
+
+
+def _run(*args: str) -> str:
+    return subprocess.run(args, capture_output=True, text=True, check=True, timeout=60).stdout

@@ -1,0 +1,208 @@
+"""The public verify page (serial and code, the QR code's URL, an uploaded PDF) and the
+download, for the holder and the issuing department's clerks only."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from portal.audit.models import AccessPurpose, AccessRecord
+from portal.casework.lifecycle import Action
+from portal.certificates.models import Certificate
+from portal.extensions import db
+from portal.tenancy.kinds import DepartmentKind
+from tests.certificates.support import certificate_of, decide, pdf_path, pdftotext, qr_codes
+from tests.certificates.test_issuing import BIRTH, _filed
+from tests.factories import AccountFactory, MunicipalityFactory, RoleFactory
+from tests.support.html import text
+from tests.support.people import csrf_token, login_as
+
+
+@pytest.fixture
+def issued(app: Flask, tmp_path) -> dict:  # noqa: ANN001
+    """An issued acceptance certificate, its code as the QR code holds it, and its file."""
+    _case, request_id, clerk_id, holder_id = _filed(app, "birth", "moj.shussei", BIRTH)
+    decide(app, request_id, clerk_id, Action.APPROVE)
+    certificate = certificate_of(app, request_id=request_id)
+    path = pdf_path(app, certificate)
+    [url] = qr_codes(path, tmp_path)
+    return {
+        "certificate": certificate,
+        "code": url.rpartition("c=")[2],
+        "url": url,
+        "pdf": path.read_bytes(),
+        "clerk_id": clerk_id,
+        "holder_id": holder_id,
+        "request_id": request_id,
+    }
+
+
+def _post(client: FlaskClient, language: str = "ja", **data: object):  # noqa: ANN202
+    client.set_cookie("madoguchi_lang", language)
+    token = csrf_token(client.get("/verify").text)
+    return client.post("/verify", data={"csrf_token": token, **data})
+
+
+def _records(app: Flask, holder_id: int) -> list[AccessPurpose]:
+    with app.app_context():
+        query = select(AccessRecord.purpose).filter_by(resident_id=holder_id)
+        return list(db.session.scalars(query.order_by(AccessRecord.id)))
+
+
+def test_serial_and_code_show_the_certificate_valid(app, client, issued) -> None:
+    certificate = issued["certificate"]
+    # Typed as people type: lower case, spaces instead of hyphens.
+    typed = certificate.serial.lower().replace("-", " ")
+    response = _post(client, serial=typed, code=issued["code"].lower())
+    page = text(response.text)
+    assert response.status_code == 200
+    assert "この証明書は有効です" in page
+    assert "出生届 受理証明書" in page and "山＊ 太＊" in page and "山田 太郎" not in page
+    assert certificate.serial in page
+    assert _records(app, issued["holder_id"]) == [AccessPurpose.CERTIFICATE_VERIFIED]
+
+
+def test_the_qr_codes_url_opens_the_result_in_english(app, client, issued) -> None:
+    client.set_cookie("madoguchi_lang", "en")
+    path = issued["url"].removeprefix(app.config["BASE_URL"] or "http://127.0.0.1:5000")
+    response = client.get(path)
+    page = text(response.text)
+    assert response.status_code == 200
+    assert "This certificate is valid" in page and "Certificate of acceptance" in page
+    assert _records(app, issued["holder_id"]) == [AccessPurpose.CERTIFICATE_QR_VERIFIED]
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_a_wrong_code_and_an_unknown_serial_read_alike(app, client, issued, language) -> None:
+    certificate = issued["certificate"]
+    wrong_code = _post(client, language, serial=certificate.serial, code="0000-0000")
+    unknown = _post(client, language, serial="0000-0000-0000-0000", code=issued["code"])
+    assert wrong_code.status_code == unknown.status_code == 404
+    message = (
+        "この証明書番号と確認コードの証明書はありません"
+        if language == "ja"
+        else "No certificate has this serial number and verification code"
+    )
+    for response in (wrong_code, unknown):
+        assert message in text(response.text)
+        assert certificate.serial not in response.text.split("<form")[0]
+    assert _records(app, issued["holder_id"]) == []
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_wrong_input_is_refused_beside_the_field(client, language) -> None:
+    response = _post(client, language, serial="ABC", code="")
+    assert response.status_code == 422
+    page = response.text
+    serial_message = (
+        "証明書番号は英数字16文字です。" if language == "ja" else "A serial number has 16 letters"
+    )
+    code_message = (
+        "証明書に印字された確認コードを入力してください。"
+        if language == "ja"
+        else "Enter the verification code printed on the certificate."
+    )
+    for message in (serial_message, code_message):
+        assert page.count(message) == 2, message  # in the summary and beside the field
+    assert 'id="serial-error"' in page and 'id="code-error"' in page
+
+
+def test_the_uploaded_pdf_is_compared_byte_for_byte(app, client, issued) -> None:
+    from io import BytesIO
+
+    certificate = issued["certificate"]
+    pdf = issued["pdf"]
+    same = _post(
+        client,
+        serial=certificate.serial,
+        code=issued["code"],
+        document=(BytesIO(pdf), "certificate.pdf"),
+    )
+    assert "発行されたとおりのこの証明書です" in text(same.text)
+    changed = bytearray(pdf)
+    changed[len(changed) // 2] ^= 0x01
+    other = _post(
+        client,
+        serial=certificate.serial,
+        code=issued["code"],
+        document=(BytesIO(bytes(changed)), "certificate.pdf"),
+    )
+    assert "発行されたとおりの証明書ではありません" in text(other.text)
+    assert _records(app, issued["holder_id"]) == [AccessPurpose.CERTIFICATE_FILE_CHECKED] * 2
+
+
+def test_a_revoked_certificate_says_so_with_date_and_reason(app, client, issued) -> None:
+    from portal.japan.clock import utcnow
+
+    with app.app_context():
+        found = db.session.get(Certificate, issued["certificate"].id)
+        found.revoked_at = utcnow()
+        found.revoked_reason = "記載に誤りがありました"
+        db.session.commit()
+    serial = issued["certificate"].serial
+    page = text(_post(client, serial=serial, code=issued["code"]).text)
+    assert "取り消されています" in page and "記載に誤りがありました" in page
+
+
+def _download(app: Flask, account_id: int | None, certificate_id: int):  # noqa: ANN202
+    client = app.test_client()
+    if account_id is not None:
+        login_as(client, account_id)
+    return client.get(f"/certificates/{certificate_id}/download")
+
+
+def test_the_holder_and_the_issuing_clerk_download_the_stored_file(app, issued) -> None:
+    certificate = issued["certificate"]
+    for account_id in (issued["holder_id"], issued["clerk_id"]):
+        response = _download(app, account_id, certificate.id)
+        assert response.status_code == 200
+        assert response.data == issued["pdf"]
+        assert response.mimetype == "application/pdf"
+        disposition = response.headers["Content-Disposition"]
+        assert f'filename="certificate-{certificate.serial}.pdf"' in disposition
+        assert "filename*=UTF-8''" in disposition
+        assert response.headers["Cache-Control"] == "no-store"
+    # The clerk's download is in the holder's access record; the holder's own is not.
+    assert _records(app, issued["holder_id"]) == [AccessPurpose.VIEWED_DOCUMENT]
+
+
+def test_nobody_else_downloads_it(app, issued) -> None:
+    certificate = issued["certificate"]
+    with app.app_context():
+        found = db.session.get(Certificate, certificate.id)
+        same_town = found.municipality
+        elsewhere = MunicipalityFactory()
+        outsiders = [
+            AccountFactory().id,
+            RoleFactory(
+                department=same_town.department_of_kind(DepartmentKind.CHILDCARE)
+            ).account.id,
+            RoleFactory(
+                department=elsewhere.department_of_kind(DepartmentKind.RESIDENT_REGISTRATION)
+            ).account.id,
+        ]
+        db.session.commit()
+    for account_id in outsiders:
+        assert _download(app, account_id, certificate.id).status_code == 404
+    anonymous = _download(app, None, certificate.id)
+    assert anonymous.status_code == 302 and anonymous.headers["Location"].startswith("/auth/login")
+
+
+def test_the_resident_finds_the_links_on_the_receipt_page_and_in_the_mailbox(app, issued) -> None:
+    certificate = issued["certificate"]
+    client = app.test_client()
+    login_as(client, issued["holder_id"])
+    with app.app_context():
+        found = db.session.get(Certificate, certificate.id)
+        case_id = found.case_id
+        from portal.mailbox.models import Message
+
+        message_id = db.session.scalars(
+            select(Message.id).filter_by(account_id=issued["holder_id"]).order_by(Message.id.desc())
+        ).first()
+    link = f"/certificates/{certificate.id}/download"
+    assert link in client.get(f"/cases/{case_id}/receipt").text
+    assert link in client.get(f"/mailbox/{message_id}").text
+    assert pdftotext  # the PDF itself is read in test_issuing
