@@ -36,12 +36,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     _init_extensions(app)
     _register_blueprints(app)
+    # Once every view is registered: the limits wrap the views marked for them.
+    from portal.extensions import limits
+
+    limits.init_app(app)
     return app
 
 
 def _init_extensions(app: Flask) -> None:
     from portal import access, cli, jobs, transactions
     from portal.auth import oidc, sessions
+    from portal.certificates import statuslist_keys
     from portal.extensions import babel, csrf, db, login_manager, migrate
     from portal.i18n import select_locale
     from portal.mailbox import templating as mailbox_templating
@@ -70,12 +75,14 @@ def _init_extensions(app: Flask) -> None:
     jobs.init_app(app)
     mailbox_templating.init_app(app)
     access.init_app(app)
+    statuslist_keys.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:
     from portal.audit.views import bp as audit_bp
     from portal.auth.views import bp as auth_bp
     from portal.bookings.views import bp as bookings_bp
+    from portal.certificates.statuslist_views import bp as status_lists_bp
     from portal.dashboard.views import bp as dashboard_bp
     from portal.health.views import bp as health_bp
     from portal.journey.views import bp as journey_bp
@@ -87,6 +94,7 @@ def _register_blueprints(app: Flask) -> None:
         audit_bp,
         auth_bp,
         bookings_bp,
+        status_lists_bp,
         dashboard_bp,
         health_bp,
         journey_bp,
