@@ -60,12 +60,21 @@ class RateLimits:
         )
         limiter.request_filter(lambda: not current_app.config["RATE_LIMITS_ENABLED"])
         app.extensions["rate_limits"] = limiter
+        self.apply(app)
+
+    @staticmethod
+    def apply(app: Flask) -> None:
+        """Wrap each marked view not wrapped yet in its limit (views registered later, as a
+        test's, are wrapped by calling this again)."""
+        limiter: Limiter = app.extensions["rate_limits"]
         for endpoint, view in list(app.view_functions.items()):
             setting = getattr(view, RATE_LIMIT_ATTRIBUTE, None)
-            if setting is not None:
-                shared = limiter.shared_limit(app.config[setting], scope=setting.lower())
-                app.view_functions[endpoint] = shared(view)
-
+            if setting is None or getattr(view, "rate_limited", False):
+                continue
+            shared = limiter.shared_limit(app.config[setting], scope=setting.lower())
+            wrapped = shared(view)
+            wrapped.rate_limited = True  # type: ignore[attr-defined]
+            app.view_functions[endpoint] = wrapped
 
 babel = Babel()
 csrf = CSRFProtect()

@@ -17,6 +17,7 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
 from portal.config import UnsafeConfiguration
@@ -37,7 +38,7 @@ def init_app(app: Flask) -> None:
         path = key_path(app.config, app.instance_path)
         try:
             _load(str(path), *_stat(path))
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, JoseError) as error:
             raise UnsafeConfiguration(
                 "Refusing to start with PORTAL_ENV=production. Fix:\n- PORTAL_STATUS_LIST_KEY_FILE:"
                 f" {path} is not a readable EC P-256 private key in PEM ({error})"

@@ -324,3 +324,22 @@ def test_concurrent_revocations_all_reach_the_list(app, client, city) -> None:
     assert all(_bits_at(claims, index) == Status.INVALID for _, index in handed)
     with app.app_context():
         assert db.session.get(StatusList, handed[0][0]).version == 1 + len(handed)
+
+
+def test_production_refuses_to_start_without_its_signing_key(tmp_path) -> None:
+    from joserfc.jwk import RSAKey
+
+    from portal import create_app
+    from portal.config import UnsafeConfiguration
+    from tests.test_config import SAFE_PRODUCTION
+
+    rsa = tmp_path / "rsa.pem"
+    rsa.write_bytes(RSAKey.generate_key(2048, private=True).as_pem(private=True))
+    for path, why in [
+        ("", "PORTAL_STATUS_LIST_KEY_FILE: the PEM file"),
+        (tmp_path / "none.pem", "not a readable"),
+        (rsa, "not a readable"),
+    ]:
+        with pytest.raises(UnsafeConfiguration, match=why):
+            create_app({**SAFE_PRODUCTION, "STATUS_LIST_KEY_FILE": str(path)})
+    assert not (tmp_path / "none.pem").exists()  # production never makes one up
