@@ -343,3 +343,18 @@ def test_production_refuses_to_start_without_its_signing_key(tmp_path) -> None:
         with pytest.raises(UnsafeConfiguration, match=why):
             create_app({**SAFE_PRODUCTION, "STATUS_LIST_KEY_FILE": str(path)})
     assert not (tmp_path / "none.pem").exists()  # production never makes one up
+
+
+def test_a_credentials_status_claim_names_the_token(app, client, city) -> None:
+    """Section 6.1: a credential's ``status.status_list`` has the index and the URI that is
+    the token's ``sub``; from the claim alone a verifier finds the bits."""
+    [(list_id, index)] = _allocate(app, city)
+    _set(app, list_id, index, Status.SUSPENDED)
+    with app.test_request_context():
+        claim = statuslist.status_claim(list_id, index)["status_list"]
+    assert claim["idx"] == index
+    response = client.get(claim["uri"], headers={"Accept": JWT})
+    claims = _verified(client, list_id)
+    assert claims["sub"] == claim["uri"]
+    assert response.status_code == 200
+    assert _bits_at(claims, claim["idx"]) == Status.SUSPENDED
