@@ -64,6 +64,7 @@ database: setup
 	$(FLASK) --app portal definitions load
 	$(FLASK) --app portal municipalities load
 	$(FLASK) --app portal.devidp init-keys
+	$(FLASK) --app portal status-lists init-key
 	$(FLASK) --app portal demo load
 	$(FLASK) --app portal demo queues
 

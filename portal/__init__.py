@@ -39,6 +39,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = RowId
     _init_extensions(app)
     _register_blueprints(app)
+    # Once every view is registered: the limits wrap the views marked for them.
+    from portal.extensions import limits
+
+    limits.init_app(app)
     return app
 
 
@@ -56,6 +60,7 @@ class RowId(IntegerConverter):
 def _init_extensions(app: Flask) -> None:
     from portal import access, cli, jobs, transactions
     from portal.auth import oidc, sessions
+    from portal.certificates import statuslist_keys
     from portal.extensions import babel, csrf, db, login_manager, migrate
     from portal.i18n import select_locale
     from portal.mailbox import templating as mailbox_templating
@@ -84,6 +89,7 @@ def _init_extensions(app: Flask) -> None:
     jobs.init_app(app)
     mailbox_templating.init_app(app)
     access.init_app(app)
+    statuslist_keys.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -91,6 +97,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.auth.views import bp as auth_bp
     from portal.bookings.views import bp as bookings_bp
     from portal.certificates.views import bp as certificates_bp
+    from portal.certificates.statuslist_views import bp as status_lists_bp
     from portal.dashboard.views import bp as dashboard_bp
     from portal.health.views import bp as health_bp
     from portal.journey.views import bp as journey_bp
@@ -103,6 +110,7 @@ def _register_blueprints(app: Flask) -> None:
         auth_bp,
         bookings_bp,
         certificates_bp,
+        status_lists_bp,
         dashboard_bp,
         health_bp,
         journey_bp,

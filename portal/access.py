@@ -82,6 +82,13 @@ CERTIFICATE_ISSUER = Rule(
     guards=frozenset({"certificate_id"}),
 )
 MESSAGE_READER = Rule("the message's addressee", guards=frozenset({"message_id"}))
+#: A published status list: anyone, signed in or not (any verifier downloads it, and it says
+#: nothing about whom a certificate is for); an unknown list is 404.
+STATUS_LIST_READER = Rule(
+    "anyone, signed in or not: status lists are public",
+    sign_in=False,
+    guards=frozenset({"list_id"}),
+)
 EMAIL_CONFIRMER = Rule("the account a confirmation link was sent for", guards=frozenset({"token"}))
 
 

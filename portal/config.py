@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from limits import parse_many
+
 from portal.japan.clock import JAPAN_ZONE_NAME
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +70,14 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_PASSWORD": "",
     "SMTP_STARTTLS": True,
     "MAIL_FROM": "",
+    "STATUS_LIST_KEY_FILE": "",
+    "STATUS_LIST_TTL": 300,
+    "STATUS_LIST_SIZE": 131072,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    #: None: on, except in an app made for tests (which a test may switch on).
+    "RATE_LIMITS_ENABLED": None,
+    "VERIFY_RATE_LIMIT": "10 per minute",
+    "STATUS_LIST_RATE_LIMIT": "60 per minute",
 }
 
 #: Settings that must be strings even when the environment gives "123" (which
@@ -92,6 +102,10 @@ STRING_SETTINGS = (
     "SMTP_PASSWORD",
     "MAIL_FROM",
     "TRUSTED_HOSTS",
+    "STATUS_LIST_KEY_FILE",
+    "RATELIMIT_STORAGE_URI",
+    "VERIFY_RATE_LIMIT",
+    "STATUS_LIST_RATE_LIMIT",
 )
 #: Settings that must be whole numbers, with the range production accepts.
 INTEGER_SETTINGS = {
@@ -102,7 +116,13 @@ INTEGER_SETTINGS = {
     "FORM_MAX_BYTES": (1024, 16 * 1024 * 1024),
     "MAX_CONTENT_LENGTH": (1024, 1024**3 + 16 * 1024 * 1024),
     "SMTP_PORT": (1, 65535),
+    "STATUS_LIST_TTL": (60, 86400),
+    "STATUS_LIST_SIZE": (16384, 1 << 24),
 }
+#: Limits every process shares (``limits``' storages with a moving window and a client we
+#: install); ``memory://`` counts per process, so N workers would allow N times the limit.
+SHARED_LIMIT_STORAGES = ("redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster")
+RATE_LIMIT_SETTINGS = ("VERIFY_RATE_LIMIT", "STATUS_LIST_RATE_LIMIT")
 #: A random secret of 32 characters carries well over this many bits; "a" * 32, a phrase
 #: or a repeated pattern carries far fewer.
 MIN_SECRET_BITS = 80
@@ -120,6 +140,9 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
         config[key] = "" if value is None else str(value)
     _whole_numbers(config)
     config["SMTP_STARTTLS"] = _flag("SMTP_STARTTLS", config["SMTP_STARTTLS"])
+    _rate_limits(config)
+    if config["STATUS_LIST_SIZE"] % 8:
+        raise UnsafeConfiguration("PORTAL_STATUS_LIST_SIZE: use a multiple of 8")
     production = config["ENV"] == "production"
     config["DEVELOPMENT_PROVIDER"] = not config["OIDC_DISCOVERY_URL"]
     if production:
@@ -170,6 +193,22 @@ def _whole_numbers(config: dict[str, Any]) -> None:
             config[key] = int(value)
         except (TypeError, ValueError):
             raise UnsafeConfiguration(f"PORTAL_{key}: {value!r} is not a whole number") from None
+
+
+def _rate_limits(config: dict[str, Any]) -> None:
+    """Limits are on unless switched off (or the app is a test's); a limit that cannot be
+    read would fail every request it guards, so it stops the start instead."""
+    enabled = config["RATE_LIMITS_ENABLED"]
+    if enabled is None:
+        enabled = not config.get("TESTING")
+    config["RATE_LIMITS_ENABLED"] = _flag("RATE_LIMITS_ENABLED", enabled)
+    for key in RATE_LIMIT_SETTINGS:
+        try:
+            parse_many(config[key])
+        except ValueError:
+            raise UnsafeConfiguration(
+                f"PORTAL_{key}: {config[key]!r} is not a limit such as '10 per minute'"
+            ) from None
 
 
 def _flag(key: str, value: Any) -> bool:
@@ -231,6 +270,7 @@ def _refuse_unsafe(config: dict[str, Any]) -> None:
         problems.append("PORTAL_DATABASE_URL: SQLite is for development; use PostgreSQL")
     problems += _request_handling_problems(config)
     problems += _mail_problems(config)
+    problems += _verification_problems(config)
     if problems:
         raise UnsafeConfiguration(
             "Refusing to start with PORTAL_ENV=production. Fix:\n- " + "\n- ".join(problems)
@@ -309,6 +349,26 @@ def _mail_problems(config: dict[str, Any]) -> list[str]:
         problems.append("PORTAL_MAIL_FROM: the sender's address, e.g. noreply@city.example.jp")
     if config["SMTP_PASSWORD"] and not config["SMTP_USERNAME"]:
         problems.append("PORTAL_SMTP_USERNAME: required with PORTAL_SMTP_PASSWORD")
+    return problems
+
+
+def _verification_problems(config: dict[str, Any]) -> list[str]:
+    """The status lists' key is the deployment's own, kept (verifiers hold its public part);
+    the verify page's limits hold across all processes."""
+    problems = []
+    if not config["STATUS_LIST_KEY_FILE"]:
+        problems.append(
+            "PORTAL_STATUS_LIST_KEY_FILE: the PEM file of the status lists' EC P-256 signing key"
+            " (`flask --app portal status-lists init-key` writes one)"
+        )
+    scheme = urlsplit(config["RATELIMIT_STORAGE_URI"]).scheme
+    if scheme not in SHARED_LIMIT_STORAGES:
+        problems.append(
+            "PORTAL_RATELIMIT_STORAGE_URI: a storage all processes share, e.g. "
+            "redis://cache.internal:6379/0 (memory:// counts per process)"
+        )
+    if not config["RATE_LIMITS_ENABLED"]:
+        problems.append("PORTAL_RATE_LIMITS_ENABLED: the verify page must stay rate-limited")
     return problems
 
 

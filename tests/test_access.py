@@ -22,6 +22,7 @@ from werkzeug.routing import Rule as UrlRule
 from portal import access, create_app
 from portal.accounts.models import Account
 from portal.bookings import services as bookings
+from portal.certificates import statuslist
 from portal.extensions import db
 from portal.japan.clock import utcnow
 from portal.journey.models import Case, CaseStatus
@@ -156,6 +157,9 @@ INSIDERS[access.EMAIL_CONFIRMER] = {"filer"}
 #: A request of the filer's case (a correction, a withdrawal): the same people as the case.
 OUTSIDERS[access.REQUEST_FILER] = OUTSIDERS[access.FILER]
 INSIDERS[access.REQUEST_FILER] = INSIDERS[access.FILER]
+#: Status lists are public: nobody is outside, a signed-out verifier and a resident get in.
+OUTSIDERS[access.STATUS_LIST_READER] = set()
+INSIDERS[access.STATUS_LIST_READER] = {"stranger", "filer"}
 PERSONAS = sorted(set().union(*OUTSIDERS.values(), *INSIDERS.values()))
 
 
@@ -227,6 +231,7 @@ def world(app: Flask) -> World:
             # The move-in, whose counter visit is booked here.
             "request_id": filed.requests[1].id,
             "certificate_id": CertificateFactory(request=filed.requests[0]).id,
+            "list_id": statuslist.allocate(a.id)[0],
         }
         world = World(
             people={name: account.id if account else None for name, account in people.items()},

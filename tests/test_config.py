@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from portal import create_app
+from portal.certificates.statuslist_keys import ensure_key
 from portal.config import DEVELOPMENT_CLIENT_SECRET, UnsafeConfiguration, secret_bits
+
+#: The deployment's status list signing key, as an operator makes it once.
+STATUS_LIST_KEY = Path(tempfile.mkdtemp(prefix="status-list-key-")) / "status-list-key.pem"
+ensure_key(STATUS_LIST_KEY)
 
 SAFE_PRODUCTION = {
     "ENV": "production",
@@ -16,6 +24,8 @@ SAFE_PRODUCTION = {
     "OIDC_DISCOVERY_URL": "https://id.example.jp/.well-known/openid-configuration",
     "OIDC_CLIENT_ID": "portal",
     "OIDC_CLIENT_SECRET": "s3cret-from-the-provider",
+    "STATUS_LIST_KEY_FILE": str(STATUS_LIST_KEY),
+    "RATELIMIT_STORAGE_URI": "redis://cache.internal:6379/0",
 }
 
 MAIL = {

@@ -40,6 +40,7 @@ from portal.casework.services import act
 from portal.extensions import db
 from portal.journey.models import Attachment, Case, ProcedureRequest
 from portal.tenancy.models import Department, Municipality
+from portal.web.security import is_publicly_cacheable
 from tests.factories import RoleFactory
 from tests.support.html import forms
 from tests.support.journey import MOVING_AS_PROXY, WITHIN, Resident
@@ -91,6 +92,18 @@ LAST = ("journey.submit", "journey.discard", "auth.logout")
 #: Being split into a package by another engineer, who fixes its 500s there (e.g. a number
 #: field's or a date's ``int()`` of more than 4,300 digits).
 EXAMPLES_PER_ROUTE = 8
+
+
+def _kept_when_it_may_not_be(app: Flask, rule: Rule, response: Any) -> bool:
+    """Only static files and the public status lists' answers (200, 304) may be kept."""
+    if rule.endpoint == "static":
+        return False
+    if is_publicly_cacheable(app.view_functions[rule.endpoint]) and response.status_code in (
+        200,
+        304,
+    ):
+        return not response.headers.get("Cache-Control", "").startswith("public, max-age=")
+    return response.headers.get("Cache-Control") != "no-store"
 
 
 @dataclass
@@ -311,7 +324,7 @@ def _fuzz_route(
             problem = "answered 5xx"
         elif "frame-ancestors 'none'" not in response.headers.get("Content-Security-Policy", ""):
             problem = "no security headers"
-        elif rule.endpoint != "static" and response.headers.get("Cache-Control") != "no-store":
+        elif _kept_when_it_may_not_be(app, rule, response):
             problem = f"Cache-Control: {response.headers.get('Cache-Control')}"
         if problem:
             failures.append(

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Flask, Request, Response, current_app, redirect, request, session, url_for
@@ -40,6 +40,21 @@ class BoundedRequest(Request):
     @max_content_length.setter
     def max_content_length(self, value: int | None) -> None:
         self._max_content_length = value
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def publicly_cacheable(view: Callable[P, R]) -> Callable[P, R]:
+    """Mark a public, personal-data-free view (a status list) whose successful answers set
+    their own ``Cache-Control``: every other answer is ``no-store``."""
+    view.publicly_cacheable = True  # type: ignore[attr-defined]
+    return view
+
+
+def is_publicly_cacheable(view: Callable[..., Any] | None) -> bool:
+    return bool(getattr(view, "publicly_cacheable", False))
 
 
 def init_app(app: Flask) -> None:
@@ -110,7 +125,10 @@ def apply_security_headers(response: Response) -> None:
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-    if request.endpoint != "static":
+    if request.endpoint == "static":
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if not (is_publicly_cacheable(view) and response.status_code in (200, 304)):
         headers["Cache-Control"] = "no-store"  # replaces send_file's "no-cache"
 
 
