@@ -65,6 +65,7 @@ database: setup
 	$(FLASK) --app portal municipalities load
 	$(FLASK) --app portal.devidp init-keys
 	$(FLASK) --app portal demo load
+	$(FLASK) --app portal signing demo-keys
 	$(FLASK) --app portal demo queues
 
 lint: test-setup

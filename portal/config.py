@@ -67,6 +67,11 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_PASSWORD": "",
     "SMTP_STARTTLS": True,
     "MAIL_FROM": "",
+    "SIGNING_KEY_DIR": "",
+    "SIGNING_KEY_PASSPHRASE": "",
+    "SIGNING_TSA_URL": "",
+    "SIGNING_TSA_ROOTS": "",
+    "SIGNING_PADES_LEVEL": "B-LTA",
 }
 
 #: Settings that must be strings even when the environment gives "123" (which
@@ -91,6 +96,11 @@ STRING_SETTINGS = (
     "SMTP_PASSWORD",
     "MAIL_FROM",
     "TRUSTED_HOSTS",
+    "SIGNING_KEY_DIR",
+    "SIGNING_KEY_PASSPHRASE",
+    "SIGNING_TSA_URL",
+    "SIGNING_TSA_ROOTS",
+    "SIGNING_PADES_LEVEL",
 )
 #: Settings that must be whole numbers, with the range production accepts.
 INTEGER_SETTINGS = {
@@ -121,8 +131,11 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
     config["SMTP_STARTTLS"] = _flag("SMTP_STARTTLS", config["SMTP_STARTTLS"])
     production = config["ENV"] == "production"
     config["DEVELOPMENT_PROVIDER"] = not config["OIDC_DISCOVERY_URL"]
+    config["SIGNING_KEY_DIR"] = config["SIGNING_KEY_DIR"] or str(instance_path / "signing")
     if production:
         _refuse_unsafe(config)
+    else:
+        _refuse_signing_problems(config)
     if config["DEVELOPMENT_PROVIDER"]:
         config["OIDC_DISCOVERY_URL"] = (
             config["DEVIDP_ISSUER"].rstrip("/") + "/.well-known/openid-configuration"
@@ -230,6 +243,7 @@ def _refuse_unsafe(config: dict[str, Any]) -> None:
         problems.append("PORTAL_DATABASE_URL: SQLite is for development; use PostgreSQL")
     problems += _request_handling_problems(config)
     problems += _mail_problems(config)
+    problems += _signing_problems(config)
     if problems:
         raise UnsafeConfiguration(
             "Refusing to start with PORTAL_ENV=production. Fix:\n- " + "\n- ".join(problems)
@@ -309,6 +323,21 @@ def _mail_problems(config: dict[str, Any]) -> list[str]:
     if config["SMTP_PASSWORD"] and not config["SMTP_USERNAME"]:
         problems.append("PORTAL_SMTP_USERNAME: required with PORTAL_SMTP_PASSWORD")
     return problems
+
+
+def _signing_problems(config: dict[str, Any]) -> list[str]:
+    """The certificates' signing keys and timestamps (see portal/certificates/signing.py)."""
+    # Imported here: the certificates package imports models, which import this module.
+    from portal.certificates.signing import setting_problems
+
+    return setting_problems(config)
+
+
+def _refuse_signing_problems(config: dict[str, Any]) -> None:
+    """A signing level or TSA URL that cannot work is refused in development too: every
+    certificate's render job would fail on it."""
+    if problems := _signing_problems(config):
+        raise UnsafeConfiguration("Fix:\n- " + "\n- ".join(problems))
 
 
 def _request_handling_problems(config: dict[str, Any]) -> list[str]:

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from portal import create_app
 from portal.config import DEVELOPMENT_CLIENT_SECRET, UnsafeConfiguration, secret_bits
+from tests.certificates.pki import CA
+
+
+def _production_signing_keys() -> str:
+    """A municipality's key from a CA that is not the demo's (production refuses that one)."""
+    directory = Path(tempfile.mkdtemp(prefix="portal-test-signing-"))
+    CA.make().write_pkcs12(directory / "131016.p12")
+    return str(directory)
+
 
 SAFE_PRODUCTION = {
     "ENV": "production",
@@ -16,6 +28,7 @@ SAFE_PRODUCTION = {
     "OIDC_DISCOVERY_URL": "https://id.example.jp/.well-known/openid-configuration",
     "OIDC_CLIENT_ID": "portal",
     "OIDC_CLIENT_SECRET": "s3cret-from-the-provider",
+    "SIGNING_KEY_DIR": _production_signing_keys(),
 }
 
 MAIL = {
