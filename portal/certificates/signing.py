@@ -21,10 +21,13 @@ to import, so it is imported where it is used, never at app start-up.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
+import logging
 import os
 import threading
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -61,9 +64,14 @@ DEMO_KEY_YEARS = 3
 #: A demo certificate closer than this to its end is replaced by ``demo-keys``.
 DEMO_RENEW_BEFORE = timedelta(days=30)
 TSA_TIMEOUT_SECONDS = 10
-#: check_signature's bounds on an uploaded file: a certificate is tens of kilobytes.
-CHECK_MAX_BYTES = 10 * 1024 * 1024
+#: check_signature's bounds on an uploaded file. A certificate is 35 KB (336 KB with Noto
+#: CJK fonts); B-LTA adds about 25 KB and three revisions (signature, DSS, timestamp).
+CHECK_MAX_BYTES = 2 * 1024 * 1024
 CHECK_MAX_SIGNATURES = 4
+CHECK_MAX_REVISIONS = 8
+CHECK_CPU_SECONDS = 2
+CHECK_WALL_SECONDS = 5.0
+CHECK_MEMORY_BYTES = 512 * 1024 * 1024
 FIELD_NAME = "Signature"
 
 _lock = threading.Lock()
@@ -638,18 +646,91 @@ def trust_roots(key_dir: Path, passphrase: str) -> list[Any]:
 
 def check_signature(pdf: bytes, *, max_bytes: int = CHECK_MAX_BYTES) -> SignatureCheck:
     """Is ``pdf`` signed by one of our municipalities, and unchanged since? Never raises:
-    anything unreadable is invalid. The work is bounded by the file's size, the number of
-    signatures looked at, and no network (revocation data only from the file itself)."""
+    anything unreadable is invalid.
+
+    The file comes from anyone (the verify page), and a PDF parser can be made to work for
+    long or to inflate a small stream into gigabytes: pyHanko reads it in a child process
+    with a CPU-time and a memory limit (where the OS forks), the file's size and revisions
+    are bounded, and nothing is fetched (revocation data only from the file itself)."""
     if len(pdf) > max_bytes:
         return _invalid(f"larger than {max_bytes} bytes")
     if b"%PDF-" not in pdf[:1024]:
         return _invalid("not a PDF")
+    if b"%%EOF" not in pdf[-1024:]:
+        # Without it pyHanko's reader looks for the end byte by byte (1 s for 2 MB).
+        return _invalid("no end-of-file marker")
     settings = Settings.of(current_app.config)
     roots = trust_roots(settings.key_dir, settings.passphrase)
+    timestamp_roots = roots + _tsa_roots(settings.tsa_roots)
+    return _bounded(lambda: _check_or_invalid(pdf, roots, timestamp_roots))
+
+
+def _check_or_invalid(pdf: bytes, roots: list[Any], timestamp_roots: list[Any]) -> SignatureCheck:
     try:
-        return _check(pdf, roots, roots + _tsa_roots(settings.tsa_roots))
+        return _check(pdf, roots, timestamp_roots)
     except Exception as error:  # noqa: BLE001 - hostile input: any failure is "invalid"
         return _invalid(f"unreadable: {type(error).__name__}")
+
+
+def _bounded(work: Callable[[], SignatureCheck]) -> SignatureCheck:
+    """``work()`` in a forked child limited to CHECK_CPU_SECONDS of CPU and CHECK_MEMORY_BYTES
+    more memory, its answer pickled back; killed (and the file invalid) past
+    CHECK_WALL_SECONDS. pyHanko is imported first, so the child inherits it."""
+    import pickle
+    import resource
+    import select
+    import signal
+
+    _import_checker()
+    if not hasattr(os, "fork"):
+        return work()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        try:
+            os.close(read_end)
+            logging.disable(logging.CRITICAL)  # hostile files must not fill the logs
+            resource.setrlimit(resource.RLIMIT_CPU, (CHECK_CPU_SECONDS, CHECK_CPU_SECONDS + 1))
+            limit = _address_space() + CHECK_MEMORY_BYTES
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+            answer = pickle.dumps(work())
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(answer)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    chunks = []
+    deadline = time.monotonic() + CHECK_WALL_SECONDS
+    try:
+        with os.fdopen(read_end, "rb") as pipe:
+            while (left := deadline - time.monotonic()) > 0:
+                if not select.select([pipe], [], [], left)[0]:
+                    break
+                if not (chunk := os.read(pipe.fileno(), 65536)):
+                    break
+                chunks.append(chunk)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    try:
+        return pickle.loads(b"".join(chunks))  # noqa: S301 - our own child's answer
+    except (pickle.UnpicklingError, EOFError, ValueError):
+        return _invalid("too costly to read")
+
+
+def _address_space() -> int:
+    """This process's virtual memory size now, in bytes (the child's limit is relative)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[0])
+        return pages * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 4 * 1024**3
+
+
+def _import_checker() -> None:
+    for module in ("pyhanko.pdf_utils.reader", "pyhanko.sign.validation", "pyhanko_certvalidator"):
+        importlib.import_module(module)
 
 
 def _check(pdf: bytes, roots: list[Any], timestamp_roots: list[Any]) -> SignatureCheck:
@@ -659,6 +740,8 @@ def _check(pdf: bytes, roots: list[Any], timestamp_roots: list[Any]) -> Signatur
     from pyhanko_certvalidator import ValidationContext
 
     reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    if reader.xrefs.total_revisions > CHECK_MAX_REVISIONS:
+        return _invalid(f"more than {CHECK_MAX_REVISIONS} revisions")
     signatures = reader.embedded_regular_signatures
     if not signatures:
         return SignatureCheck(SignatureState.UNSIGNED)

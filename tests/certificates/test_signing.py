@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -387,3 +388,59 @@ def test_demo_keys_are_refused_in_production(
     check = runner.invoke(args=["signing", "check"])
     assert check.exit_code == 1 and "issued by the demo CA" in check.output
     shutil.rmtree(demo_dir)
+
+
+def xref_stream_bomb(inflated: int = 1024**3) -> bytes:
+    """A PDF of a few megabytes whose cross-reference stream inflates to ``inflated`` bytes:
+    any reader must inflate it to read the file at all."""
+    import zlib
+
+    # After a full flush the compressor starts afresh, so every further megabyte of zeros
+    # compresses to the same bytes: repeat them rather than compress a gigabyte.
+    compressor = zlib.compressobj(9)
+    zeros = b"\0" * (1024 * 1024)
+    first = compressor.compress(zeros) + compressor.flush(zlib.Z_FULL_FLUSH)
+    again = compressor.compress(zeros) + compressor.flush(zlib.Z_FULL_FLUSH)
+    data = first + again * (inflated // len(zeros) - 2) + compressor.flush()
+    head = b"%PDF-1.7\n"
+    obj = (
+        b"1 0 obj\n<< /Type /XRef /Size 2 /W [1 4 1] /Root 1 0 R /Filter /FlateDecode /Length "
+        + str(len(data)).encode()
+        + b" >>\nstream\n"
+        + data
+        + b"\nendstream\nendobj\n"
+    )
+    return head + obj + b"startxref\n" + str(len(head)).encode() + b"\n%%EOF\n"
+
+
+def test_a_compression_bomb_is_not_inflated(app: Flask, key_dir: Path) -> None:
+    """pyHanko's decode limits for untrusted input refuse it (the child's memory limit,
+    below, is the second line)."""
+    bomb = xref_stream_bomb()
+    assert len(bomb) < signing.CHECK_MAX_BYTES
+    started = time.monotonic()
+    with app.app_context():
+        check = check_signature(bomb)
+    assert check.state is SignatureState.INVALID
+    assert check.problem == "unreadable: PdfDecodeLimitError"
+    assert time.monotonic() - started < signing.CHECK_WALL_SECONDS
+
+
+def test_a_check_that_runs_too_long_is_stopped(app: Flask) -> None:
+    def spin() -> signing.SignatureCheck:
+        while True:
+            pass
+
+    started = time.monotonic()
+    check = signing._bounded(spin)
+    assert check.state is SignatureState.INVALID and check.problem == "too costly to read"
+    assert time.monotonic() - started < signing.CHECK_WALL_SECONDS + 1
+
+
+def test_a_check_that_takes_too_much_memory_is_stopped(app: Flask) -> None:
+    def hoard() -> signing.SignatureCheck:
+        hoard = bytearray(2 * signing.CHECK_MEMORY_BYTES)
+        return signing.SignatureCheck(SignatureState.VALID, signer=str(len(hoard)))
+
+    check = signing._bounded(hoard)
+    assert check.state is SignatureState.INVALID and check.problem == "too costly to read"
