@@ -323,6 +323,18 @@ def test_a_signer_is_loaded_once_and_again_when_its_file_changes(
     assert renewed.material.certificate != first.material.certificate
 
 
+def test_an_expired_certificate_never_signs(key_dir: Path, chiyoda: Municipality) -> None:
+    from datetime import timedelta
+
+    CA.make().write_pkcs12(
+        signing.key_path(key_dir, "131016"),
+        starts=timedelta(days=-2),
+        valid_for=timedelta(days=1),
+    )
+    with pytest.raises(signing.SigningError, match="the certificate expired on"):
+        sign_pdf(small_pdf(), chiyoda, reason=REASON, location=LOCATION)
+
+
 def test_production_never_makes_a_demo_key(key_dir: Path, chiyoda: Municipality) -> None:
     settings = signing.Settings(
         key_dir=key_dir, passphrase="", tsa_url="", tsa_roots="", level="B-B", production=True
@@ -356,7 +368,7 @@ def test_demo_keys_are_made_for_each_served_municipality_once(
     assert result.exit_code == 0, result.output
     assert "131016, 141003 made" in result.output
     files = {p.name: p.read_bytes() for p in key_dir.iterdir()}
-    assert set(files) == {"demo-ca.pem", "demo-ca-key.pem", "131016.p12", "141003.p12"}
+    assert set(files) == {".lock", "demo-ca.pem", "demo-ca-key.pem", "131016.p12", "141003.p12"}
     assert all(oct(p.stat().st_mode)[-3:] == "600" for p in key_dir.iterdir())
 
     again = runner.invoke(args=["signing", "demo-keys"])
