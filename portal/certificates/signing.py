@@ -13,6 +13,10 @@ timestamp; without a TSA the signature is PAdES B-B. ``SIGNING_TSA_ROOTS`` names
 certificates the TSA's certificate chains to (B-LTA gathers its validation data too, and the
 verify page trusts a timestamp only from them).
 
+The render job calls :func:`sign_pdf` with the municipality of the issuing department (a
+ward without departments of its own issues through its city's); the verify page calls
+:func:`check_signature` on an uploaded file.
+
 Signers are loaded once per process and file (a load re-validates the key: 110-170 ms for
 RSA, against 40 ms for a signature), and reloaded when the file changes. pyHanko takes 0.8 s
 to import, so it is imported where it is used, never at app start-up.
@@ -20,6 +24,7 @@ to import, so it is imported where it is used, never at app start-up.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import io
@@ -27,12 +32,14 @@ import logging
 import os
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -75,6 +82,7 @@ CHECK_MEMORY_BYTES = 512 * 1024 * 1024
 FIELD_NAME = "Signature"
 
 _lock = threading.Lock()
+T = TypeVar("T")
 
 
 class SigningError(RuntimeError):
@@ -551,6 +559,18 @@ def _asn1(certificate: x509.Certificate) -> Any:
     return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
 
 
+def _off_any_event_loop(work: Callable[[], T]) -> T:
+    """``work()``, in a thread of its own when this one runs an event loop: pyHanko's
+    synchronous API runs its own with ``asyncio.run``, which refuses to nest (Playwright's
+    sync API, an async worker)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return work()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyhanko") as pool:
+        return pool.submit(work).result()
+
+
 def sign_pdf(pdf: bytes, municipality: Municipality, *, reason: str, location: str) -> bytes:
     """Sign ``pdf`` as ``municipality`` (the certificate's issuer): PAdES B-B, or B-T / B-LTA
     when a TSA is configured. Raises :class:`SigningError` when it cannot."""
@@ -577,10 +597,10 @@ def sign_pdf(pdf: bytes, municipality: Municipality, *, reason: str, location: s
         signer_key_usage={"digital_signature"},
     )
     timestamper = _timestamper(settings.tsa_url) if settings.tsa_url else None
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    pdf_signer = signers.PdfSigner(metadata, loaded.signer, timestamper=timestamper)
     try:
-        output = signers.PdfSigner(metadata, loaded.signer, timestamper=timestamper).sign_pdf(
-            writer
+        output = _off_any_event_loop(
+            lambda: pdf_signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)))
         )
     except TimestampRequestError as error:
         raise SigningError(f"the TSA at {settings.tsa_url} did not answer: {error}") from error
@@ -697,9 +717,13 @@ def _bounded(work: Callable[[], SignatureCheck]) -> SignatureCheck:
 
     _import_checker()
     if not hasattr(os, "fork"):
-        return work()
+        return _off_any_event_loop(work)
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    with warnings.catch_warnings():
+        # Python 3.12 warns of forking a process with threads: the child here only reads
+        # the file and writes to its pipe (logging and the import lock are re-made at fork).
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:  # the child: never returns
         try:
             os.close(read_end)

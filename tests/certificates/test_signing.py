@@ -3,6 +3,7 @@ poppler's ``pdfsig`` (trusting the CA through an NSS database) read the real PDF
 
 from __future__ import annotations
 
+import asyncio
 import io
 import shutil
 import subprocess
@@ -456,3 +457,18 @@ def test_a_check_that_takes_too_much_memory_is_stopped(app: Flask) -> None:
 
     check = signing._bounded(hoard)
     assert check.state is SignatureState.INVALID and check.problem == "too costly to read"
+
+
+def test_signing_and_checking_work_inside_a_running_event_loop(
+    key_dir: Path, chiyoda: Municipality
+) -> None:
+    """pyHanko runs its own event loop; a caller may be running one (Playwright's sync API
+    leaves one in the main thread, an async worker runs one)."""
+
+    async def inside_a_loop() -> tuple[bytes, signing.SignatureCheck]:
+        signed = sign_pdf(small_pdf(), chiyoda, reason=REASON, location=LOCATION)
+        return signed, check_signature(signed)
+
+    signed, check = asyncio.run(inside_a_loop())
+    assert check.valid, check.problem
+    assert check_signature(signed).valid
