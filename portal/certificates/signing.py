@@ -214,7 +214,13 @@ def _production_key_problems(config: Mapping[str, Any]) -> list[str]:
         except SigningError as error:
             problems.append(f"{setting}: {error}")
             continue
-        problems += [f"{setting}: {path.name}: {problem}" for problem in key_problems(material)]
+        file_problems = key_problems(material)
+        if not config["SIGNING_KEY_PASSPHRASE"] and path.stat().st_mode & 0o077:
+            file_problems.append(
+                "not encrypted and readable by other users: chmod 600, or encrypt it "
+                "(PORTAL_SIGNING_KEY_PASSPHRASE)"
+            )
+        problems += [f"{setting}: {path.name}: {problem}" for problem in file_problems]
     return problems
 
 

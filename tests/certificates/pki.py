@@ -92,6 +92,7 @@ class CA:
             else serialization.NoEncryption()
         )
         path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
         path.write_bytes(
             pkcs12.serialize_key_and_certificates(
                 b"municipality", key, certificate, [self.certificate], encryption

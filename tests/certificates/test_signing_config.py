@@ -103,3 +103,11 @@ def test_a_signing_level_or_tsa_that_cannot_work_is_refused_everywhere(tmp_path:
 def test_the_key_folder_defaults_to_the_instance_folder() -> None:
     app = create_app()
     assert app.config["SIGNING_KEY_DIR"] == str(Path(app.instance_path) / "signing")
+
+
+def test_production_refuses_an_unencrypted_key_others_can_read(tmp_path: Path) -> None:
+    path = CA.make().write_pkcs12(tmp_path / "131016.p12")
+    path.chmod(0o644)
+    assert "131016.p12: not encrypted and readable by other users" in refusal(tmp_path)
+    path.chmod(0o600)
+    create_app({**SAFE_PRODUCTION, "SIGNING_KEY_DIR": str(tmp_path)})
