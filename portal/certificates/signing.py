@@ -36,7 +36,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -49,6 +49,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from flask import current_app
+
+from portal.japan.clock import utcnow
 
 if TYPE_CHECKING:
     from pyhanko.sign.signers import SimpleSigner
@@ -131,7 +133,7 @@ def read_key_file(path: Path, passphrase: str) -> KeyMaterial:
 
 def key_problems(material: KeyMaterial, now: datetime | None = None) -> list[str]:
     """Why a key must not sign in production: weak, expired, or issued by the demo CA."""
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     problems = []
     public = material.certificate.public_key()
     if isinstance(public, rsa.RSAPublicKey) and public.key_size < MIN_RSA_BITS:
@@ -314,7 +316,7 @@ def _folder_lock(directory: Path) -> Iterator[None]:
 
 def demo_ca(key_dir: Path, now: datetime | None = None) -> tuple[x509.Certificate, Any]:
     """The demo CA's certificate and key, made on first use (ECDSA P-256)."""
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     cert_path, key_path_ = key_dir / DEMO_CA_CERT, key_dir / DEMO_CA_KEY
     if cert_path.exists() and key_path_.exists():
         certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
@@ -356,7 +358,7 @@ def ensure_demo_keys(
     """Give each municipality a demo key and certificate from the demo CA; return the codes
     that got a new one. Idempotent: a key that is still good (issued by the current demo CA,
     not near its end) is kept."""
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     directory = Path(key_dir)
     made = []
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -505,7 +507,7 @@ def signer_for(municipality: Municipality, settings: Settings | None = None) -> 
         loaded = _LoadedSigner(_kept_key_signer(material), material, stamp)
         with _lock:
             _signers[path] = loaded
-    if (end := loaded.material.certificate.not_valid_after_utc) <= datetime.now(UTC):
+    if (end := loaded.material.certificate.not_valid_after_utc) <= utcnow():
         # A worker outlives certificates: never sign with one that has ended.
         renew = "renew it" if settings.production else "run `flask --app portal signing demo-keys`"
         raise SigningError(f"{path}: the certificate expired on {end:%Y-%m-%d}; {renew}")

@@ -3,8 +3,6 @@ signing keys (see :mod:`portal.certificates.signing`)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -12,6 +10,7 @@ from sqlalchemy import select
 
 from portal.certificates import signing
 from portal.extensions import db
+from portal.japan.clock import utcnow
 from portal.tenancy.models import Municipality
 
 signing_cli = AppGroup("signing", help="The municipalities' keys that sign certificates.")
@@ -45,7 +44,7 @@ def check_keys() -> None:
     """List each served municipality's key and certificate; exit 1 if any cannot sign (in
     production a demo key cannot)."""
     settings = signing.Settings.of(current_app.config)
-    now = datetime.now(UTC)
+    now = utcnow()
     failed = False
     for municipality in served_municipalities():
         path = signing.key_path(settings.key_dir, municipality.code)

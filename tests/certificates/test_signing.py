@@ -460,15 +460,18 @@ def test_a_check_that_takes_too_much_memory_is_stopped(app: Flask) -> None:
 
 
 def test_signing_and_checking_work_inside_a_running_event_loop(
-    key_dir: Path, chiyoda: Municipality
+    app: Flask, key_dir: Path, chiyoda: Municipality
 ) -> None:
     """pyHanko runs its own event loop; a caller may be running one (Playwright's sync API
     leaves one in the main thread, an async worker runs one)."""
+    from concurrent.futures import ThreadPoolExecutor
 
     async def inside_a_loop() -> tuple[bytes, signing.SignatureCheck]:
-        signed = sign_pdf(small_pdf(), chiyoda, reason=REASON, location=LOCATION)
-        return signed, check_signature(signed)
+        with app.app_context():
+            signed = sign_pdf(small_pdf(), chiyoda, reason=REASON, location=LOCATION)
+            return signed, check_signature(signed)
 
-    signed, check = asyncio.run(inside_a_loop())
+    with ThreadPoolExecutor(max_workers=1) as pool:  # a thread with no loop of its own yet
+        signed, check = pool.submit(asyncio.run, inside_a_loop()).result()
     assert check.valid, check.problem
     assert check_signature(signed).valid
