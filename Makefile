@@ -66,6 +66,7 @@ database: setup
 	$(FLASK) --app portal.devidp init-keys
 	$(FLASK) --app portal status-lists init-key
 	$(FLASK) --app portal demo load
+	$(FLASK) --app portal signing demo-keys
 	$(FLASK) --app portal demo queues
 
 lint: test-setup

@@ -38,6 +38,7 @@ municipalities_cli = UnitOfWorkGroup("municipalities", help="Every municipality 
 
 def init_app(app: Flask) -> None:
     from portal.audit.cli import audit_cli
+    from portal.certificates.signing_cli import signing_cli
     from portal.definitions.cli import definitions_cli
     from portal.mailbox.cli import mailbox_cli
 
@@ -47,6 +48,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(definitions_cli)
     app.cli.add_command(mailbox_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(signing_cli)
 
 
 def _account(account_id: int | None, issuer: str | None, subject: str | None) -> Account:

@@ -78,6 +78,11 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMITS_ENABLED": None,
     "VERIFY_RATE_LIMIT": "10 per minute",
     "STATUS_LIST_RATE_LIMIT": "60 per minute",
+    "SIGNING_KEY_DIR": "",
+    "SIGNING_KEY_PASSPHRASE": "",
+    "SIGNING_TSA_URL": "",
+    "SIGNING_TSA_ROOTS": "",
+    "SIGNING_PADES_LEVEL": "B-LTA",
 }
 
 #: Settings that must be strings even when the environment gives "123" (which
@@ -106,6 +111,11 @@ STRING_SETTINGS = (
     "RATELIMIT_STORAGE_URI",
     "VERIFY_RATE_LIMIT",
     "STATUS_LIST_RATE_LIMIT",
+    "SIGNING_KEY_DIR",
+    "SIGNING_KEY_PASSPHRASE",
+    "SIGNING_TSA_URL",
+    "SIGNING_TSA_ROOTS",
+    "SIGNING_PADES_LEVEL",
 )
 #: Settings that must be whole numbers, with the range production accepts.
 INTEGER_SETTINGS = {
@@ -145,8 +155,11 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
         raise UnsafeConfiguration("PORTAL_STATUS_LIST_SIZE: use a multiple of 8")
     production = config["ENV"] == "production"
     config["DEVELOPMENT_PROVIDER"] = not config["OIDC_DISCOVERY_URL"]
+    config["SIGNING_KEY_DIR"] = config["SIGNING_KEY_DIR"] or str(instance_path / "signing")
     if production:
         _refuse_unsafe(config)
+    else:
+        _refuse_signing_problems(config)
     if config["DEVELOPMENT_PROVIDER"]:
         config["OIDC_DISCOVERY_URL"] = (
             config["DEVIDP_ISSUER"].rstrip("/") + "/.well-known/openid-configuration"
@@ -271,6 +284,7 @@ def _refuse_unsafe(config: dict[str, Any]) -> None:
     problems += _request_handling_problems(config)
     problems += _mail_problems(config)
     problems += _verification_problems(config)
+    problems += _signing_problems(config)
     if problems:
         raise UnsafeConfiguration(
             "Refusing to start with PORTAL_ENV=production. Fix:\n- " + "\n- ".join(problems)
@@ -370,6 +384,19 @@ def _verification_problems(config: dict[str, Any]) -> list[str]:
     if not config["RATE_LIMITS_ENABLED"]:
         problems.append("PORTAL_RATE_LIMITS_ENABLED: the verify page must stay rate-limited")
     return problems
+def _signing_problems(config: dict[str, Any]) -> list[str]:
+    """The certificates' signing keys and timestamps (see portal/certificates/signing.py)."""
+    # Imported here: the certificates package imports models, which import this module.
+    from portal.certificates.signing import setting_problems
+
+    return setting_problems(config)
+
+
+def _refuse_signing_problems(config: dict[str, Any]) -> None:
+    """A signing level or TSA URL that cannot work is refused in development too: every
+    certificate's render job would fail on it."""
+    if problems := _signing_problems(config):
+        raise UnsafeConfiguration("Fix:\n- " + "\n- ".join(problems))
 
 
 def _request_handling_problems(config: dict[str, Any]) -> list[str]:

@@ -10,6 +10,15 @@ import pytest
 from portal import create_app
 from portal.certificates.statuslist_keys import ensure_key
 from portal.config import DEVELOPMENT_CLIENT_SECRET, UnsafeConfiguration, secret_bits
+from tests.certificates.pki import CA
+
+
+def _production_signing_keys() -> str:
+    """A municipality's key from a CA that is not the demo's (production refuses that one)."""
+    directory = Path(tempfile.mkdtemp(prefix="portal-test-signing-"))
+    CA.make().write_pkcs12(directory / "131016.p12")
+    return str(directory)
+
 
 #: The deployment's status list signing key, as an operator makes it once.
 STATUS_LIST_KEY = Path(tempfile.mkdtemp(prefix="status-list-key-")) / "status-list-key.pem"
@@ -26,6 +35,7 @@ SAFE_PRODUCTION = {
     "OIDC_CLIENT_SECRET": "s3cret-from-the-provider",
     "STATUS_LIST_KEY_FILE": str(STATUS_LIST_KEY),
     "RATELIMIT_STORAGE_URI": "redis://cache.internal:6379/0",
+    "SIGNING_KEY_DIR": _production_signing_keys(),
 }
 
 MAIL = {
