@@ -96,8 +96,8 @@ def _register_blueprints(app: Flask) -> None:
     from portal.audit.views import bp as audit_bp
     from portal.auth.views import bp as auth_bp
     from portal.bookings.views import bp as bookings_bp
-    from portal.certificates.views import bp as certificates_bp
     from portal.certificates.statuslist_views import bp as status_lists_bp
+    from portal.certificates.views import bp as certificates_bp
     from portal.dashboard.views import bp as dashboard_bp
     from portal.health.views import bp as health_bp
     from portal.journey.views import bp as journey_bp

@@ -7,9 +7,10 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import StringField
+from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from portal.casework.models import REASON_MAX
 from portal.certificates import codes
 
 
@@ -52,3 +53,16 @@ class VerifyForm(FlaskForm):
             self.document.errors = [*self.document.errors, _l("The file is too large.")]
             return None
         return data
+
+
+class RevokeForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Why it is revoked"),
+        description=_l(
+            "The holder reads this in their mailbox, and it shows when anyone checks it."
+        ),
+        validators=[
+            DataRequired(_l("Enter why the certificate is revoked.")),
+            Length(max=REASON_MAX, message=_l("The answer must be %(max)d characters or fewer")),
+        ],
+    )

@@ -19,11 +19,13 @@ from enum import StrEnum
 from sqlalchemy import select
 
 from portal import jobs
+from portal.accounts.models import Account
 from portal.audit import services as audit
 from portal.audit.models import AccessPurpose
 from portal.casework.lifecycle import RequestStatus
-from portal.certificates import codes, documents, storage
+from portal.certificates import codes, documents, signing, statuslist, storage
 from portal.certificates.models import RECEIPT_KIND, Certificate, CertificateState
+from portal.certificates.statuslist_models import Status
 from portal.db import db
 from portal.japan.clock import utcnow
 from portal.journey.models import Case, ProcedureRequest
@@ -112,9 +114,16 @@ def _ask(certificate: Certificate, case: Case) -> Certificate:
 
 
 def seal(certificate: Certificate, pdf: bytes) -> bytes:
-    """The one place a rendered PDF passes before it is stored: the PAdES signature (and its
-    timestamp) is applied here. Unsigned for now."""
-    return pdf
+    """The one place a rendered PDF passes before it is stored: signed (PAdES, with a
+    timestamp when a TSA is configured) by the municipality whose department issues it."""
+    issuer = certificate.department.municipality if certificate.department else None
+    issuer = issuer or certificate.municipality
+    return signing.sign_pdf(
+        pdf,
+        issuer,
+        reason=f"{certificate.kind} {certificate.serial}",
+        location=issuer.name_ja,
+    )
 
 
 def issue(certificate_id: int) -> Certificate | None:
@@ -171,7 +180,53 @@ def _render_and_store(certificate: Certificate) -> None:
     certificate.issued_at = issued_at
     certificate.state = CertificateState.ISSUED
     certificate.last_error = ""
+    if certificate.status_list_id is None:  # last: the list's lock is held to the commit
+        certificate.status_list_id, certificate.status_index = statuslist.allocate(
+            certificate.municipality_id
+        )
     db.session.flush()
+
+
+def revoke(certificate: Certificate, by: Account, reason: str) -> bool:
+    """A clerk of the issuing department withdraws an issued certificate, with the reason:
+    the status list says so at once (every verifier reads it), the holder is told in the
+    mailbox, and the municipality's audit chain keeps who and why. False when it is not
+    issued or already revoked (a second tab, a double click)."""
+    if not certificate.is_issued or certificate.is_revoked:
+        return False
+    certificate.revoked_at = utcnow()
+    certificate.revoked_reason = reason
+    certificate.revoked_by_id = by.id
+    if certificate.status_list_id is not None and certificate.status_index is not None:
+        statuslist.set_status(certificate.status_list_id, certificate.status_index, Status.INVALID)
+    post(
+        certificate.holder,
+        MessageKind.CERTIFICATE_REVOKED,
+        request=certificate.request,
+        case=certificate.case,
+        params={
+            "certificate": certificate.id,
+            "reason": reason,
+            "serial": certificate.serial,
+            "department": _issuer_names(certificate),
+        },
+    )
+    audit.append(
+        audit.municipality_chain(certificate.municipality),
+        actor=by,
+        action="certificate.revoke",
+        subject=f"certificate:{certificate.id}",
+        details={"serial": certificate.serial, "reason": reason},
+    )
+    db.session.flush()
+    return True
+
+
+def _issuer_names(certificate: Certificate) -> dict[str, str]:
+    """Who issued it, in both languages: the department, else the municipality."""
+    if certificate.department is not None:
+        return {"ja": certificate.department.name_ja, "en": certificate.department.name_en}
+    return certificate.municipality.names
 
 
 def retry(certificate: Certificate) -> bool:
@@ -238,7 +293,12 @@ class Verified:
 
     @property
     def revoked(self) -> bool:
-        return self.certificate.is_revoked
+        """As the published status list says it (the one source a verifier also reads);
+        the certificate's own columns keep the date and the reason."""
+        found = self.certificate
+        if found.status_list_id is None or found.status_index is None:
+            return found.is_revoked
+        return statuslist.status_of(found.status_list_id, found.status_index) is Status.INVALID
 
     @property
     def revoked_at(self) -> datetime | None:

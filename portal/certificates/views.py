@@ -14,9 +14,10 @@ from portal import access
 from portal.audit import services as audit
 from portal.audit.models import AccessPurpose
 from portal.certificates import codes, documents, services, storage
-from portal.certificates.forms import VerifyForm
+from portal.certificates.forms import RevokeForm, VerifyForm
 from portal.certificates.models import Certificate
 from portal.certificates.services import Check
+from portal.extensions import limits
 from portal.web.forms import ConfirmForm
 
 bp = Blueprint("certificates", __name__)
@@ -63,16 +64,43 @@ def retry(certificate_id: int) -> Response:
     form = ConfirmForm()
     if form.validate_on_submit() and services.retry(certificate):
         flash(_("The certificate will be made again."), "success")
+    return redirect(_request_page(certificate), 303)
+
+
+@bp.route("/staff/certificates/<int:certificate_id>/revoke", methods=["GET", "POST"])
+@access.requires(access.CERTIFICATE_ISSUER)
+def revoke(certificate_id: int) -> Response | tuple[str, int]:
+    """Revoking is asked first: the GET says what it means and asks why, its POST revokes."""
+    certificate = access.issued_certificate_or_404(certificate_id)
+    back = _request_page(certificate)
+    if not certificate.is_issued or certificate.is_revoked:
+        flash(_("This certificate is not in force: there is nothing to revoke."), "info")
+        return redirect(back, 303)
+    form = RevokeForm()
+    if form.validate_on_submit():
+        if services.revoke(certificate, current_user, form.reason.data.strip()):
+            flash(_("The certificate %(serial)s is revoked.", serial=certificate.serial), "success")
+        return redirect(back, 303)
+    page = render_template(
+        "certificates/revoke.html", certificate=certificate, form=form, back=back
+    )
+    return page, 422 if form.errors else 200
+
+
+def _request_page(certificate: Certificate) -> str:
+    """The clerk's page the certificate is listed on: its request's (a receipt's: the case's
+    first online request), else the staff home."""
     back = certificate.request_id
     if back is None:
         back = next((r.id for r in certificate.case.requests if r.online), None)
     if back is None:
-        return redirect(url_for("staff.home"), 303)
-    return redirect(url_for("staff.request", request_id=back), 303)
+        return url_for("staff.home")
+    return url_for("staff.request", request_id=back)
 
 
 @bp.route("/verify", methods=["GET", "POST"])
 @access.requires(access.ANYONE)
+@limits.verify
 def verify() -> str | tuple[str, int]:
     """Serial and code as typed (and optionally the PDF): the certificate's status."""
     form = VerifyForm()
@@ -89,6 +117,7 @@ def verify() -> str | tuple[str, int]:
 
 @bp.get("/verify/<serial>")
 @access.requires(access.ANYONE)
+@limits.verify
 def verify_link(serial: str) -> str | tuple[str, int]:
     """The QR code's URL: ``/verify/<serial>?c=<code>``."""
     form = VerifyForm(formdata=None)

@@ -20,6 +20,7 @@ class MessageKind(StrEnum):
     BOOKING_CANCELLED = "booking_cancelled"
     HANDED_OVER = "handed_over"
     CERTIFICATE_READY = "certificate_ready"
+    CERTIFICATE_REVOKED = "certificate_revoked"
 
     @property
     def subject(self) -> LazyString:
@@ -78,6 +79,13 @@ _TEXTS: dict[MessageKind, tuple[LazyString, LazyString]] = {
         _l(
             "The certificate for your %(procedure)s (receipt number %(receipt)s) is ready. "
             "Download it from the case's receipt page."
+        ),
+    ),
+    MessageKind.CERTIFICATE_REVOKED: (
+        _l("Certificate revoked: %(serial)s"),
+        _l(
+            "%(department)s revoked your certificate %(serial)s. Reason: %(reason)s. "
+            "Anyone who checks it is now told it is revoked."
         ),
     ),
 }

@@ -3,6 +3,9 @@ download, for the holder and the issuing department's clerks only."""
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -10,8 +13,12 @@ from sqlalchemy import select
 
 from portal.audit.models import AccessPurpose, AccessRecord
 from portal.casework.lifecycle import Action
+from portal.certificates import signing, statuslist
 from portal.certificates.models import Certificate
+from portal.certificates.statuslist_models import Status
 from portal.extensions import db
+from portal.mailbox.kinds import MessageKind
+from portal.mailbox.models import Message
 from portal.tenancy.kinds import DepartmentKind
 from tests.certificates.support import certificate_of, decide, pdf_path, pdftotext, qr_codes
 from tests.certificates.test_issuing import BIRTH, _filed
@@ -133,17 +140,77 @@ def test_the_uploaded_pdf_is_compared_byte_for_byte(app, client, issued) -> None
     assert _records(app, issued["holder_id"]) == [AccessPurpose.CERTIFICATE_FILE_CHECKED] * 2
 
 
-def test_a_revoked_certificate_says_so_with_date_and_reason(app, client, issued) -> None:
-    from portal.japan.clock import utcnow
+def _revoke(app: Flask, issued: dict, *reasons: str):  # noqa: ANN202
+    """The clerk opens the revoke page once and sends it with each reason (a second tab)."""
+    clerk = app.test_client()
+    login_as(clerk, issued["clerk_id"])
+    url = f"/staff/certificates/{issued['certificate'].id}/revoke"
+    page = clerk.get(url)
+    token = csrf_token(page.text)
+    return page, *[clerk.post(url, data={"csrf_token": token, "reason": r}) for r in reasons]
 
+
+def test_a_clerk_revokes_it_and_every_verifier_is_told(app, client, issued) -> None:
+    page, revoked, again = _revoke(app, issued, "記載に誤りがありました", "もう一度")
+    assert page.status_code == 200 and "この証明書を取り消しますか" in page.text
+    assert revoked.status_code == 303
+    # the verify page says so, with the date and the reason
+    serial = issued["certificate"].serial
+    shown = text(_post(client, serial=serial, code=issued["code"]).text)
+    assert "取り消されています" in shown and "記載に誤りがありました" in shown
+    # the published status list says so too: its bit for the certificate's index
     with app.app_context():
         found = db.session.get(Certificate, issued["certificate"].id)
-        found.revoked_at = utcnow()
-        found.revoked_reason = "記載に誤りがありました"
+        list_id, index = found.status_list_id, found.status_index
+        assert found.revoked_by_id == issued["clerk_id"]
+    assert list_id is not None and index is not None
+    token = client.get(f"/status-lists/{list_id}").text
+    claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    array = statuslist.decode(claims["status_list"]["lst"])
+    assert statuslist.read(array, index, claims["status_list"]["bits"]) == Status.INVALID
+    # the holder is told in the mailbox
+    with app.app_context():
+        told = db.session.scalars(
+            select(Message).where(Message.account_id == issued["holder_id"])
+        ).all()
+        assert MessageKind.CERTIFICATE_REVOKED in [m.kind for m in told]
+    # the second tab's revocation changes nothing
+    assert again.status_code == 303
+    with app.app_context():
+        assert db.session.get(Certificate, issued["certificate"].id).revoked_reason == (
+            "記載に誤りがありました"
+        )
+
+
+def test_a_revocation_without_a_reason_is_refused_beside_the_field(app, issued) -> None:
+    _page, refused = _revoke(app, issued, "   ")
+    assert refused.status_code == 422
+    assert "取り消す理由を入力してください" in refused.text
+    assert "エラー" in refused.text.split("</title>")[0]
+    with app.app_context():
+        assert db.session.get(Certificate, issued["certificate"].id).revoked_at is None
+
+
+def test_a_clerk_of_another_municipality_cannot_revoke(app, issued) -> None:
+    with app.app_context():
+        clerk_id = RoleFactory(department__municipality=MunicipalityFactory()).account.id
         db.session.commit()
-    serial = issued["certificate"].serial
-    page = text(_post(client, serial=serial, code=issued["code"]).text)
-    assert "取り消されています" in page and "記載に誤りがありました" in page
+    outsider = app.test_client()
+    login_as(outsider, clerk_id)
+    url = f"/staff/certificates/{issued['certificate'].id}/revoke"
+    assert outsider.get(url).status_code == 404
+    token = csrf_token(outsider.get("/").text)
+    assert outsider.post(url, data={"csrf_token": token, "reason": "x"}).status_code == 404
+
+
+def test_the_issued_pdf_is_signed_by_its_municipality(app, issued) -> None:
+    damaged = bytearray(issued["pdf"])
+    damaged[len(damaged) // 3] ^= 0x01
+    with app.app_context():
+        check = signing.check_signature(issued["pdf"])
+        assert check.valid, check
+        assert "千代田区" in (check.signer or ""), check.signer
+        assert not signing.check_signature(bytes(damaged)).valid
 
 
 def _download(app: Flask, account_id: int | None, certificate_id: int):  # noqa: ANN202
