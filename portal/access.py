@@ -410,7 +410,7 @@ def certificate_or_404(certificate_id: int) -> Certificate:
 
 
 def issued_certificate_or_404(certificate_id: int) -> Certificate:
-    """A certificate, for the clerks of the issuing department only (to retry it)."""
+    """A certificate, for the clerks of the issuing department only (to retry or revoke it)."""
     certificate = db.session.get(Certificate, certificate_id)
     if certificate is None or not _may_issue(_account(), certificate):
         abort(404)

@@ -121,7 +121,9 @@ def _load(key_digest: str) -> SignInSession | None:
     found = db.session.execute(_session_with_case(asked.for_update), params).first()
     if found is None:
         # Locked, the case is joined inner: no row says nothing of the session alone.
-        return db.session.scalar(_session_by_key(), params) if asked.for_update else None
+        if not asked.for_update:
+            return None
+        return db.session.scalar(_session_by_key(), {"key_digest": key_digest})
     row, case = found
     access.keep_loaded_case(asked, case)
     return row

@@ -116,8 +116,8 @@ def _ask(certificate: Certificate, case: Case) -> Certificate:
 def seal(certificate: Certificate, pdf: bytes) -> bytes:
     """The one place a rendered PDF passes before it is stored: signed (PAdES, with a
     timestamp when a TSA is configured) by the municipality whose department issues it."""
-    issuer = certificate.department.municipality if certificate.department else None
-    issuer = issuer or certificate.municipality
+    department = certificate.department
+    issuer = department.municipality if department is not None else certificate.municipality
     return signing.sign_pdf(
         pdf,
         issuer,
