@@ -40,6 +40,9 @@ class Rule:
     sign_in: bool = True
     staff: bool = False
     guards: frozenset[str] = frozenset()
+    #: Signed out, the URL is as unknown as any other (404, whose page offers to sign in)
+    #: rather than a sign-in page that tells the visitor it leads somewhere.
+    strangers_not_found: bool = False
 
 
 ANYONE = Rule("anyone, signed in or not", sign_in=False)
@@ -75,6 +78,7 @@ MUNICIPALITY_ADMIN = Rule(
 CERTIFICATE_READER = Rule(
     "the certificate's holder, and the clerks of the department that issued it",
     guards=frozenset({"certificate_id"}),
+    strangers_not_found=True,
 )
 CERTIFICATE_ISSUER = Rule(
     "the clerks of the department that issued the certificate and the admins above it",
@@ -105,6 +109,8 @@ def requires(rule: Rule) -> Callable[[Callable[P, R]], Callable[P, R]]:
         @wraps(view)
         def checked(*args: P.args, **kwargs: P.kwargs) -> Any:
             if not current_user.is_authenticated:
+                if rule.strangers_not_found:
+                    abort(404)
                 return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
             if rule.staff and not current_user.is_staff:
                 abort(404)

@@ -290,6 +290,9 @@ class Verified:
     certificate: Certificate
     #: For a file check: whether the file is byte for byte the one issued.
     file_matches: bool | None = None
+    #: For a file check: what the file's own signature says, checked apart from our
+    #: records (a verifier without us would check that alone).
+    signature: signing.SignatureCheck | None = None
 
     @property
     def revoked(self) -> bool:
@@ -318,9 +321,10 @@ def verify(serial: str, code: str, check: Check, pdf: bytes | None = None) -> Ve
     matches = codes.code_matches(code, stored_hash or _NO_CERTIFICATE_HASH)
     if found is None or not matches:
         return None
-    file_matches = None
+    file_matches = signature = None
     if pdf is not None:
         file_matches = secrets.compare_digest(hashlib.sha256(pdf).hexdigest(), found.sha256 or "")
+        signature = signing.check_signature(pdf)
     request = found.request
     audit.record_access(
         found.holder,
@@ -332,7 +336,7 @@ def verify(serial: str, code: str, check: Check, pdf: bytes | None = None) -> Ve
         case=found.case,
         request=request,
     )
-    return Verified(found, file_matches)
+    return Verified(found, file_matches, signature)
 
 
 def masked_name(name: str) -> str:

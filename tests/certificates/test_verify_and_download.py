@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -22,6 +23,7 @@ from portal.mailbox.models import Message
 from portal.tenancy.kinds import DepartmentKind
 from tests.certificates.support import certificate_of, decide, pdf_path, pdftotext, qr_codes
 from tests.certificates.test_issuing import BIRTH, _filed
+from tests.certificates.test_signing import demo_ca_pem, flip_byte, pdfsig
 from tests.factories import AccountFactory, MunicipalityFactory, RoleFactory
 from tests.support.html import text
 from tests.support.people import csrf_token, login_as
@@ -128,16 +130,42 @@ def test_the_uploaded_pdf_is_compared_byte_for_byte(app, client, issued) -> None
         document=(BytesIO(pdf), "certificate.pdf"),
     )
     assert "発行されたとおりのこの証明書です" in text(same.text)
+    assert "ファイルの電子署名は有効です" in text(same.text)
+    assert "千代田区" in text(same.text)
     changed = bytearray(pdf)
     changed[len(changed) // 2] ^= 0x01
-    other = _post(
+    # The rendered document as it was before the signature was appended to it.
+    unsigned = pdf[: pdf.index(b"%%EOF") + len(b"%%EOF")]
+    answers = [
+        text(
+            _post(
+                client,
+                serial=certificate.serial,
+                code=issued["code"],
+                document=(BytesIO(bytes(document)), "certificate.pdf"),
+            ).text
+        )
+        for document in (changed, unsigned)
+    ]
+    for answer in answers:
+        assert "発行されたとおりの証明書ではありません" in answer
+    assert "ファイルの電子署名は有効ではありません" in answers[0]
+    assert "電子署名がありません" in answers[1]
+    assert _records(app, issued["holder_id"]) == [AccessPurpose.CERTIFICATE_FILE_CHECKED] * 3
+
+
+def test_the_file_check_speaks_english_too(app, client, issued) -> None:
+    from io import BytesIO
+
+    answer = _post(
         client,
-        serial=certificate.serial,
+        "en",
+        serial=issued["certificate"].serial,
         code=issued["code"],
-        document=(BytesIO(bytes(changed)), "certificate.pdf"),
+        document=(BytesIO(issued["pdf"]), "certificate.pdf"),
     )
-    assert "発行されたとおりの証明書ではありません" in text(other.text)
-    assert _records(app, issued["holder_id"]) == [AccessPurpose.CERTIFICATE_FILE_CHECKED] * 2
+    assert answer.status_code == 200
+    assert "The file's electronic signature is valid" in text(answer.text)
 
 
 def _revoke(app: Flask, issued: dict, *reasons: str):  # noqa: ANN202
@@ -203,14 +231,21 @@ def test_a_clerk_of_another_municipality_cannot_revoke(app, issued) -> None:
     assert outsider.post(url, data={"csrf_token": token, "reason": "x"}).status_code == 404
 
 
-def test_the_issued_pdf_is_signed_by_its_municipality(app, issued) -> None:
-    damaged = bytearray(issued["pdf"])
-    damaged[len(damaged) // 3] ^= 0x01
+def test_the_issued_pdf_is_signed_by_its_municipality(app, issued, tmp_path) -> None:
+    """The stored certificate itself, read by pyHanko and by poppler's ``pdfsig`` trusting
+    the demo CA: valid and trusted; one byte of its page changed: both refuse it."""
+    damaged = flip_byte(issued["pdf"])
     with app.app_context():
         check = signing.check_signature(issued["pdf"])
         assert check.valid, check
         assert "千代田区" in (check.signer or ""), check.signer
-        assert not signing.check_signature(bytes(damaged)).valid
+        assert not signing.check_signature(damaged).valid
+        ca_pem = demo_ca_pem(Path(app.config["SIGNING_KEY_DIR"]))
+    report = pdfsig(issued["pdf"], ca_pem, tmp_path)
+    assert "Signature Validation: Signature is Valid." in report
+    assert "Certificate Validation: Certificate is Trusted." in report
+    assert "Total document signed" in report
+    assert "Signature is Valid." not in pdfsig(damaged, ca_pem, tmp_path)
 
 
 def _download(app: Flask, account_id: int | None, certificate_id: int):  # noqa: ANN202
@@ -253,8 +288,13 @@ def test_nobody_else_downloads_it(app, issued) -> None:
         db.session.commit()
     for account_id in outsiders:
         assert _download(app, account_id, certificate.id).status_code == 404
+    # Signed out, the download is as unknown as any URL; its page offers to sign in and
+    # come back.
+    url = f"/certificates/{certificate.id}/download"
     anonymous = _download(app, None, certificate.id)
-    assert anonymous.status_code == 302 and anonymous.headers["Location"].startswith("/auth/login")
+    assert anonymous.status_code == 404
+    assert f'href="/auth/login?next={url}"' in anonymous.text
+    assert "ログインすると開けます" in text(anonymous.text)
 
 
 def test_the_resident_finds_the_links_on_the_receipt_page_and_in_the_mailbox(app, issued) -> None:
