@@ -134,6 +134,7 @@ def _result(form: VerifyForm, result: services.Verified | None) -> str | tuple[s
     page = render_template(
         "certificates/verify.html",
         form=form,
+        another=VerifyForm(formdata=None) if result is not None else None,
         result=result,
         checked=True,
         masked_name=services.masked_name(result.certificate.holder.display_name) if result else "",

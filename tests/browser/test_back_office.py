@@ -10,10 +10,8 @@ the Yokohama clerk's day of visits and approval, then the resident's mailbox and
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -37,7 +35,6 @@ from tests.support.people import login_as
 
 pytestmark = pytest.mark.browser
 
-DESKTOP = {"width": 1280, "height": 800}
 #: WCAG's reflow width (1.4.10): 320 CSS pixels, nothing to scroll sideways.
 NARROWEST = {"width": 320, "height": 640}
 PHONE_LABEL = "日中に連絡がとれる電話番号"
@@ -61,32 +58,6 @@ class Moved:
     visit_day: str
     #: As the pages write it: 2026年12月3日（木） 09:30–10:00.
     visit: str
-
-
-class Steps:
-    """Screenshots of a journey's steps, numbered, in the test's own tmp dir."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.count = 0
-
-    def shot(self, page: Page, name: str) -> None:
-        self.count += 1
-        page.screenshot(path=self.folder / f"{self.count:02d}-{name}.png", full_page=True)
-
-
-@pytest.fixture
-def steps(tmp_path: Path) -> Steps:
-    return Steps(tmp_path)
-
-
-@pytest.fixture
-def desk(browser: Browser) -> Iterator[Page]:
-    """A clerk's desktop, beside the resident's phone."""
-    context = browser.new_context(viewport=DESKTOP)
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def staff_sign_in(desk: Page, axe, live_portal: str, persona: str, pin: str) -> None:
