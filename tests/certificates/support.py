@@ -3,6 +3,7 @@ poppler's and zbar's tools."""
 
 from __future__ import annotations
 
+import io
 import subprocess
 from pathlib import Path
 
@@ -89,6 +90,31 @@ def qr_codes(path: Path, tmp: Path) -> list[str]:
     page = next(tmp.glob("page*.png"))
     out = _run("zbarimg", "--quiet", "--raw", str(page))
     return [line for line in out.splitlines() if line]
+
+
+def pdfinfo(path: Path) -> dict[str, str]:
+    """``pdfinfo``'s fields (Title, Author, Tagged, Page size ...)."""
+    lines = _run("pdfinfo", str(path)).splitlines()
+    return {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in lines)}
+
+
+def structure_tags(path: Path) -> tuple[str | None, set[str]]:
+    """The document's language and the kinds of element in its structure tree (/H1, /Table
+    ...), as a screen reader walks them."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    root = PdfFileReader(io.BytesIO(path.read_bytes())).root
+    tags: set[str] = set()
+    pending = [root["/StructTreeRoot"]]
+    while pending:
+        kids = pending.pop().get("/K")
+        for kid in kids if isinstance(kids, list) else [kids]:
+            element = kid.get_object() if hasattr(kid, "get_object") else kid
+            if hasattr(element, "get") and element.get("/S") is not None:
+                tags.add(str(element["/S"]))
+                pending.append(element)
+    language = root.get("/Lang")
+    return (str(language) if language is not None else None), tags
 
 
 def _run(*args: str) -> str:

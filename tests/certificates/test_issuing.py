@@ -26,9 +26,11 @@ from tests.certificates.support import (
     decide,
     pdf_path,
     pdffonts,
+    pdfinfo,
     pdftotext,
     qr_codes,
     run_certificate_jobs,
+    structure_tags,
 )
 from tests.factories import AccountFactory, CaseFactory, MunicipalityFactory, RoleFactory
 from tests.support.clerks import Clerk
@@ -111,6 +113,17 @@ def test_an_approved_birth_notification_gets_its_acceptance_certificate(
     for words in ("出生届 受理証明書", "山田 太郎", "千代田区", "山田", "花子", certificate.serial):
         assert words in page, words
     assert "令和" in page  # the era beside the western date
+    # Tagged for a screen reader (PDF/UA-1): title, language, headings and a table.
+    info = pdfinfo(path)
+    assert (info["Title"], info["Tagged"], info["Page size"]) == (
+        "出生届 受理証明書",
+        "yes",
+        "595.276 x 841.89 pts (A4)",
+    ), info
+    assert "千代田区" in info["Author"]
+    language, tags = structure_tags(path)
+    assert language == "ja"
+    assert {"/H1", "/Table", "/TH", "/TD"} <= tags, tags
     # The QR code holds the verify URL, from the configured address, with the printed code.
     [url] = qr_codes(path, tmp_path)
     assert url.startswith(f"{BASE_URL}/verify/{certificate.serial}?c=")
