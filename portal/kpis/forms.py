@@ -4,16 +4,29 @@ shows the default period meanwhile, with what was typed kept in the field."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
 from wtforms import Field, SelectField, StringField
 from wtforms.validators import ValidationError
 
 from portal.kpis.period import DEFAULT_MONTHS, MAX_MONTHS, Period, parse_month
 from portal.tenancy.models import Municipality
+
+
+def selector_args(args: Mapping[str, str]) -> MultiDict[str, str]:
+    """The selector's own parameters of a query string, each named here (so that the route
+    sweep of tests/test_every_route.py sends them hostile values)."""
+    given = {
+        "start": args.get("start"),
+        "end": args.get("end"),
+        "municipality": args.get("municipality"),
+    }
+    return MultiDict({name: value for name, value in given.items() if value is not None})
+
 
 _MONTH_HINT = _l("Year and month, for example 2026-04.")
 

@@ -48,7 +48,7 @@ from portal.casework.lifecycle import OPEN, RequestStatus
 from portal.casework.models import Correction
 from portal.db import db
 from portal.definitions.model import Text
-from portal.definitions.services import current_catalog
+from portal.definitions.services import Catalog, current_catalog
 from portal.journey.models import REQUEST_DUE_ON, Case, CaseStatus, ProcedureRequest
 from portal.kpis.period import Period, add_months
 from portal.tenancy.kinds import DepartmentKind
@@ -174,34 +174,44 @@ class Dashboard:
 def dashboard(
     period: Period, municipality: Municipality | None, now: datetime, today: date
 ) -> Dashboard:
-    """Every figure of one dashboard: five statements."""
+    """Every figure of one dashboard: seven statements, whatever the number of cases (the
+    definitions' stamp, one for the life events, three for the forms, two for the
+    departments)."""
+    catalog = current_catalog()
     municipality_id = municipality.id if municipality is not None else None
     return Dashboard(
         period=period,
         municipality=municipality,
-        life_events=life_events(period, municipality_id, now),
-        forms=forms(period, municipality_id),
+        life_events=life_events(period, municipality_id, now, catalog),
+        forms=forms(period, municipality_id, catalog),
         departments=departments(municipality_id, today),
         today=today,
     )
 
 
-def _workflow_titles() -> dict[str, str]:
-    return {key: str(w.title) for key, w in current_catalog().parsed_workflows.items()}
+def served_municipalities() -> list[Municipality]:
+    """The municipalities with departments here, for the portal admin's filter: of the 1,900
+    rows of the official list only these have anything to count."""
+    served = exists().where(Department.municipality_id == Municipality.id)
+    return list(db.session.scalars(select(Municipality).where(served).order_by(Municipality.code)))
 
 
-def _form_titles() -> dict[str, str]:
+def _workflow_titles(catalog: Catalog) -> dict[str, str]:
+    return {key: str(w.title) for key, w in catalog.parsed_workflows.items()}
+
+
+def _form_titles(catalog: Catalog) -> dict[str, str]:
     titles = {}
-    for form_id, data in current_catalog().forms.items():
+    for form_id, data in catalog.forms.items():
         title = Text.of(data.get("title"))
         titles[form_id] = str(title) if title is not None else form_id
     return titles
 
 
-def _draft_municipality_code() -> ColumnElement[Any] | None:
+def _draft_municipality_code(catalog: Catalog) -> ColumnElement[Any] | None:
     """The municipality code a draft's ``current`` address answer names, by its workflow."""
     whens = []
-    for key, workflow in current_catalog().parsed_workflows.items():
+    for key, workflow in catalog.parsed_workflows.items():
         address_key = workflow.municipalities.get("current")
         if address_key:
             code = Case.answers[(address_key, "municipality_code")].as_string()
@@ -209,12 +219,12 @@ def _draft_municipality_code() -> ColumnElement[Any] | None:
     return case(*whens, else_=None) if whens else None
 
 
-def _case_of_municipality(municipality_id: int) -> ColumnElement[bool]:
+def _case_of_municipality(municipality_id: int, catalog: Catalog) -> ColumnElement[bool]:
     """The case filed a request with the municipality, or is a draft whose address is in it."""
     filed_with = exists().where(
         ProcedureRequest.case_id == Case.id, ProcedureRequest.municipality_id == municipality_id
     )
-    code = _draft_municipality_code()
+    code = _draft_municipality_code(catalog)
     if code is None:
         return filed_with
     lives_in = exists().where(
@@ -224,7 +234,9 @@ def _case_of_municipality(municipality_id: int) -> ColumnElement[bool]:
     return or_(filed_with, and_(Case.status == CaseStatus.DRAFT, lives_in))
 
 
-def life_events(period: Period, municipality_id: int | None, now: datetime) -> list[LifeEventRow]:
+def life_events(
+    period: Period, municipality_id: int | None, now: datetime, catalog: Catalog
+) -> list[LifeEventRow]:
     """Started, submitted and abandoned cases of each life event: one GROUP BY."""
     stale = and_(
         Case.status == CaseStatus.DRAFT,
@@ -245,10 +257,10 @@ def life_events(period: Period, municipality_id: int | None, now: datetime) -> l
         .group_by(Case.workflow_key)
     )
     if municipality_id is not None:
-        query = query.where(_case_of_municipality(municipality_id))
+        query = query.where(_case_of_municipality(municipality_id, catalog))
     counts = {key: (started, submitted, abandoned) for key, started, submitted, abandoned in
               db.session.execute(query)}  # fmt: skip
-    titles = _workflow_titles()
+    titles = _workflow_titles(catalog)
     return [
         LifeEventRow(key, titles.get(key, key), *(int(n or 0) for n in counts.get(key, (0, 0, 0))))
         for key in [*titles, *sorted(set(counts) - set(titles))]
@@ -267,7 +279,7 @@ def _filed_requests(period: Period, municipality_id: int | None) -> list[ColumnE
     return conditions
 
 
-def forms(period: Period, municipality_id: int | None) -> list[FormRow]:
+def forms(period: Period, municipality_id: int | None, catalog: Catalog) -> list[FormRow]:
     """Each life event's forms: requests filed, decided, withdrawn, corrections asked, and
     the time to decision (three statements)."""
     conditions = _filed_requests(period, municipality_id)
@@ -293,7 +305,7 @@ def forms(period: Period, municipality_id: int | None) -> list[FormRow]:
     )
     corrections = {(key, form): n for key, form, n in db.session.execute(corrected)}
     durations = decision_percentiles(conditions)
-    workflows, titles = _workflow_titles(), _form_titles()
+    workflows, titles = _workflow_titles(catalog), _form_titles(catalog)
     rows = [
         FormRow(
             workflow_key=key,

@@ -11,7 +11,7 @@ from portal import access
 from portal.japan.clock import today_in_japan, utcnow
 from portal.kpis import downloads, queries
 from portal.kpis.chart import BarChart
-from portal.kpis.forms import PeriodForm, PortalPeriodForm
+from portal.kpis.forms import PeriodForm, PortalPeriodForm, selector_args
 from portal.kpis.period import Period
 from portal.kpis.presenter import life_event_chart, number
 from portal.tenancy.models import Municipality
@@ -48,7 +48,7 @@ def portal_csv() -> Response | tuple[str, int]:
 @access.requires(access.MUNICIPALITY_ADMIN)
 def municipality(municipality_id: int) -> tuple[str, int] | str:
     found = access.municipality_or_404(municipality_id)
-    form = PeriodForm(request.args, today_in_japan())
+    form = PeriodForm(selector_args(request.args), today_in_japan())
     valid = form.validate()
     figures = _figures(form, found)
     csv_url = url_for("kpis.municipality_csv", municipality_id=found.id, **_args(form))
@@ -59,7 +59,7 @@ def municipality(municipality_id: int) -> tuple[str, int] | str:
 @access.requires(access.MUNICIPALITY_ADMIN)
 def municipality_csv(municipality_id: int) -> Response | tuple[str, int]:
     found = access.municipality_or_404(municipality_id)
-    form = PeriodForm(request.args, today_in_japan())
+    form = PeriodForm(selector_args(request.args), today_in_japan())
     if not form.validate():
         return _page(form, _figures(form, found), None, valid=False)
     return _csv(_figures(form, found))
@@ -93,8 +93,9 @@ def _public(response: Response) -> Response:
 
 
 def _portal_form() -> PortalPeriodForm:
-    served = access.managed_municipalities(access.portal_admin_or_404())
-    return PortalPeriodForm(request.args, today_in_japan(), [m for m in served if m.departments])
+    return PortalPeriodForm(
+        selector_args(request.args), today_in_japan(), queries.served_municipalities()
+    )
 
 
 def _figures(form: PeriodForm, municipality: Municipality | None) -> queries.Dashboard:

@@ -20,6 +20,7 @@ from portal.tenancy.kinds import DepartmentKind
 from portal.tenancy.models import Municipality
 from tests.factories import CaseFactory, MunicipalityFactory, RequestFactory
 from tests.kpis.seed import MEDIAN_DAYS, NOW, P90_DAYS, TODAY, at, seed
+from tests.support.sql import counted_statements
 
 OCTOBER = Period(date(2026, 10, 1), date(2026, 10, 1))
 DAY = 86400
@@ -119,7 +120,7 @@ def test_percentiles_are_those_of_statistics_quantiles(app: Flask, definitions, 
                     decided_at=submitted + timedelta(days=count, hours=n),
                 )
         db.session.commit()
-        (row,) = queries.forms(OCTOBER, here.id)
+        (row,) = queries.forms(OCTOBER, here.id, current_catalog())
     seconds = [(count * 24 + n) * 3600 for n, count in enumerate(days)]
     if len(seconds) == 1:
         expected = {50: seconds[0], 90: seconds[0]}
@@ -141,7 +142,7 @@ def test_months_are_counted_in_japan(app: Flask, definitions) -> None:
             with as_of(moment):
                 CaseFactory(filed=True, municipality=here, forms=["mic.tenshutsu"])
         db.session.commit()
-        october = queries.forms(OCTOBER, here.id)
+        october = queries.forms(OCTOBER, here.id, current_catalog())
         cells = queries.open_data(Period(date(2026, 10, 1), date(2026, 11, 1)))
     assert [row.filed for row in october] == [1]
     months = [cell.month for cell in cells if cell.municipality_code == here.code]
@@ -197,3 +198,23 @@ def test_open_data_leaves_out_the_month_under_way(app: Flask, definitions) -> No
         db.session.commit()
         cells = queries.open_data(queries.open_data_period(TODAY))
     assert [c for c in cells if c.municipality_code == here.code] == []
+
+
+def test_a_dashboard_costs_the_same_statements_however_many_cases(app: Flask, definitions) -> None:
+    """Aggregates only: no statement per case, per request or per form."""
+    sent_for = []
+    with app.app_context():
+        here = MunicipalityFactory()
+        db.session.commit()
+        for cases in (1, 6):
+            for n in range(cases):
+                with as_of(at(1 + n)):
+                    CaseFactory(filed=True, municipality=here, forms=["mic.tenshutsu"])
+            db.session.commit()
+            current_catalog()  # parsed once per load, as in a warm worker
+            assert here.code  # loaded, as the view's guard loads it
+            with counted_statements(app) as sent:
+                queries.dashboard(OCTOBER, here, NOW, TODAY)
+            sent_for.append(len(sent))
+            db.session.rollback()
+    assert sent_for[0] == sent_for[1] == 7
