@@ -21,7 +21,7 @@ from portal.tenancy.models import Municipality
 from tests.factories import AccountFactory, CaseFactory, RoleFactory
 from tests.kpis.seed import NOW, seed
 from tests.support.html import text
-from tests.support.people import login_as
+from tests.support.people import csrf_token, login_as
 
 SVG = "{http://www.w3.org/2000/svg}"
 OCTOBER = "start=2026-10&end=2026-10"
@@ -242,3 +242,20 @@ def test_the_staff_home_links_admins_to_their_dashboards(app, world) -> None:
     assert 'href="/admin/kpis"' in portal
     clerk = _as(app, world, "clerk of A").get("/staff/").text
     assert "/kpis" not in clerk
+
+
+def test_an_admin_reading_english_gets_the_page_and_the_csv_header_in_english(app, world) -> None:
+    client = _as(app, world, "admin of A")
+    page = client.get("/staff/")
+    client.post(
+        "/language",
+        data={"language": "en", "next": "/staff/", "csrf_token": csrf_token(page.text)},
+    )
+    with as_of(NOW):
+        html = client.get(f"/admin/municipalities/{world['a']}/kpis?{OCTOBER}").text
+        response = client.get(f"/admin/municipalities/{world['a']}/kpis.csv?{OCTOBER}")
+    events = _table(html, "Cases started in the period, by life event")
+    assert any(row[1:6] == ["7", "5", "1", "1", "71.4 %"] for row in events)
+    assert "nobody has changed it for 30 days" in html
+    header = next(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert header == ["Period", "Table", "Row", "Figure", "Value"]
