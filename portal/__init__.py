@@ -101,6 +101,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.dashboard.views import bp as dashboard_bp
     from portal.health.views import bp as health_bp
     from portal.journey.views import bp as journey_bp
+    from portal.kpis.views import bp as kpis_bp
     from portal.mailbox.views import bp as mailbox_bp
     from portal.notifications.views import bp as notifications_bp
     from portal.staff.views import bp as staff_bp
@@ -114,6 +115,7 @@ def _register_blueprints(app: Flask) -> None:
         dashboard_bp,
         health_bp,
         journey_bp,
+        kpis_bp,
         mailbox_bp,
         notifications_bp,
         staff_bp,

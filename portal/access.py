@@ -75,6 +75,7 @@ REQUEST_WORKER = Rule(
 MUNICIPALITY_ADMIN = Rule(
     "the municipality's admins and the portal's", staff=True, guards=frozenset({"municipality_id"})
 )
+PORTAL_ADMIN = Rule("the portal's admins", staff=True)
 CERTIFICATE_READER = Rule(
     "the certificate's holder, and the clerks of the department that issued it",
     guards=frozenset({"certificate_id"}),
@@ -144,6 +145,14 @@ def is_portal_admin(account: Account) -> bool:
     return any(role.is_portal_admin for role in account.roles)
 
 
+def portal_admin_or_404() -> Account:
+    """The signed-in portal admin; any other staff member gets the 404 of an unknown URL."""
+    account = _account()
+    if not is_portal_admin(account):
+        abort(404)
+    return account
+
+
 def may_manage_municipality(account: Account, municipality: Municipality) -> bool:
     """Admins of the municipality and of the whole portal manage it."""
     return any(
@@ -209,9 +218,7 @@ def visible_requests(account: Account) -> Select[tuple[ProcedureRequest]]:
 
 def request_or_404(request_id: int) -> ProcedureRequest:
     """A request, for the staff of its department."""
-    found = db.session.scalar(
-        visible_requests(_account()).where(ProcedureRequest.id == request_id)
-    )
+    found = db.session.scalar(visible_requests(_account()).where(ProcedureRequest.id == request_id))
     if found is None:
         abort(404)
     return found

@@ -145,6 +145,11 @@ INSIDERS: dict[access.Rule, set[str]] = {
         "portal admin",
     },
 }
+#: The portal-wide pages (the KPIs of every municipality): its admins only.
+OUTSIDERS[access.PORTAL_ADMIN] = OUTSIDERS[access.MUNICIPALITY_ADMIN] | {
+    "admin of the municipality filed with"
+}
+INSIDERS[access.PORTAL_ADMIN] = {"portal admin"}
 #: A certificate: its holder and the issuing department's clerks, as a document; its retry
 #: for those clerks only, as the request's page.
 OUTSIDERS[access.CERTIFICATE_READER] = OUTSIDERS[access.DOCUMENT_READER]

@@ -1,0 +1,1 @@
+"""Key performance indicators: the admins' dashboard and the public open data."""
