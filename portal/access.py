@@ -203,9 +203,7 @@ def visible_requests(account: Account) -> Select[tuple[ProcedureRequest]]:
 
 def request_or_404(request_id: int) -> ProcedureRequest:
     """A request, for the staff of its department."""
-    found = db.session.scalar(
-        visible_requests(_account()).where(ProcedureRequest.id == request_id)
-    )
+    found = db.session.scalar(visible_requests(_account()).where(ProcedureRequest.id == request_id))
     if found is None:
         abort(404)
     return found
