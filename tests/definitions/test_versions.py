@@ -72,7 +72,7 @@ def test_one_draft_per_key_and_scope(app, tmp_path: Path) -> None:
         admin = AccountFactory()
         load_minimal(tmp_path)
         versions.create_draft(*FORM, actor=admin)
-        with pytest.raises(versions.VersionRefused, match="already a draft"):
+        with force_locale("en"), pytest.raises(versions.VersionRefused, match="already a draft"):
             versions.create_draft(*FORM, actor=admin)
         town = MunicipalityFactory(departments=[])
         local = versions.create_draft(*FORM, actor=admin, scope=versions.Scope(town))
@@ -140,7 +140,10 @@ def test_publishing_refuses_a_draft_overtaken_by_another_version(app, tmp_path: 
         load_minimal(tmp_path, upgrade)
         stale.state = VersionState.DRAFT
         db.session.flush()
-        with pytest.raises(versions.VersionRefused, match="published after this draft"):
+        with (
+            force_locale("en"),
+            pytest.raises(versions.VersionRefused, match="published after this draft"),
+        ):
             versions.publish(stale, actor=admin)
 
 
@@ -157,7 +160,7 @@ def test_retiring_brings_back_the_version_before(app, tmp_path: Path) -> None:
         assert draft.state == VersionState.RETIRED and draft.retired_at is not None
         # The last version of a form a workflow files cannot go.
         only = versions.published_of(*FORM)
-        with pytest.raises(versions.VersionRefused, match="break"):
+        with force_locale("en"), pytest.raises(versions.VersionRefused, match="break"):
             versions.retire(only, actor=admin)
         assert only.state == VersionState.PUBLISHED
         assert title_now() == "Moving-out notification"

@@ -14,6 +14,7 @@ from portal.definitions import services, versions
 from portal.definitions.models import DefinitionVersion, VersionState
 from portal.definitions.sources import read_sources
 from portal.extensions import db
+from portal.i18n import force_locale
 from tests.definitions import minimal
 from tests.factories import AccountFactory
 
@@ -42,7 +43,8 @@ def test_two_admins_publishing_at_once_one_wins(app, tmp_path: Path) -> None:
                 outcomes.append("published")
             except versions.VersionRefused as refused:
                 db.session.rollback()
-                outcomes.append(str(refused))
+                with force_locale("en"):
+                    outcomes.append(str(refused.message))
 
     threads = [threading.Thread(target=publish, args=(a,)) for a in admins]
     for thread in threads:
