@@ -8,7 +8,8 @@ a national version, the municipality's for its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -21,8 +22,15 @@ from portal.audit import services as audit
 from portal.db import db, utcnow
 from portal.definitions import checker
 from portal.definitions.models import DefinitionVersion, VersionOrigin, VersionState
-from portal.definitions.services import catalog_sources, read_catalog
-from portal.definitions.sources import Problem, Source, content_digest, file_for, to_yaml
+from portal.definitions.services import catalog_sources, read_catalog, source_key
+from portal.definitions.sources import (
+    Problem,
+    Source,
+    content_digest,
+    file_for,
+    read_sources,
+    to_yaml,
+)
 from portal.tenancy.models import Municipality
 
 KINDS = ("vocabulary", "form", "workflow")
@@ -271,3 +279,54 @@ def _audit(version: DefinitionVersion, actor: Account | None, action: str) -> No
             "digest": version.digest,
         },
     )
+
+
+# Export and import ------------------------------------------------------------------------
+
+
+def export_tree(directory: Path) -> list[str]:
+    """Write the live national versions as the repository's tree (``forms/vocabulary.yaml``,
+    ``forms/<ministry>/<name>.yaml``, ``workflows/<event>.yaml``); the files written."""
+    written = []
+    for source in catalog_sources(read_catalog()).files:
+        target = directory / source.file
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(to_yaml(source.data), encoding="utf-8")
+        written.append(source.file)
+    return written
+
+
+@dataclass
+class ImportReport:
+    drafted: list[DefinitionVersion] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    #: Faults: unreadable files, refused drafts, and the faults of each draft made.
+    problems: list[Problem] = field(default_factory=list)
+
+
+def import_tree(directory: Path, *, actor: Account | None) -> ImportReport:
+    """A national draft of every file in such a tree that differs from its live version
+    (its number aside); each draft is checked as it is saved, and may be fixed later."""
+    sources = read_sources(directory / "forms", directory / "workflows")
+    report = ImportReport(problems=list(sources.problems))
+    for source in sources.files:
+        if not isinstance(source.data, dict) or (
+            source.kind != "vocabulary" and not isinstance(source.data.get("id"), str)
+        ):
+            report.problems.append(Problem(source.file, "id", "not a definition with an id"))
+            continue
+        key = source_key(source)
+        live = published_of(source.kind, key)
+        if live is not None and content_digest({**source.data, "version": live.version}) == (
+            live.digest
+        ):
+            report.unchanged.append(live.label)
+            continue
+        try:
+            draft = create_draft(source.kind, key, actor=actor, text=to_yaml(source.data))
+        except VersionRefused as refused:
+            report.problems.append(Problem(source.file, "", str(refused.message)))
+            continue
+        report.drafted.append(draft)
+        report.problems.extend(problems_of(draft))
+    return report
