@@ -8,6 +8,7 @@ a national version, the municipality's for its own.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,8 +168,20 @@ def save_draft(
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         return [Problem(draft.source_file, _yaml_place(exc), f"not valid YAML: {exc}")]
+    except (ValueError, RecursionError) as exc:  # a 5,000-digit number, a 100,000-deep list
+        return [Problem(draft.source_file, "", f"not a definition: {exc}"[:300])]
     if not isinstance(data, dict):
         return [Problem(draft.source_file, "", "a definition is a mapping of names to values")]
+    try:
+        json.dumps(data, allow_nan=False)
+    except (TypeError, ValueError):
+        return [
+            Problem(
+                draft.source_file,
+                "",
+                "only text, numbers, true/false, lists and mappings: put dates in quotes",
+            )
+        ]
     draft.content = data
     draft.digest = content_digest(data)
     db.session.flush()

@@ -298,3 +298,17 @@ def test_texts_may_be_in_any_language_with_japanese_required(app, tmp_path: Path
         with force_locale("en"):
             assert str(title) == "転出届"
         assert title.others == (("ko", "전출신고"),)  # shown once Korean is configured
+
+
+def test_yaml_that_cannot_be_stored_is_a_fault_not_an_error(app, tmp_path: Path) -> None:
+    with app.app_context():
+        load_minimal(tmp_path)
+        draft = versions.create_draft(*FORM, actor=None)
+        for text, expected in (
+            ("id: mic.tenshutsu\nsince: 2026-12-01\n", "put dates in quotes"),
+            ("version: " + "9" * 5000, "not a definition"),
+            ("[" * 50_000, "not"),
+        ):
+            problems = versions.save_draft(draft, text, actor=None)
+            assert expected in problems[0].message
+            assert draft.source_text == text
