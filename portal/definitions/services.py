@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -106,14 +106,19 @@ def load(sources: Sources | None = None) -> LoadReport:
         report.added.append(label)
     if problems:
         raise DefinitionsRefused(problems)
-    db.session.add_all(pending)
-    db.session.flush()
-    if pending:
-        # Admins' published forms the repository does not have stay live beside the new
-        # files: the whole catalog must still check.
-        problems = checker.check(catalog_sources(read_catalog()))
-        if problems:
-            raise DefinitionsRefused(problems)
+    admins_live = select(DefinitionVersion.id).where(
+        DefinitionVersion.origin == VersionOrigin.ADMIN,
+        DefinitionVersion.state == VersionState.PUBLISHED,
+    )
+    with db.session.begin_nested():  # a refusal below leaves nothing behind
+        db.session.add_all(pending)
+        db.session.flush()
+        if pending and db.session.scalar(admins_live.limit(1)) is not None:
+            # Admins' published versions stay live beside the new files (a form the
+            # repository lacks, a municipality's override): the whole catalog must check.
+            problems = catalog_problems(read_catalog())
+            if problems:
+                raise DefinitionsRefused(problems)
     return report
 
 
@@ -257,6 +262,22 @@ def read_catalog(stamp: object = None) -> Catalog:
         ),
         overrides=overrides,
     )
+
+
+def catalog_problems(catalog: Catalog) -> list[Problem]:
+    """The checker's faults in the national catalog, and in it with each municipality's
+    overrides in place (an override was checked when published, but the national
+    definitions may have changed since)."""
+    problems = checker.check(catalog_sources(catalog))
+    national = {str(p) for p in problems}
+    for code, forms in sorted(catalog.overrides.items()):
+        local = catalog_sources(replace(catalog, forms={**catalog.forms, **forms}))
+        problems += [
+            Problem(f"{code}:{p.file}", p.path, p.message)
+            for p in checker.check(local)
+            if str(p) not in national
+        ]
+    return problems
 
 
 def catalog_sources(catalog: Catalog) -> Sources:

@@ -23,7 +23,12 @@ from portal.audit import services as audit
 from portal.db import db, utcnow
 from portal.definitions import checker
 from portal.definitions.models import DefinitionVersion, VersionOrigin, VersionState
-from portal.definitions.services import catalog_sources, read_catalog, source_key
+from portal.definitions.services import (
+    catalog_problems,
+    catalog_sources,
+    read_catalog,
+    source_key,
+)
 from portal.definitions.sources import (
     Problem,
     Source,
@@ -256,7 +261,7 @@ def retire(version: DefinitionVersion, *, actor: Account | None) -> None:
             version.state = VersionState.RETIRED
             version.retired_at = utcnow()
             db.session.flush()
-            problems = checker.check(catalog_sources(read_catalog()))
+            problems = catalog_problems(read_catalog())
             if problems:
                 raise VersionRefused(_l("Retiring it would break other definitions"), problems)
     except VersionRefused:

@@ -312,3 +312,26 @@ def test_yaml_that_cannot_be_stored_is_a_fault_not_an_error(app, tmp_path: Path)
             problems = versions.save_draft(draft, text, actor=None)
             assert expected in problems[0].message
             assert draft.source_text == text
+
+
+def test_load_refuses_an_upgrade_that_breaks_a_municipality_override(app, tmp_path: Path) -> None:
+    with app.app_context():
+        load_minimal(tmp_path)
+        town = MunicipalityFactory(departments=[])
+        draft = versions.create_draft(*FORM, actor=None, scope=versions.Scope(town))
+        data = yaml.safe_load(draft.source_text)
+        data["sections"][0]["fields"].append({"key": "move.members", "required": False})
+        assert versions.save_draft(draft, to_yaml(data), actor=None) == []
+        versions.publish(draft, actor=None)
+
+        def drop_members(data: dict[str, Any]) -> None:
+            data["vocabulary"]["version"] = 2
+            del data["vocabulary"]["items"]["move.members"]
+
+        with pytest.raises(services.DefinitionsRefused) as refused:
+            load_minimal(tmp_path, drop_members)
+        assert [str(p) for p in refused.value.problems] == [
+            f"{town.code}:forms/mic/tenshutsu.yaml:sections/0/fields/3/key: "
+            "unknown vocabulary key 'move.members'"
+        ]
+        assert services.current_catalog().vocabulary["version"] == 1  # nothing was loaded
