@@ -99,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.certificates.statuslist_views import bp as status_lists_bp
     from portal.certificates.views import bp as certificates_bp
     from portal.dashboard.views import bp as dashboard_bp
+    from portal.definitions.admin import bp as definitions_admin_bp
     from portal.health.views import bp as health_bp
     from portal.journey.views import bp as journey_bp
     from portal.kpis.views import bp as kpis_bp
@@ -113,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
         certificates_bp,
         status_lists_bp,
         dashboard_bp,
+        definitions_admin_bp,
         health_bp,
         journey_bp,
         kpis_bp,

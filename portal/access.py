@@ -22,6 +22,7 @@ from portal.audit.models import AccessRecord
 from portal.casework.lifecycle import TRANSITIONS, Action, Actor
 from portal.certificates.models import Certificate
 from portal.db import MAX_ID, READING_METHODS, db
+from portal.definitions.models import DefinitionVersion
 from portal.journey.models import Attachment, Case, ProcedureRequest
 from portal.mailbox.models import Message
 from portal.notifications import tokens
@@ -95,6 +96,15 @@ STATUS_LIST_READER = Rule(
     guards=frozenset({"list_id"}),
 )
 EMAIL_CONFIRMER = Rule("the account a confirmation link was sent for", guards=frozenset({"token"}))
+#: Forms and workflows: the portal's admins change the national ones, a municipality's admins
+#: read those and change their municipality's own.
+DEFINITIONS_ADMIN = Rule("the portal's admins and every municipality's", staff=True)
+DEFINITION_VERSION_ADMIN = Rule(
+    "for a national version the portal's admins (any admin reads it); for a municipality's, "
+    "its admins and the portal's",
+    staff=True,
+    guards=frozenset({"version_id"}),
+)
 
 
 def requires(rule: Rule) -> Callable[[Callable[P, R]], Callable[P, R]]:
@@ -456,3 +466,54 @@ def _account() -> Account:
     if not current_user.is_authenticated:
         abort(404)
     return current_user._get_current_object()
+
+
+def administers_definitions(account: Account) -> bool:
+    """A portal admin, or an admin of some municipality."""
+    return any(role.role is Role.ADMIN for role in account.roles)
+
+
+def definitions_admin_or_404() -> Account:
+    account = _account()
+    if not administers_definitions(account):
+        abort(404)
+    return account
+
+
+def may_change_scope(account: Account, municipality: Municipality | None) -> bool:
+    """National definitions are the portal admins'; a municipality's are its admins' too."""
+    if municipality is None:
+        return is_portal_admin(account)
+    return may_manage_municipality(account, municipality)
+
+
+def definition_version_or_404(version_id: int, *, change: bool = False) -> DefinitionVersion:
+    """A version, for whoever may read it (any admin, a national one) or, with ``change``,
+    change, publish or retire it (its scope's admins)."""
+    account = _account()
+    version = db.session.get(DefinitionVersion, version_id) if 0 < version_id <= MAX_ID else None
+    if version is None or not administers_definitions(account):
+        abort(404)
+    municipality = (
+        db.session.get(Municipality, version.municipality_id) if version.municipality_id else None
+    )
+    allowed = (
+        may_change_scope(account, municipality)
+        if change or municipality is not None
+        else administers_definitions(account)
+    )
+    if not allowed:
+        abort(404)
+    return version
+
+
+def definition_scope_or_404(municipality_id: int | None) -> Municipality | None:
+    """The scope a new draft goes to (``None``: national), if this account may change it."""
+    municipality = None
+    if municipality_id is not None:
+        municipality = db.session.get(Municipality, municipality_id)
+        if municipality is None:
+            abort(404)
+    if not may_change_scope(_account(), municipality):
+        abort(404)
+    return municipality

@@ -23,12 +23,15 @@ from portal import access, create_app
 from portal.accounts.models import Account
 from portal.bookings import services as bookings
 from portal.certificates import statuslist
+from portal.definitions.models import DefinitionVersion, VersionOrigin, VersionState
+from portal.definitions.sources import content_digest
 from portal.extensions import db
 from portal.japan.clock import utcnow
 from portal.journey.models import Case, CaseStatus
 from portal.notifications import services as notifications
 from portal.notifications import tokens
 from portal.tenancy.kinds import DepartmentKind
+from portal.tenancy.models import Municipality
 from tests.factories import (
     AccountFactory,
     AttachmentFactory,
@@ -162,6 +165,23 @@ INSIDERS[access.EMAIL_CONFIRMER] = {"filer"}
 #: A request of the filer's case (a correction, a withdrawal): the same people as the case.
 OUTSIDERS[access.REQUEST_FILER] = OUTSIDERS[access.FILER]
 INSIDERS[access.REQUEST_FILER] = INSIDERS[access.FILER]
+#: Forms and workflows: every admin sees the list; a municipality's version is its admins'
+#: and the portal's (a national one, changed only by a portal admin: tests/definitions).
+OUTSIDERS[access.DEFINITIONS_ADMIN] = {
+    "stranger",
+    "another resident",
+    "filer",
+    "clerk of another department",
+    "clerk of another municipality",
+    "clerk of the department filed with",
+}
+INSIDERS[access.DEFINITIONS_ADMIN] = {
+    "admin of the municipality filed with",
+    "admin of another municipality",
+    "portal admin",
+}
+OUTSIDERS[access.DEFINITION_VERSION_ADMIN] = OUTSIDERS[access.MUNICIPALITY_ADMIN]
+INSIDERS[access.DEFINITION_VERSION_ADMIN] = INSIDERS[access.MUNICIPALITY_ADMIN]
 #: Status lists are public: nobody is outside, a signed-out verifier and a resident get in.
 OUTSIDERS[access.STATUS_LIST_READER] = set()
 INSIDERS[access.STATUS_LIST_READER] = {"stranger", "filer"}
@@ -237,6 +257,7 @@ def world(app: Flask) -> World:
             "request_id": filed.requests[1].id,
             "certificate_id": CertificateFactory(request=filed.requests[0]).id,
             "list_id": statuslist.allocate(a.id)[0],
+            "version_id": _local_version(a).id,
         }
         world = World(
             people={name: account.id if account else None for name, account in people.items()},
@@ -256,6 +277,26 @@ def world(app: Flask) -> World:
         )
         db.session.commit()
     return world
+
+
+def _local_version(municipality: Municipality) -> DefinitionVersion:
+    """Municipality A's published override of a form."""
+    content = {"id": "mic.tenshutsu", "version": 1}
+    version = DefinitionVersion(
+        kind="form",
+        key="mic.tenshutsu",
+        version=1,
+        municipality_id=municipality.id,
+        state=VersionState.PUBLISHED,
+        origin=VersionOrigin.ADMIN,
+        digest=content_digest(content),
+        content=content,
+        source_file="forms/mic/tenshutsu.yaml",
+        published_at=utcnow(),
+    )
+    db.session.add(version)
+    db.session.flush()
+    return version
 
 
 #: Values for URL arguments that name no object (objects come from the world).

@@ -453,7 +453,7 @@ def _look_alike(first: Mapping[str, Any], second: Mapping[str, Any]) -> bool:
     nearly the same in both: one fact asked twice, or two the summary cannot tell apart."""
     labels = [item.get("summary_label") or item["label"] for item in (first, second)]
     ja = [_normalised(label["ja"]) for label in labels]
-    en = [_normalised(label["en"]) for label in labels]
+    en = [_normalised(label.get("en") or label["ja"]) for label in labels]
     if ja[0] == ja[1] or en[0] == en[1]:
         return True
     return all(

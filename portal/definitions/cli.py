@@ -1,4 +1,5 @@
-"""``flask --app portal definitions check`` and ``... definitions load``."""
+"""``flask --app portal definitions check``, ``... load``, ``... export DIR`` and
+``... import DIR``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import click
 
 from portal.cli import UnitOfWorkGroup
-from portal.definitions import checker, services
+from portal.definitions import checker, services, versions
 from portal.definitions.sources import FORMS_DIR, WORKFLOWS_DIR, read_sources
 
 definitions_cli = UnitOfWorkGroup("definitions", help="Check and load forms and workflows.")
@@ -63,3 +64,23 @@ def load(forms_dir: Path, workflows_dir: Path) -> None:
     for label in report.added:
         click.echo(f"added {label}")
     click.echo(f"{len(report.added)} added, {len(report.unchanged)} unchanged")
+
+
+@definitions_cli.command("export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def export(directory: Path) -> None:
+    """Write the published national versions as the YAML tree of forms/ and workflows/."""
+    written = versions.export_tree(directory)
+    click.echo(f"{len(written)} files written to {directory}")
+
+
+@definitions_cli.command("import")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def import_(directory: Path) -> None:
+    """Make a draft of every file of such a tree that differs from its published version."""
+    report = versions.import_tree(directory, actor=None)
+    for draft in report.drafted:
+        click.echo(f"drafted {draft.label}")
+    for problem in report.problems:
+        click.echo(str(problem), err=True)
+    click.echo(f"{len(report.drafted)} drafted, {len(report.unchanged)} unchanged")

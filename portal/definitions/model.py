@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import Any
 
 from portal.definitions.logic import Condition, variables
-from portal.i18n import localized
+from portal.i18n import current_language, localized
 
 #: The parts of an address answer, in the order they are stored and asked; conditions may
 #: read each part (``move.new_address.municipality_code``).
@@ -29,15 +29,27 @@ ADDRESS_PARTS = (
 
 @dataclass(frozen=True)
 class Text:
+    """A text in Japanese and in any other configured language (English, ...): Japanese is
+    required and stands in for a language the text does not have."""
+
     ja: str
-    en: str
+    en: str | None = None
+    others: tuple[tuple[str, str], ...] = ()
 
     def __str__(self) -> str:
-        return localized(self.ja, self.en)
+        language = current_language()
+        if language == "en":
+            return localized(self.ja, self.en)
+        return dict(self.others).get(language) or self.ja
 
     @classmethod
     def of(cls, data: Mapping[str, str] | None) -> Text | None:
-        return cls(data["ja"], data["en"]) if data else None
+        return cls.required(data) if data else None
+
+    @classmethod
+    def required(cls, data: Mapping[str, str]) -> Text:
+        others = tuple(sorted((k, v) for k, v in data.items() if k not in ("ja", "en")))
+        return cls(data["ja"], data.get("en"), others)
 
 
 @dataclass(frozen=True)
@@ -191,8 +203,17 @@ class Snapshot:
     workflow: Workflow
     forms: Mapping[str, Form]
     vocabulary: Mapping[str, Item]
+    #: Municipalities' published overrides of these forms when the snapshot was made, by
+    #: municipality code: a form filed there is that municipality's version.
+    local: Mapping[str, Mapping[str, Form]] = field(default_factory=dict)
 
-    def form(self, form_id: str) -> Form:
+    def form(self, form_id: str, municipality_code: str | None = None) -> Form:
+        """The form as filed at ``municipality_code``: its override there, else the
+        national one."""
+        if municipality_code is not None:
+            local = self.local.get(municipality_code, {}).get(form_id)
+            if local is not None:
+                return local
         return self.forms[form_id]
 
     @cached_property
@@ -211,11 +232,11 @@ def build_item(key: str, data: Mapping[str, Any]) -> Item:
     return Item(
         key=key,
         type=data["type"],
-        label=Text(**data["label"]),
+        label=Text.required(data["label"]),
         help=Text.of(data.get("help")),
         summary_label=Text.of(data.get("summary_label")),
         options=tuple(
-            Option(o["value"], Text(**o["label"]), Text.of(o.get("help")))
+            Option(o["value"], Text.required(o["label"]), Text.of(o.get("help")))
             for o in data.get("options", ())
         ),
         validation=dict(data.get("validation", {})),
@@ -251,12 +272,12 @@ def build_form(data: Mapping[str, Any], vocabulary: Mapping[str, Item]) -> Form:
         id=data["id"],
         version=int(data["version"]),
         ministry=data["ministry"],
-        title=Text(**data["title"]),
+        title=Text.required(data["title"]),
         summary=Text.of(data.get("summary")),
-        legal_basis=Text(**data["legal_basis"]),
+        legal_basis=Text.required(data["legal_basis"]),
         department_kind=data["department_kind"],
         deadline=Deadline(
-            rule=Text(**deadline["rule"]),
+            rule=Text.required(deadline["rule"]),
             from_key=deadline.get("from"),
             days=deadline.get("days"),
             count_first_day=bool(deadline.get("count_first_day", False)),
@@ -273,7 +294,7 @@ def build_form(data: Mapping[str, Any], vocabulary: Mapping[str, Item]) -> Form:
         sections=tuple(
             Section(
                 id=s["id"],
-                title=Text(**s["title"]),
+                title=Text.required(s["title"]),
                 help=Text.of(s.get("help")),
                 fields=tuple(build_field(f, vocabulary) for f in s["fields"]),
             )
@@ -287,8 +308,8 @@ def build_workflow(data: Mapping[str, Any], vocabulary: Mapping[str, Item]) -> W
     return Workflow(
         id=data["id"],
         version=int(data["version"]),
-        title=Text(**data["title"]),
-        summary=Text(**data["summary"]),
+        title=Text.required(data["title"]),
+        summary=Text.required(data["summary"]),
         filer=data["filer"],
         questions=tuple(build_field(f, vocabulary) for f in data["questions"]),
         municipalities=dict(data["municipalities"]),
@@ -318,4 +339,8 @@ def build_snapshot(data: Mapping[str, Any]) -> Snapshot:
         workflow=build_workflow(data["workflow"], vocabulary),
         forms={form_id: build_form(form, vocabulary) for form_id, form in data["forms"].items()},
         vocabulary=vocabulary,
+        local={
+            code: {form_id: build_form(form, vocabulary) for form_id, form in forms.items()}
+            for code, forms in data.get("local", {}).items()
+        },
     )

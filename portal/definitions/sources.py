@@ -82,3 +82,20 @@ def _display(path: Path, base: Path) -> str:
         return str(path.relative_to(base))
     except ValueError:
         return str(path)
+
+
+def file_for(kind: str, key: str) -> str:
+    """Where a definition lives in the repository: ``forms/vocabulary.yaml``,
+    ``forms/<ministry>/<name>.yaml`` for the form ``<ministry>.<name>``, or
+    ``workflows/<event>.yaml``."""
+    if kind == "vocabulary":
+        return f"forms/{VOCABULARY_FILE}"
+    if kind == "form":
+        ministry, name = key.split(".", 1)
+        return f"forms/{ministry}/{name}.yaml"
+    return f"workflows/{key}.yaml"
+
+
+def to_yaml(data: Any) -> str:
+    """A definition as its repository file is written: keys in their order, Japanese as is."""
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)

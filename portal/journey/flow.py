@@ -111,7 +111,8 @@ def procedures(
             continue
         if not condition_holds(entry.applies_if, conditions, today):
             continue
-        form = snapshot.form(entry.form_id)
+        code = municipality_code_of(snapshot, entry, answers)
+        form = snapshot.form(entry.form_id, code)
         later = entry.follow_up and follow_up is None
         found.append(
             Procedure(
@@ -119,7 +120,7 @@ def procedures(
                 form=form,
                 included=not later and not (entry.optional and form.id in declined),
                 deadline=deadline_of(form, answers),
-                municipality_code=municipality_code_of(snapshot, entry, answers),
+                municipality_code=code,
                 later=later,
             )
         )

@@ -182,7 +182,7 @@ class ProcedureRequest(db.Model):
     @property
     def form_definition(self) -> Form:
         """This request's form, as its case's frozen definitions have it."""
-        return self.case.definitions.form(self.form_id)
+        return self.case.definitions.form(self.form_id, self.municipality.code)
 
     @property
     def is_open(self) -> bool:

@@ -42,6 +42,7 @@ def home() -> str:
         open_counts=queue.open_counts(departments),
         municipalities=access.managed_municipalities(current_user),
         portal_admin=access.is_portal_admin(current_user),
+        administers_definitions=access.administers_definitions(current_user),
     )
 
 

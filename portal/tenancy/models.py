@@ -111,9 +111,7 @@ class Department(db.Model):
     municipality_id: Mapped[int] = mapped_column(
         ForeignKey("municipalities.id", ondelete="CASCADE"), index=True
     )
-    kind: Mapped[DepartmentKind] = mapped_column(
-        text_enum(DepartmentKind, 40)
-    )
+    kind: Mapped[DepartmentKind] = mapped_column(text_enum(DepartmentKind, 40))
     name_ja: Mapped[str] = mapped_column(String(100))
     name_en: Mapped[str] = mapped_column(String(100))
 

@@ -198,9 +198,14 @@ FAULTS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "form id 'mic.elsewhere' must live in forms/mic/elsewhere.yaml",
     ),
     (
-        "schema: a text without English",
-        lambda d: _form(d)["title"].pop("en"),
-        "forms/mic/tenshutsu.yaml:title: 'en' is a required property",
+        "schema: a text without Japanese",
+        lambda d: _form(d)["title"].pop("ja"),
+        "forms/mic/tenshutsu.yaml:title: 'ja' is a required property",
+    ),
+    (
+        "schema: a text in something that is not a language code",
+        lambda d: _form(d)["title"].update({"English": "Moving out"}),
+        "forms/mic/tenshutsu.yaml:title: 'English' does not match",
     ),
     (
         "schema: an unknown department kind",

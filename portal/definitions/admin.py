@@ -1,0 +1,257 @@
+"""``/admin/definitions``: the versions of every form and workflow, one version's YAML and its
+diff with another, a draft's raw YAML edited, published or discarded, and a published one
+retired. Who may do what is in ``portal.access``; what happens is in ``versions``."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from portal import access
+from portal.db import db
+from portal.definitions import versions
+from portal.definitions.diff import diff
+from portal.definitions.forms import DraftForm, NewDraftForm
+from portal.definitions.models import DefinitionVersion, VersionState
+from portal.definitions.sources import Problem, to_yaml
+from portal.japan.clock import utcnow
+from portal.tenancy.models import Municipality
+
+bp = Blueprint("definitions_admin", __name__, url_prefix="/admin/definitions")
+
+#: Publishing asks for a sign-in this recent.
+FRESH_SIGN_IN = timedelta(minutes=15)
+STATE_LABELS = {
+    VersionState.DRAFT: _l("Draft"),
+    VersionState.PUBLISHED: _l("Published"),
+    VersionState.RETIRED: _l("Retired"),
+}
+ACTION_LABELS = {
+    "added": _l("Added"),
+    "removed": _l("Removed"),
+    "moved": _l("Moved"),
+    "changed": _l("Changed"),
+}
+
+
+@bp.app_template_global()
+def state_label(state: VersionState) -> str:
+    return str(STATE_LABELS[state])
+
+
+@bp.app_template_global()
+def change_label(action: str) -> str:
+    return str(ACTION_LABELS[action])
+
+
+@bp.get("/")
+@access.requires(access.DEFINITIONS_ADMIN)
+def index() -> str:
+    """Forms by ministry, workflows and the vocabulary, national first, then the overrides of
+    the municipalities this admin manages, each key with its versions newest first."""
+    account = access.definitions_admin_or_404()
+    scopes = _scopes(account)
+    local_ids = [m.id for m in scopes if m is not None]
+    query = select(DefinitionVersion).where(
+        DefinitionVersion.municipality_id.is_(None)
+        | DefinitionVersion.municipality_id.in_(local_ids)
+    )
+    groups: dict[tuple[int, str], dict[str, list[DefinitionVersion]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for row in db.session.scalars(query.order_by(DefinitionVersion.version.desc())):
+        groups[(row.municipality_id or 0, _group(row))][row.key].append(row)
+    municipalities = {m.id: m for m in scopes if m is not None}
+    return render_template(
+        "definitions/index.html",
+        groups=sorted(groups.items()),
+        municipalities=municipalities,
+    )
+
+
+def _group(row: DefinitionVersion) -> str:
+    if row.kind == "form":
+        return "form:" + row.key.split(".", 1)[0]
+    return row.kind
+
+
+@bp.get("/versions/<int:version_id>")
+@access.requires(access.DEFINITION_VERSION_ADMIN)
+def version(version_id: int) -> str:
+    found = access.definition_version_or_404(version_id)
+    return _version_page(found)
+
+
+def _version_page(
+    found: DefinitionVersion,
+    draft_form: DraftForm | None = None,
+    status: int = 200,
+    refusal: Any = None,
+    problems: list[Problem] | None = None,
+) -> Any:
+    account = current_user._get_current_object()
+    scope = versions.scope_of(found)
+    may_change = access.may_change_scope(account, scope.municipality)
+    if draft_form is None and found.state == VersionState.DRAFT:
+        draft_form = DraftForm(formdata=None, text=found.source_text or to_yaml(found.content))
+    if draft_form is not None and found.state == VersionState.DRAFT and status == 200:
+        _show_problems(draft_form, versions.problems_of(found))
+    others = versions.versions_of(found.kind, found.key, scope)
+    page = render_template(
+        "definitions/version.html",
+        version=found,
+        municipality=scope.municipality,
+        yaml_text=found.source_text or to_yaml(found.content),
+        draft_form=draft_form if may_change else None,
+        new_draft_form=_new_draft_form(account, found),
+        may_change=may_change,
+        others=[v for v in others if v.id != found.id],
+        refusal=refusal,
+        problems=problems or [],
+    )
+    return (page, status) if status != 200 else page
+
+
+def _show_problems(form: DraftForm, problems: list[Problem]) -> None:
+    for problem in problems:
+        form.refuse(f"{problem.file}:{problem.path or '/'}: {problem.message}")
+
+
+def _scopes(account: Any) -> list[Municipality | None]:
+    """Where this admin may make drafts: national (a portal admin), and each municipality
+    it manages (a portal admin: those that already have versions of their own)."""
+    if access.is_portal_admin(account):
+        ids = select(DefinitionVersion.municipality_id).where(
+            DefinitionVersion.municipality_id.is_not(None)
+        )
+        local = db.session.scalars(select(Municipality).where(Municipality.id.in_(ids))).all()
+        return [None, *local]
+    return list(access.managed_municipalities(account))
+
+
+def _new_draft_form(account: Any, found: DefinitionVersion) -> NewDraftForm | None:
+    if found.state == VersionState.DRAFT:
+        return None
+    scopes = _scopes(account)
+    if found.municipality_id is not None:
+        scopes = [m for m in scopes if m is not None and m.id == found.municipality_id]
+    if not scopes:
+        return None
+    default = str(found.municipality_id) if found.municipality_id else ""
+    return NewDraftForm(scopes, default=default, formdata=None)
+
+
+@bp.post("/versions/<int:version_id>")
+@access.requires(access.DEFINITION_VERSION_ADMIN)
+def save(version_id: int) -> Any:
+    """Save a draft's YAML, faults and all; a draft with faults is shown again (422), its
+    text as typed, each fault beside the textarea and in the summary."""
+    found = access.definition_version_or_404(version_id, change=True)
+    form = DraftForm()
+    if found.state != VersionState.DRAFT:
+        return _version_page(found, status=422, refusal=_("A published version never changes"))
+    if not form.validate():
+        return _version_page(found, form, 422)
+    problems = versions.save_draft(found, form.text.data, actor=current_user)
+    if problems:
+        _show_problems(form, problems)
+        return _version_page(found, form, 422)
+    flash(_("Draft saved. It is not live until it is published."), "success")
+    return redirect(url_for(".version", version_id=found.id), 303)
+
+
+@bp.post("/versions/<int:version_id>/publish")
+@access.requires(access.DEFINITION_VERSION_ADMIN)
+def publish(version_id: int) -> Any:
+    """Publish a draft; an admin who signed in more than 15 minutes ago signs in again first
+    and comes back to the version's page."""
+    found = access.definition_version_or_404(version_id, change=True)
+    page = url_for(".version", version_id=found.id)
+    signed_in = current_user.last_signed_in_at
+    if signed_in is None or utcnow() - signed_in > FRESH_SIGN_IN:
+        flash(_("Sign in again to publish: your last sign-in was over 15 minutes ago."), "info")
+        return redirect(url_for("auth.staff_login", next=page), 303)
+    try:
+        versions.publish(found, actor=current_user)
+    except versions.VersionRefused as refused:
+        form = None
+        if found.state == VersionState.DRAFT:
+            form = DraftForm(formdata=None, text=found.source_text or to_yaml(found.content))
+            _show_problems(form, refused.problems)
+        return _version_page(found, form, 422, refusal=refused.message)
+    flash(_("Published: new cases use %(label)s.", label=found.label), "success")
+    return redirect(page, 303)
+
+
+@bp.post("/versions/<int:version_id>/draft")
+@access.requires(access.DEFINITION_VERSION_ADMIN)
+def new_draft(version_id: int) -> Any:
+    """A draft of this version's key, for the national definitions or one municipality."""
+    found = access.definition_version_or_404(version_id)
+    account = current_user._get_current_object()
+    choice = request.form.get("scope", str(found.municipality_id or ""))
+    scope_id = int(choice) if choice.isdecimal() and len(choice) < 10 else None
+    if choice and scope_id is None:
+        return _version_page(found, status=422, refusal=_("Choose where the draft is for"))
+    municipality = access.definition_scope_or_404(scope_id)
+    try:
+        draft = versions.create_draft(
+            found.kind, found.key, actor=account, scope=versions.Scope(municipality)
+        )
+    except versions.VersionRefused as refused:
+        flash(refused.message, "error")
+        return redirect(url_for(".version", version_id=found.id), 303)
+    return redirect(url_for(".version", version_id=draft.id), 303)
+
+
+@bp.post("/versions/<int:version_id>/discard")
+@access.requires(access.DEFINITION_VERSION_ADMIN)
+def discard(version_id: int) -> Response:
+    found = access.definition_version_or_404(version_id, change=True)
+    try:
+        versions.discard(found, actor=current_user)
+    except versions.VersionRefused as refused:
+        flash(refused.message, "error")
+        return redirect(url_for(".version", version_id=found.id), 303)
+    flash(_("Draft discarded."), "success")
+    return redirect(url_for(".index"), 303)
+
+
+@bp.post("/versions/<int:version_id>/retire")
+@access.requires(access.DEFINITION_VERSION_ADMIN)
+def retire(version_id: int) -> Any:
+    found = access.definition_version_or_404(version_id, change=True)
+    try:
+        versions.retire(found, actor=current_user)
+    except versions.VersionRefused as refused:
+        return _version_page(found, status=422, refusal=refused.message, problems=refused.problems)
+    flash(_("Retired: new cases use the version published before it."), "success")
+    return redirect(url_for(".version", version_id=found.id), 303)
+
+
+@bp.get("/versions/<int:version_id>/diff")
+@access.requires(access.DEFINITION_VERSION_ADMIN)
+def compare(version_id: int) -> str:
+    """What changed from another version of the same key (``?against=``; by default the one
+    numbered before it) to this one."""
+    found = access.definition_version_or_404(version_id)
+    scope = versions.scope_of(found)
+    others = [v for v in versions.versions_of(found.kind, found.key, scope) if v.id != found.id]
+    if scope.municipality is not None:
+        others += versions.versions_of(found.kind, found.key)
+    asked = request.args.get("against", "")
+    against = next((v for v in others if str(v.id) == asked), None)
+    if against is None:
+        against = next((v for v in others if v.version < found.version), None)
+    changes = diff(found.kind, against.content, found.content) if against is not None else []
+    return render_template(
+        "definitions/diff.html", version=found, against=against, others=others, changes=changes
+    )

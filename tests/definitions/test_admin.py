@@ -1,0 +1,158 @@
+"""The admin pages: a portal admin drafts, checks, publishes and compares national versions;
+a municipality admin only their municipality's; publishing asks for a recent sign-in."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from html import unescape
+
+import yaml
+from sqlalchemy import select
+
+from portal.accounts.models import Account
+from portal.definitions import services, versions
+from portal.definitions.models import DefinitionVersion, VersionState
+from portal.extensions import db
+from portal.i18n import force_locale
+from portal.japan.clock import utcnow
+from portal.tenancy.models import Department, Municipality
+from tests.factories import MunicipalityFactory, RoleFactory
+from tests.support.people import csrf_token, login_as
+
+FORM = ("form", "mic.tenshutsu")
+
+
+def signed_in(app, **role):  # noqa: ANN001, ANN003, ANN201
+    with app.app_context():
+        if "municipality_id" in role:
+            role["municipality"] = db.session.get(Municipality, role.pop("municipality_id"))
+        account_id = RoleFactory(**role).account.id
+        db.session.commit()
+    client = app.test_client()
+    login_as(client, account_id)
+    return client, account_id
+
+
+def live_id(app, kind: str = "form", key: str = "mic.tenshutsu") -> int:
+    with app.app_context():
+        return versions.published_of(kind, key).id
+
+
+def post(client, path: str, **data: str):  # noqa: ANN001, ANN003, ANN201
+    token = csrf_token(client.get("/staff/").text)
+    return client.post(path, data={"csrf_token": token, **data})
+
+
+def test_a_portal_admin_drafts_publishes_and_compares(app, definitions) -> None:
+    client, _ = signed_in(app, portal_admin=True)
+    home = client.get("/staff/").text
+    assert "/admin/definitions/" in home
+    index = client.get("/admin/definitions/")
+    assert index.status_code == 200 and "mic.tenshutsu" in index.text
+    live = live_id(app)
+    page = client.get(f"/admin/definitions/versions/{live}")
+    assert page.status_code == 200 and "転出届" in unescape(page.text)
+
+    made = post(client, f"/admin/definitions/versions/{live}/draft", scope="")
+    assert made.status_code == 303
+    draft_path = made.headers["Location"]
+    draft_id = int(draft_path.rsplit("/", 1)[1])
+    with app.app_context():
+        text = db.session.get(DefinitionVersion, draft_id).source_text
+    assert text in unescape(client.get(draft_path).text)
+
+    broken = text.replace("key: move.new_address", "key: move.new_adress", 1)
+    refused = post(client, draft_path, text=broken)
+    assert refused.status_code == 422
+    shown = unescape(refused.text)
+    assert "error-summary" in shown and 'aria-invalid="true"' in shown
+    assert "unknown vocabulary key 'move.new_adress'" in shown
+    assert broken.strip() in shown  # nothing typed is lost
+
+    data = yaml.safe_load(text)
+    data["title"]["ja"] = "転出届（改）"
+    assert (
+        post(client, draft_path, text=yaml.safe_dump(data, allow_unicode=True)).status_code == 303
+    )
+    with app.app_context():
+        assert services.current_catalog().forms["mic.tenshutsu"]["title"]["ja"] == "転出届"
+    published = post(client, draft_path + "/publish")
+    assert published.status_code == 303
+    with app.app_context():
+        assert services.current_catalog().forms["mic.tenshutsu"]["title"]["ja"] == "転出届（改）"
+
+    changes = client.get(f"/admin/definitions/versions/{draft_id}/diff?against={live}")
+    assert changes.status_code == 200
+    assert "title/ja" in changes.text and "転出届（改）" in unescape(changes.text)
+
+
+def test_publishing_after_15_minutes_asks_to_sign_in_again(app, definitions) -> None:
+    client, account_id = signed_in(app, portal_admin=True)
+    with app.app_context():
+        draft = versions.create_draft(*FORM, actor=None)
+        db.session.get(Account, account_id).last_signed_in_at = utcnow() - timedelta(minutes=16)
+        db.session.commit()
+        draft_id = draft.id
+    answer = post(client, f"/admin/definitions/versions/{draft_id}/publish")
+    assert answer.status_code == 303
+    assert answer.headers["Location"].startswith("/auth/staff/login?next=")
+    assert f"versions/{draft_id}" in answer.headers["Location"]
+    with app.app_context():
+        assert db.session.get(DefinitionVersion, draft_id).state == VersionState.DRAFT
+
+
+def test_a_municipality_admin_changes_only_their_own(app, definitions) -> None:
+    with app.app_context():
+        town, other = MunicipalityFactory(departments=[]), MunicipalityFactory(departments=[])
+        db.session.commit()
+        town_id, other_id = town.id, other.id
+    client, _ = signed_in(app, admin=True, municipality_id=town_id)
+    live = live_id(app)
+    assert client.get(f"/admin/definitions/versions/{live}").status_code == 200  # reads it
+    assert post(client, f"/admin/definitions/versions/{live}/draft", scope="").status_code == 404
+    assert (
+        post(client, f"/admin/definitions/versions/{live}/draft", scope=str(other_id)).status_code
+        == 404
+    )
+    assert post(client, f"/admin/definitions/versions/{live}/retire").status_code == 404
+    made = post(client, f"/admin/definitions/versions/{live}/draft", scope=str(town_id))
+    assert made.status_code == 303
+    local_path = made.headers["Location"]
+    assert post(client, local_path + "/publish").status_code == 303
+    with app.app_context():
+        local = db.session.scalars(
+            select(DefinitionVersion).where(DefinitionVersion.municipality_id == town_id)
+        ).one()
+        assert local.state == VersionState.PUBLISHED and local.version == 1
+
+    stranger, _ = signed_in(app, admin=True, municipality_id=other_id)
+    assert stranger.get(local_path).status_code == 404
+    assert post(stranger, local_path + "/retire").status_code == 404
+
+
+def test_everyone_else_gets_404(app, definitions) -> None:
+    with app.app_context():
+        town = MunicipalityFactory()
+        db.session.commit()
+        department_id = town.departments[0].id
+    with app.app_context():
+        department = db.session.get(Department, department_id)
+        account_id = RoleFactory(department=department).account.id
+        db.session.commit()
+    clerk = app.test_client()
+    login_as(clerk, account_id)
+    live = live_id(app)
+    assert clerk.get("/admin/definitions/").status_code == 404
+    assert clerk.get(f"/admin/definitions/versions/{live}").status_code == 404
+    assert "/admin/definitions/" not in clerk.get("/staff/").text
+    anonymous = app.test_client().get("/admin/definitions/")
+    assert anonymous.status_code == 302 and "/auth/" in anonymous.headers["Location"]
+
+
+def test_refusals_read_in_english_too(app, definitions) -> None:
+    with app.app_context(), force_locale("en"):
+        draft = versions.create_draft(*FORM, actor=None)
+        try:
+            versions.create_draft(*FORM, actor=None)
+        except versions.VersionRefused as refused:
+            assert str(refused.message) == f"{draft.label} is already a draft: change that one"
