@@ -28,7 +28,6 @@ from portal.japan.clock import utcnow
 from portal.journey.models import Case, CaseStatus
 from portal.notifications import services as notifications
 from portal.notifications import tokens
-from portal.tenancy.kinds import DepartmentKind
 from tests.factories import (
     AccountFactory,
     AttachmentFactory,
@@ -187,7 +186,7 @@ NEEDS_A_FOLLOW_UP = {"journey.follow_up"}
 def world(app: Flask) -> World:
     with app.app_context():
         a, b = MunicipalityFactory(), MunicipalityFactory()
-        residents = a.department_of_kind(DepartmentKind.RESIDENT_REGISTRATION)
+        residents = a.department_of_kind("resident_registration")
         filer = AccountFactory(  # with a confirmation link out for their address
             notification_email="filer@example.jp",
             notification_email_nonce="nonce-of-the-link-sent",
@@ -214,10 +213,10 @@ def world(app: Flask) -> World:
             "another resident": AccountFactory(),
             "clerk of the department filed with": RoleFactory(department=residents).account,
             "clerk of another department": RoleFactory(
-                department=a.department_of_kind(DepartmentKind.CHILDCARE)
+                department=a.department_of_kind("childcare")
             ).account,
             "clerk of another municipality": RoleFactory(
-                department=b.department_of_kind(DepartmentKind.RESIDENT_REGISTRATION)
+                department=b.department_of_kind("resident_registration")
             ).account,
             "admin of the municipality filed with": RoleFactory(admin=True, municipality=a).account,
             "admin of another municipality": RoleFactory(admin=True, municipality=b).account,

@@ -49,7 +49,7 @@ def test_grant_a_clerk_to_an_identity_not_signed_in_yet(app, runner, municipalit
     assert result.exit_code == 0, result.output
     with app.app_context():
         account = db.session.scalar(select(Account).filter_by(subject="abc"))
-        assert sorted(r.department.kind.value for r in account.roles) == ["childcare", "education"]
+        assert sorted(r.department.kind for r in account.roles) == ["childcare", "education"]
         assert {r.role for r in account.roles} == {Role.CLERK}
 
 
@@ -64,7 +64,7 @@ def test_grant_a_supervisor_who_assigns_the_departments_work(app, runner, munici
     with app.app_context():
         account = db.session.scalar(select(Account).filter_by(subject="boss"))
         (role,) = account.roles
-        assert (role.role, role.department.kind.value) == (Role.SUPERVISOR, "childcare")
+        assert (role.role, role.department.kind) == (Role.SUPERVISOR, "childcare")
         assert access.may_supervise(account, role.department)
 
 
