@@ -159,6 +159,16 @@ INSIDERS[access.REQUEST_FILER] = INSIDERS[access.FILER]
 #: Status lists are public: nobody is outside, a signed-out verifier and a resident get in.
 OUTSIDERS[access.STATUS_LIST_READER] = set()
 INSIDERS[access.STATUS_LIST_READER] = {"stranger", "filer"}
+#: A department or a staff role of a municipality: its admins, as the municipality's pages.
+for _rule in (access.MUNICIPALITY_DEPARTMENT_ADMIN, access.MUNICIPALITY_ROLE_ADMIN):
+    OUTSIDERS[_rule] = OUTSIDERS[access.MUNICIPALITY_ADMIN]
+    INSIDERS[_rule] = INSIDERS[access.MUNICIPALITY_ADMIN]
+#: The whole portal's (department kinds, its own admins): its admins alone.
+for _rule in (access.PORTAL_ADMIN, access.PORTAL_ROLE_ADMIN):
+    OUTSIDERS[_rule] = OUTSIDERS[access.MUNICIPALITY_ADMIN] | {
+        "admin of the municipality filed with"
+    }
+    INSIDERS[_rule] = {"portal admin"}
 PERSONAS = sorted(set().union(*OUTSIDERS.values(), *INSIDERS.values()))
 
 
@@ -231,6 +241,9 @@ def world(app: Flask) -> World:
             "request_id": filed.requests[1].id,
             "certificate_id": CertificateFactory(request=filed.requests[0]).id,
             "list_id": statuslist.allocate(a.id)[0],
+            # A role of its own: an insider's POST revokes it.
+            "role_id": RoleFactory(department=residents).id,
+            "admin_role_id": people["portal admin"].roles[0].id,
         }
         world = World(
             people={name: account.id if account else None for name, account in people.items()},
@@ -253,7 +266,7 @@ def world(app: Flask) -> World:
 
 
 #: Values for URL arguments that name no object (objects come from the world).
-PLAIN_ARGUMENTS = {"slug": "check", "form_key": "mhlw.sousaihi"}
+PLAIN_ARGUMENTS = {"slug": "check", "form_key": "mhlw.sousaihi", "kind_key": "childcare"}
 
 
 def _routes(app: Flask) -> Iterator[tuple[UrlRule, str, access.Rule]]:

@@ -41,6 +41,7 @@ def home() -> str:
         departments=departments,
         open_counts=queue.open_counts(departments),
         municipalities=access.managed_municipalities(current_user),
+        portal_admin=access.is_portal_admin(current_user),
     )
 
 

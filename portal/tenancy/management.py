@@ -98,7 +98,10 @@ def add_department(
     constraint settles two admins adding the same kind at once)."""
     _refuse_handled(municipality, kind, None)
     department = Department(
-        municipality=municipality, kind=kind, name_ja=name_ja.strip(), name_en=name_en.strip()
+        municipality_id=municipality.id,
+        kind=kind,
+        name_ja=name_ja.strip(),
+        name_en=name_en.strip(),
     )
     try:
         with db.session.begin_nested():
@@ -106,6 +109,7 @@ def add_department(
     except IntegrityError:
         _refuse_handled(municipality, kind, None)
         raise
+    db.session.expire(municipality, ["departments"])
     _audit(department, by, "department.added", {"kind": kind, "name_ja": department.name_ja})
     return department
 
@@ -123,6 +127,7 @@ def change_department(
             changes[field] = [getattr(department, field), value]
     if not changes:
         return
+    before = (department.kind, department.name_ja, department.name_en)
     department.kind = kind
     department.name_ja = name_ja.strip()
     department.name_en = name_en.strip()
@@ -130,6 +135,8 @@ def change_department(
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError:
+        # Another admin gave this kind to another department meanwhile: as it was, and say so.
+        department.kind, department.name_ja, department.name_en = before
         _refuse_handled(department.municipality, kind, department)
         raise
     _audit(department, by, "department.changed", changes)
