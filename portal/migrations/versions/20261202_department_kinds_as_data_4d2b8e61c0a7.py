@@ -45,10 +45,11 @@ def upgrade():
     ])
     # A deployment's departments of a kind the seed lacks (none is known) keep it, as a kind
     # labelled by its key, for an admin to name.
+    no_labels = "CAST('{}' AS JSON)" if op.get_bind().dialect.name == "postgresql" else "'{}'"
     op.execute(
         "INSERT INTO department_kinds (key, labels, position)"
-        " SELECT DISTINCT kind, '{}', 1000 FROM departments"
-        " WHERE kind NOT IN (SELECT key FROM department_kinds)"
+        f" SELECT kind, {no_labels}, 1000 FROM departments"
+        " WHERE kind NOT IN (SELECT key FROM department_kinds) GROUP BY kind"
     )
     with op.batch_alter_table('departments', schema=None) as batch_op:
         batch_op.alter_column('kind', existing_type=sa.VARCHAR(length=40), type_=sa.String(length=40), existing_nullable=False)
