@@ -384,6 +384,8 @@ def _verification_problems(config: dict[str, Any]) -> list[str]:
     if not config["RATE_LIMITS_ENABLED"]:
         problems.append("PORTAL_RATE_LIMITS_ENABLED: the verify page must stay rate-limited")
     return problems
+
+
 def _signing_problems(config: dict[str, Any]) -> list[str]:
     """The certificates' signing keys and timestamps (see portal/certificates/signing.py)."""
     # Imported here: the certificates package imports models, which import this module.

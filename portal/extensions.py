@@ -76,6 +76,7 @@ class RateLimits:
             wrapped.rate_limited = True  # type: ignore[attr-defined]
             app.view_functions[endpoint] = wrapped
 
+
 babel = Babel()
 csrf = CSRFProtect()
 limits = RateLimits()

@@ -8,10 +8,11 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired
 
 from portal.accounts.models import Role
 from portal.journey.fields.base import ErrorMessage
+from portal.tenancy.forms import clean_text
 from portal.tenancy.models import Department
 
 ROLE_LABELS = {
@@ -35,10 +36,7 @@ class SubjectForm(_NoToken):
             "The identifier the staff sign-in provider gives this person (the sub of its ID"
             " token). Someone who has not signed in yet gets the role at their first sign-in."
         ),
-        validators=[
-            DataRequired(_l("Enter the person's staff ID.")),
-            Length(max=255, message=_l("The answer must be %(max)d characters or fewer")),
-        ],
+        validators=[clean_text(255), DataRequired(_l("Enter the person's staff ID."))],
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
 
@@ -64,6 +62,8 @@ class GrantForm(SubjectForm):
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
+        if self.role.errors:  # WTForms' own words for a value not offered: ours instead
+            self.role.errors = [ErrorMessage(_l("Choose a role."))]
         ticked = self.departments.data or []
         if self.departments.errors or len(self.chosen_departments) != len(ticked):
             self.departments.errors = [ErrorMessage(_l("Tick departments from the list."))]

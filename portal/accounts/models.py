@@ -96,9 +96,7 @@ class StaffRole(db.Model):
     account_id: Mapped[int] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
-    role: Mapped[Role] = mapped_column(
-        text_enum(Role, 20)
-    )
+    role: Mapped[Role] = mapped_column(text_enum(Role, 20))
     municipality_id: Mapped[int | None] = mapped_column(
         ForeignKey("municipalities.id", ondelete="CASCADE"), index=True
     )

@@ -125,9 +125,7 @@ class AccessRecord(db.Model):
         ForeignKey("departments.id", ondelete="SET NULL"), index=True
     )
     form_id: Mapped[str | None] = mapped_column(String(100))
-    purpose: Mapped[AccessPurpose] = mapped_column(
-        text_enum(AccessPurpose, 40)
-    )
+    purpose: Mapped[AccessPurpose] = mapped_column(text_enum(AccessPurpose, 40))
     case_id: Mapped[int | None] = mapped_column(
         ForeignKey("cases.id", ondelete="SET NULL"), index=True
     )

@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from portal.journey.models import ProcedureRequest
 
 
-
 #: The longest reason a resident or a clerk gives (rejecting, withdrawing, asking for a
 #: correction, a note): one that may be read in one look, whoever wrote it.
 REASON_MAX = 1000

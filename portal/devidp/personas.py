@@ -186,8 +186,7 @@ PERSONAS: tuple[Persona, ...] = (
         municipality_code=YOKOHAMA,
         description_ja="横浜市 住民記録担当・保険担当・こども家庭支援担当の職員",
         description_en=(
-            "Clerk at Yokohama City's resident registration, insurance and child support "
-            "divisions"
+            "Clerk at Yokohama City's resident registration, insurance and child support divisions"
         ),
     ),
     Persona(

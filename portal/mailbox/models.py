@@ -38,9 +38,7 @@ class Message(db.Model):
     request_id: Mapped[int | None] = mapped_column(
         ForeignKey("requests.id", ondelete="CASCADE"), index=True
     )
-    kind: Mapped[MessageKind] = mapped_column(
-        text_enum(MessageKind, 40)
-    )
+    kind: Mapped[MessageKind] = mapped_column(text_enum(MessageKind, 40))
     #: The template's values: text, or ``{"ja": ..., "en": ...}`` for names in both languages.
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     #: The resident's language (their case's), for the e-mail.

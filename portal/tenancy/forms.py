@@ -29,9 +29,11 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Regexp,
+    StopValidation,
     ValidationError,
 )
 
+from portal.japan.values import InvalidValue, normalize_text
 from portal.tenancy.kinds import KEY_PATTERN
 from portal.tenancy.models import DepartmentKind
 
@@ -46,6 +48,26 @@ WEEKDAYS = (
     _l("Sunday"),
 )
 _TOO_LONG = _l("The answer must be %(max)d characters or fewer")
+
+
+def clean_text(max_length: int) -> Any:
+    """A validator that keeps the text as the portal keeps free text (one clean line, no
+    control characters that could hide what staff read), or says why it cannot."""
+
+    def validate(form: FlaskForm, field: Field) -> None:
+        try:
+            field.data = normalize_text(field.data, max_length)
+        except InvalidValue as exc:
+            raise StopValidation(str(exc.message)) from exc
+
+    return validate
+
+
+def _whole_numbers(*fields: Field) -> None:
+    """WTForms' own words for a number it cannot read: ours instead."""
+    for field in fields:
+        if field.errors and field.data is None and field.raw_data and field.raw_data[0]:
+            field.errors = [str(_l("Enter a whole number."))]
 
 
 class _NoToken(FlaskForm):
@@ -70,9 +92,9 @@ class KindLabelsForm(_NoToken):
             languages = ("ja", *languages)
         fields: dict[str, Any] = {"languages": languages}
         for language in languages:
-            validators: list[Any] = [Length(max=100, message=_TOO_LONG)]
+            validators: list[Any] = [clean_text(100)]
             if language == "ja":
-                validators.insert(0, DataRequired(_l("Enter the kind's name in Japanese.")))
+                validators.append(DataRequired(_l("Enter the kind's name in Japanese.")))
             fields[f"label_{language}"] = StringField(
                 _l("Name (%(language)s)", language=language), validators=validators
             )
@@ -114,12 +136,9 @@ class EditKindForm(KindLabelsForm):
 class DepartmentForm(_NoToken):
     name_ja = StringField(
         _l("Name in Japanese"),
-        validators=[
-            DataRequired(_l("Enter the department's name in Japanese.")),
-            Length(max=100, message=_TOO_LONG),
-        ],
+        validators=[clean_text(100), DataRequired(_l("Enter the department's name in Japanese."))],
     )
-    name_en = StringField(_l("Name in English"), validators=[Length(max=100, message=_TOO_LONG)])
+    name_en = StringField(_l("Name in English"), validators=[clean_text(100)])
     kind = SelectField(
         _l("Procedures it handles"),
         description=_l("Each kind of procedure goes to one department of the municipality."),
@@ -202,6 +221,7 @@ class CounterForm(_NoToken):
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
+        _whole_numbers(self.slot_minutes, self.capacity, self.bookable_days)
         self.hours: dict[int, list[tuple[time, time]]] = {}
         for day, field in enumerate(self.hour_fields):
             if field.errors:
@@ -219,9 +239,7 @@ class ClosedDateForm(_NoToken):
         _l("Closed on"),
         validators=[InputRequired(_l("Enter the date, e.g. 2026-12-28."))],
     )
-    reason = StringField(
-        _l("Why (residents read this)"), validators=[Length(max=200, message=_TOO_LONG)]
-    )
+    reason = StringField(_l("Why (residents read this)"), validators=[clean_text(200)])
     submit = SubmitField(_l("Add the closed day"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

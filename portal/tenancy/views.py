@@ -4,6 +4,8 @@ and counters (its admins'), each behind ``portal.access``; every change goes thr
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -26,6 +28,7 @@ from portal.tenancy.forms import (
     ReopenForm,
     format_periods,
 )
+from portal.tenancy.kinds import KEY_PATTERN
 from portal.tenancy.models import Department, DepartmentKind, Municipality
 
 bp = Blueprint("tenancy", __name__, url_prefix="/admin")
@@ -63,7 +66,7 @@ def _kinds_page(form: NewKindForm) -> str:
 @access.requires(access.PORTAL_ADMIN)
 def kind(kind_key: str) -> Page:
     access.portal_admin_or_404()
-    found = db.session.get(DepartmentKind, kind_key) if len(kind_key) <= 40 else None
+    found = db.session.get(DepartmentKind, kind_key) if re.match(KEY_PATTERN, kind_key) else None
     if found is None:
         abort(404)
     form = EditKindForm.for_languages()(request.form if request.method == "POST" else None)

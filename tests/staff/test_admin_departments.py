@@ -106,6 +106,12 @@ def test_a_department_without_a_name_or_of_a_handled_kind_is_refused(
     assert response.status_code == 422
     assert "がすでにこの種類を担当しています。" in response.text
     assert 'value="第二保育課"' in response.text
+    hidden = client.post(
+        town.departments,
+        data={"csrf_token": token, "name_ja": "住民\x00課", "name_en": "", "kind": "education"},
+    )
+    assert hidden.status_code == 422  # a control character could hide what staff read
+    assert "回答から制御文字を削除してください" in hidden.text
 
 
 def test_an_admin_renames_a_department_and_gives_it_another_kind(app: Flask, town: Town) -> None:

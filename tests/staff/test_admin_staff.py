@@ -134,6 +134,10 @@ def test_a_grant_without_a_subject_or_a_department_is_refused(app: Flask, office
     )
     assert typed.status_code == 422
     assert 'value="kept-subject"' in typed.text and "一覧から課を選んでください。" in typed.text
+    no_role = client.post(
+        office.staff, data={"csrf_token": token, "subject": "kept-subject", "role": "king"}
+    )
+    assert no_role.status_code == 422 and "権限を選んでください。" in no_role.text
 
 
 def test_a_clerk_of_another_municipality_is_refused_beside_the_role(
