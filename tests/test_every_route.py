@@ -409,12 +409,14 @@ def world_for(app: Flask, resident, client: FlaskClient) -> Iterator[Any]:
             chosen = app.test_client()
             if role == "clerk":
                 assert Person(chosen, "tanaka-jiro").sign_in().response.status_code == 302
+            if role == "portal admin":  # the admin pages: departments, counters, staff, kinds
+                assert Person(chosen, "watanabe-yui").sign_in().response.status_code == 302
         return chosen, _build_world(app, owner, chosen)
 
     yield make
 
 
-@pytest.mark.parametrize("role", ["anonymous", "resident", "clerk"])
+@pytest.mark.parametrize("role", ["anonymous", "resident", "clerk", "portal admin"])
 def test_no_route_answers_5xx_to_hostile_values(app: Flask, world_for, role: str) -> None:
     client, world = world_for(role)
     failures: list[Failure] = []
