@@ -11,6 +11,7 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from portal.accounts import management
 from portal.accounts import services as accounts
 from portal.accounts.models import Account, Role
 from portal.accounts.queries import all_staff_roles
@@ -109,13 +110,16 @@ def grant(
         if missing:
             raise click.UsageError(f"{code} has no department of kind {', '.join(sorted(missing))}")
         try:
-            accounts.grant_clerk(account, departments, as_role=Role(role))
+            management.grant(None, account, Role(role), municipality, departments)
         except accounts.RoleConflict as exc:
             raise click.UsageError(str(exc)) from exc
     else:
         if (municipality is None) != whole_portal:
             raise click.UsageError("an admin needs either --municipality or --portal")
-        accounts.grant_admin(account, municipality)
+        if municipality is None:
+            management.grant_portal_admin(None, account)
+        else:
+            management.grant(None, account, Role.ADMIN, municipality)
     click.echo(f"granted {role} to account {account.id}")
 
 
@@ -124,7 +128,7 @@ def grant(
 def revoke(account_id: int | None, issuer: str | None, subject: str | None) -> None:
     """Remove every staff role of an account."""
     account = _account(account_id, issuer, subject)
-    count = accounts.revoke_roles(account)
+    count = management.revoke_all(account)
     click.echo(f"revoked {count} role(s) of account {account.id}")
 
 

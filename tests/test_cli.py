@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from portal import access
 from portal.accounts.models import Account, Role
+from portal.audit.models import AuditEntry
 from portal.extensions import db
 
 
@@ -116,6 +117,13 @@ def test_grant_admins_and_list_and_revoke(app, runner, municipalities) -> None:
     revoked = runner.invoke(args=["staff", "revoke", *portal])
     assert "revoked 1 role" in revoked.output
     assert "whole portal" not in runner.invoke(args=["staff", "list"]).output
+    with app.app_context():  # an operator's grants and revocations are audited too
+        done = db.session.execute(select(AuditEntry.chain, AuditEntry.action, AuditEntry.actor_id))
+        assert sorted(done) == [
+            ("municipality:131016", "staff_role.granted", None),
+            ("portal", "staff_role.granted", None),
+            ("portal", "staff_role.revoked", None),
+        ]
 
 
 def test_grant_refuses_incomplete_orders(runner, municipalities) -> None:

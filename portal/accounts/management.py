@@ -45,7 +45,7 @@ def staff_account(issuer: str, subject: str) -> Account:
 
 
 def grant(
-    by: Account,
+    by: Account | None,
     account: Account,
     role: Role,
     municipality: Municipality,
@@ -65,7 +65,7 @@ def grant(
     return granted
 
 
-def grant_portal_admin(by: Account, account: Account) -> StaffRole:
+def grant_portal_admin(by: Account | None, account: Account) -> StaffRole:
     _lock_account(account)
     existing = next((r for r in account.roles if r.is_portal_admin), None)
     if existing is not None:
@@ -129,7 +129,19 @@ def _lock_account(account: Account) -> None:
     db.session.expire(account, ["roles"])
 
 
-def _audit(by: Account, role: StaffRole, action: str) -> None:
+def revoke_all(account: Account) -> int:
+    """An operator's revocation of every role of an account (``flask staff revoke``): no
+    admin is left out of it, so it is the way out when the last admin leaves; audited."""
+    _lock_account(account)
+    roles = list(account.roles)
+    for role in roles:
+        _audit(None, role, "staff_role.revoked")
+    account.roles.clear()
+    db.session.flush()
+    return len(roles)
+
+
+def _audit(by: Account | None, role: StaffRole, action: str) -> None:
     municipality = role.municipality or (
         db.session.get(Municipality, role.municipality_id) if role.municipality_id else None
     )
@@ -160,5 +172,6 @@ __all__ = [
     "grant",
     "grant_portal_admin",
     "revoke",
+    "revoke_all",
     "staff_account",
 ]
