@@ -36,6 +36,7 @@ from wtforms.validators import (
 from portal.japan.values import InvalidValue, normalize_text
 from portal.tenancy.kinds import KEY_PATTERN
 from portal.tenancy.models import DepartmentKind
+from portal.web.templating import LANGUAGE_NAMES
 
 #: Weekdays as ``OpeningHours`` numbers them (0 is Monday).
 WEEKDAYS = (
@@ -96,7 +97,8 @@ class KindLabelsForm(_NoToken):
             if language == "ja":
                 validators.append(DataRequired(_l("Enter the kind's name in Japanese.")))
             fields[f"label_{language}"] = StringField(
-                _l("Name (%(language)s)", language=language), validators=validators
+                _l("Name (%(language)s)", language=LANGUAGE_NAMES.get(language, language)),
+                validators=validators,
             )
         return type(f"{cls.__name__}_{'_'.join(languages)}", (cls,), fields)
 

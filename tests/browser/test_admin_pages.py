@@ -62,7 +62,7 @@ def test_a_portal_admin_adds_a_department_kind(phone: Page, axe, live_portal: st
     expect(phone.locator("#key-error")).to_be_visible()
     axe.check(phone)
     phone.get_by_label("キー").fill("tax")
-    phone.get_by_label("名称（ja）").fill("税務")
+    phone.get_by_label("名称（日本語）").fill("税務")
     phone.get_by_role("button", name="種類を追加する").click()
     expect(phone.get_by_text("種類「税務」を追加しました。")).to_be_visible()
     phone.get_by_role("link", name=re.compile("名称を変更 tax")).click()
