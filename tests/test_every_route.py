@@ -2,8 +2,9 @@
 
 As anonymous, as a signed-in resident with cases in every state, as a clerk and as a portal
 admin (who reaches the admin pages): each route with each of its methods, path parameters
-drawn from real ids and hostile values, the query parameters the code reads, and on POST every field of the forms that post there (with a valid
-CSRF token, so that the values reach the view). Every answer must be below 500 and carry our
+drawn from real ids and hostile values, the query parameters the code reads, and on POST
+every field of the forms that post there (with a valid CSRF token, so that the values reach
+the view). Every answer must be below 500 and carry our
 security headers, and nothing but a static file may be kept by the browser.
 
 A fixed sweep first sends hostile constants in every parameter and field (and one field at a
