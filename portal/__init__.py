@@ -93,6 +93,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from portal.accounts.views import bp as staff_admin_bp
     from portal.audit.views import bp as audit_bp
     from portal.auth.views import bp as auth_bp
     from portal.bookings.views import bp as bookings_bp
@@ -106,6 +107,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.mailbox.views import bp as mailbox_bp
     from portal.notifications.views import bp as notifications_bp
     from portal.staff.views import bp as staff_bp
+    from portal.tenancy.views import bp as tenancy_bp
 
     for blueprint in (
         audit_bp,
@@ -121,5 +123,7 @@ def _register_blueprints(app: Flask) -> None:
         mailbox_bp,
         notifications_bp,
         staff_bp,
+        staff_admin_bp,
+        tenancy_bp,
     ):
         app.register_blueprint(blueprint)

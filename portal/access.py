@@ -17,7 +17,7 @@ from flask import Flask, abort, current_app, g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import ColumnElement, Select, and_, bindparam, select
 
-from portal.accounts.models import Account, Role
+from portal.accounts.models import Account, Role, StaffRole
 from portal.audit.models import AccessRecord
 from portal.casework.lifecycle import TRANSITIONS, Action, Actor
 from portal.certificates.models import Certificate
@@ -76,7 +76,23 @@ REQUEST_WORKER = Rule(
 MUNICIPALITY_ADMIN = Rule(
     "the municipality's admins and the portal's", staff=True, guards=frozenset({"municipality_id"})
 )
+MUNICIPALITY_DEPARTMENT_ADMIN = Rule(
+    "the admins of the department's municipality and the portal's",
+    staff=True,
+    guards=frozenset({"municipality_id", "department_id"}),
+)
+MUNICIPALITY_ROLE_ADMIN = Rule(
+    "the admins of the municipality the staff role is in, and the portal's",
+    staff=True,
+    guards=frozenset({"municipality_id", "role_id"}),
+)
+#: What is the whole portal's: department kinds, the portal's own admins.
 PORTAL_ADMIN = Rule("the portal's admins", staff=True)
+PORTAL_ROLE_ADMIN = Rule(
+    "the portal's admins, for a portal admin's role",
+    staff=True,
+    guards=frozenset({"admin_role_id"}),
+)
 CERTIFICATE_READER = Rule(
     "the certificate's holder, and the clerks of the department that issued it",
     guards=frozenset({"certificate_id"}),
@@ -268,6 +284,34 @@ def municipality_or_404(municipality_id: int) -> Municipality:
     if municipality is None or not may_manage_municipality(_account(), municipality):
         abort(404)
     return municipality
+
+
+def managed_department_or_404(municipality_id: int, department_id: int) -> Department:
+    """A department, for the admins of its municipality (named by the URL too) and the
+    portal's; its clerks and supervisors get the 404 of a stranger."""
+    municipality = municipality_or_404(municipality_id)
+    department = db.session.get(Department, department_id)
+    if department is None or department.municipality_id != municipality.id:
+        abort(404)
+    return department
+
+
+def managed_role_or_404(municipality_id: int, role_id: int) -> StaffRole:
+    """A staff role of a municipality, for its admins and the portal's."""
+    municipality = municipality_or_404(municipality_id)
+    role = db.session.get(StaffRole, role_id)
+    if role is None or role.municipality_id != municipality.id:
+        abort(404)
+    return role
+
+
+def portal_role_or_404(admin_role_id: int) -> StaffRole:
+    """A portal admin's role, for the portal's admins."""
+    portal_admin_or_404()
+    role = db.session.get(StaffRole, admin_role_id)
+    if role is None or not role.is_portal_admin:
+        abort(404)
+    return role
 
 
 def owns_case(account: Account) -> ColumnElement[bool]:

@@ -11,11 +11,12 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from portal.accounts import management
 from portal.accounts import services as accounts
 from portal.accounts.models import Account, Role
 from portal.accounts.queries import all_staff_roles
 from portal.extensions import db
-from portal.tenancy.kinds import DepartmentKind
+from portal.tenancy.kinds import BUILTIN_KEYS
 from portal.tenancy.services import municipality_by_code
 from portal.transactions import unit_of_work
 
@@ -83,8 +84,7 @@ def account_options(func):  # noqa: ANN001, ANN201 - click decorator
     "--department",
     "kinds",
     multiple=True,
-    type=click.Choice([k.value for k in DepartmentKind]),
-    help="Department kind (clerks; repeatable).",
+    help=f"Department kind, e.g. {', '.join(BUILTIN_KEYS[:2])} (clerks; repeatable).",
 )
 @click.option("--portal", "whole_portal", is_flag=True, help="Admin of the whole portal.")
 def grant(
@@ -105,18 +105,21 @@ def grant(
     if role in ("clerk", "supervisor"):
         if municipality is None or not kinds:
             raise click.UsageError(f"a {role} needs --municipality and at least one --department")
-        departments = [d for d in municipality.departments if d.kind.value in kinds]
-        missing = set(kinds) - {d.kind.value for d in departments}
+        departments = [d for d in municipality.departments if d.kind in kinds]
+        missing = set(kinds) - {d.kind for d in departments}
         if missing:
             raise click.UsageError(f"{code} has no department of kind {', '.join(sorted(missing))}")
         try:
-            accounts.grant_clerk(account, departments, as_role=Role(role))
+            management.grant(None, account, Role(role), municipality, departments)
         except accounts.RoleConflict as exc:
             raise click.UsageError(str(exc)) from exc
     else:
         if (municipality is None) != whole_portal:
             raise click.UsageError("an admin needs either --municipality or --portal")
-        accounts.grant_admin(account, municipality)
+        if municipality is None:
+            management.grant_portal_admin(None, account)
+        else:
+            management.grant(None, account, Role.ADMIN, municipality)
     click.echo(f"granted {role} to account {account.id}")
 
 
@@ -125,7 +128,7 @@ def grant(
 def revoke(account_id: int | None, issuer: str | None, subject: str | None) -> None:
     """Remove every staff role of an account."""
     account = _account(account_id, issuer, subject)
-    count = accounts.revoke_roles(account)
+    count = management.revoke_all(account)
     click.echo(f"revoked {count} role(s) of account {account.id}")
 
 
@@ -134,7 +137,7 @@ def list_staff() -> None:
     """Every staff role: account, name, role and where."""
     for role in all_staff_roles():
         where = (
-            f"{role.municipality.code} {role.department.kind.value}"
+            f"{role.municipality.code} {role.department.kind}"
             if role.department
             else (role.municipality.code if role.municipality else "whole portal")
         )

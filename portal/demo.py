@@ -22,7 +22,6 @@ from portal.accounts import services as accounts
 from portal.accounts.models import Account, Role
 from portal.bookings import services as bookings
 from portal.tenancy import services as tenancy
-from portal.tenancy.kinds import DepartmentKind as K
 from portal.tenancy.models import Municipality
 
 
@@ -31,7 +30,7 @@ class DemoMunicipality:
     code: str
     name_ja: str
     name_en: str
-    departments: dict[K, tuple[str, str]]
+    departments: dict[str, tuple[str, str]]
 
 
 MUNICIPALITIES = (
@@ -40,14 +39,14 @@ MUNICIPALITIES = (
         "千代田区",
         "Chiyoda City, Tokyo",
         {
-            K.RESIDENT_REGISTRATION: ("区民課", "Residents Division"),
-            K.INSURANCE_PENSION: ("保険年金課", "Insurance and Pension Division"),
-            K.CHILD_SUPPORT: ("子ども支援課", "Child Support Division"),
-            K.CHILDCARE: ("保育課", "Childcare Division"),
-            K.LONG_TERM_CARE: ("高齢介護課", "Elderly and Long-term Care Division"),
-            K.EDUCATION: ("教育委員会 学務課", "Board of Education, School Affairs Division"),
-            K.MATERNAL_HEALTH: ("千代田保健所 健康推進課", "Health Promotion Division"),
-            K.ENVIRONMENT: ("生活衛生課", "Environmental Sanitation Division"),
+            "resident_registration": ("区民課", "Residents Division"),
+            "insurance_pension": ("保険年金課", "Insurance and Pension Division"),
+            "child_support": ("子ども支援課", "Child Support Division"),
+            "childcare": ("保育課", "Childcare Division"),
+            "long_term_care": ("高齢介護課", "Elderly and Long-term Care Division"),
+            "education": ("教育委員会 学務課", "Board of Education, School Affairs Division"),
+            "maternal_health": ("千代田保健所 健康推進課", "Health Promotion Division"),
+            "environment": ("生活衛生課", "Environmental Sanitation Division"),
         },
     ),
     DemoMunicipality(
@@ -55,32 +54,32 @@ MUNICIPALITIES = (
         "横浜市",
         "Yokohama City, Kanagawa",
         {
-            K.RESIDENT_REGISTRATION: ("戸籍課 登録担当", "Family Register and Residents Division"),
-            K.INSURANCE_PENSION: ("保険年金課", "Insurance and Pension Division"),
-            K.CHILD_SUPPORT: ("こども家庭支援課", "Children and Families Division"),
-            K.CHILDCARE: ("保育・教育運営課", "Childcare and Education Division"),
-            K.LONG_TERM_CARE: ("介護保険課", "Long-term Care Insurance Division"),
-            K.EDUCATION: ("教育委員会 学校教育事務所", "Board of Education, School Office"),
-            K.MATERNAL_HEALTH: ("こども家庭センター 母子保健担当", "Maternal and Child Health"),
-            K.ENVIRONMENT: ("生活衛生課", "Environmental Sanitation Division"),
+            "resident_registration": ("戸籍課 登録担当", "Family Register and Residents Division"),
+            "insurance_pension": ("保険年金課", "Insurance and Pension Division"),
+            "child_support": ("こども家庭支援課", "Children and Families Division"),
+            "childcare": ("保育・教育運営課", "Childcare and Education Division"),
+            "long_term_care": ("介護保険課", "Long-term Care Insurance Division"),
+            "education": ("教育委員会 学校教育事務所", "Board of Education, School Office"),
+            "maternal_health": ("こども家庭センター 母子保健担当", "Maternal and Child Health"),
+            "environment": ("生活衛生課", "Environmental Sanitation Division"),
         },
     ),
 )
 
 #: Staff personas of the development ID provider and the roles the demo grants them.
 CLERKS = {
-    "tanaka-jiro": ("131016", [K.RESIDENT_REGISTRATION, K.CHILD_SUPPORT]),
+    "tanaka-jiro": ("131016", ["resident_registration", "child_support"]),
     "takahashi-misaki": (
         "141003",
-        [K.RESIDENT_REGISTRATION, K.INSURANCE_PENSION, K.CHILD_SUPPORT],
+        ["resident_registration", "insurance_pension", "child_support"],
     ),
 }
 #: One supervisor per demo municipality, of its resident-registration department, and of
 #: child support, whose child allowance forms need a second approval (``approvals: 2``): the
 #: second pair of eyes after the demo clerk's first.
 SUPERVISORS = {
-    "nakamura-yoko": ("131016", [K.RESIDENT_REGISTRATION, K.CHILD_SUPPORT]),
-    "kobayashi-makoto": ("141003", [K.RESIDENT_REGISTRATION, K.CHILD_SUPPORT]),
+    "nakamura-yoko": ("131016", ["resident_registration", "child_support"]),
+    "kobayashi-makoto": ("141003", ["resident_registration", "child_support"]),
 }
 MUNICIPAL_ADMINS = {"ito-ken": "131016"}
 PORTAL_ADMINS = ("watanabe-yui",)

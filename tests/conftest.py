@@ -29,6 +29,7 @@ for _name in [
 from portal import create_app  # noqa: E402
 from portal.devidp import create_app as create_provider  # noqa: E402
 from portal.extensions import db  # noqa: E402
+from portal.tenancy.services import seed_builtin_kinds  # noqa: E402
 from tests.support.people import Person  # noqa: E402
 from tests.support.servers import Tamperable, ThreadedServer, free_port  # noqa: E402
 
@@ -149,6 +150,7 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
             db.session.execute(text("SET LOCAL session_replication_role = replica"))
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
+        seed_builtin_kinds()  # reference data the migration seeds: every test starts with it
         db.session.commit()
 
 

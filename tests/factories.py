@@ -38,7 +38,7 @@ from portal.journey import services
 from portal.journey.models import Attachment, Case, CaseStatus, ProcedureRequest
 from portal.mailbox.kinds import MessageKind
 from portal.mailbox.models import Message
-from portal.tenancy.kinds import DepartmentKind
+from portal.tenancy.kinds import BUILTIN_KEYS
 from portal.tenancy.models import Department, Municipality
 
 #: The verification code of every certificate ``CertificateFactory`` makes.
@@ -68,7 +68,7 @@ class MunicipalityFactory(_Factory):
 
     @factory.post_generation
     def departments(municipality: Municipality, create: bool, kinds: Any, **_: Any) -> None:
-        for kind in DepartmentKind if kinds is None else kinds:
+        for kind in BUILTIN_KEYS if kinds is None else kinds:
             DepartmentFactory(municipality=municipality, kind=kind)
 
 
@@ -80,9 +80,9 @@ class DepartmentFactory(_Factory):
         sqlalchemy_get_or_create = ("municipality", "kind")
 
     municipality = factory.SubFactory(MunicipalityFactory, departments=[])
-    kind = DepartmentKind.RESIDENT_REGISTRATION
-    name_ja = factory.LazyAttribute(lambda d: f"{d.kind.value}課")
-    name_en = factory.LazyAttribute(lambda d: f"{d.kind.value.replace('_', ' ').title()} Division")
+    kind = "resident_registration"
+    name_ja = factory.LazyAttribute(lambda d: f"{d.kind}課")
+    name_en = factory.LazyAttribute(lambda d: f"{d.kind.replace('_', ' ').title()} Division")
 
 
 class AccountFactory(_Factory):
@@ -176,7 +176,7 @@ class RequestFactory(_Factory):
     department = factory.LazyAttribute(
         lambda r: DepartmentFactory(
             municipality=r.municipality,
-            kind=DepartmentKind(_form(r.case, r.form_id).department_kind),
+            kind=_form(r.case, r.form_id).department_kind,
         )
     )
     deadline = factory.LazyFunction(lambda: today_in_japan() + timedelta(days=14))

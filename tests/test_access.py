@@ -30,7 +30,6 @@ from portal.japan.clock import utcnow
 from portal.journey.models import Case, CaseStatus
 from portal.notifications import services as notifications
 from portal.notifications import tokens
-from portal.tenancy.kinds import DepartmentKind
 from portal.tenancy.models import Municipality
 from tests.factories import (
     AccountFactory,
@@ -185,6 +184,16 @@ INSIDERS[access.DEFINITION_VERSION_ADMIN] = INSIDERS[access.MUNICIPALITY_ADMIN]
 #: Status lists are public: nobody is outside, a signed-out verifier and a resident get in.
 OUTSIDERS[access.STATUS_LIST_READER] = set()
 INSIDERS[access.STATUS_LIST_READER] = {"stranger", "filer"}
+#: A department or a staff role of a municipality: its admins, as the municipality's pages.
+for _rule in (access.MUNICIPALITY_DEPARTMENT_ADMIN, access.MUNICIPALITY_ROLE_ADMIN):
+    OUTSIDERS[_rule] = OUTSIDERS[access.MUNICIPALITY_ADMIN]
+    INSIDERS[_rule] = INSIDERS[access.MUNICIPALITY_ADMIN]
+#: The whole portal's (department kinds, its own admins): its admins alone.
+for _rule in (access.PORTAL_ADMIN, access.PORTAL_ROLE_ADMIN):
+    OUTSIDERS[_rule] = OUTSIDERS[access.MUNICIPALITY_ADMIN] | {
+        "admin of the municipality filed with"
+    }
+    INSIDERS[_rule] = {"portal admin"}
 PERSONAS = sorted(set().union(*OUTSIDERS.values(), *INSIDERS.values()))
 
 
@@ -212,7 +221,7 @@ NEEDS_A_FOLLOW_UP = {"journey.follow_up"}
 def world(app: Flask) -> World:
     with app.app_context():
         a, b = MunicipalityFactory(), MunicipalityFactory()
-        residents = a.department_of_kind(DepartmentKind.RESIDENT_REGISTRATION)
+        residents = a.department_of_kind("resident_registration")
         filer = AccountFactory(  # with a confirmation link out for their address
             notification_email="filer@example.jp",
             notification_email_nonce="nonce-of-the-link-sent",
@@ -239,10 +248,10 @@ def world(app: Flask) -> World:
             "another resident": AccountFactory(),
             "clerk of the department filed with": RoleFactory(department=residents).account,
             "clerk of another department": RoleFactory(
-                department=a.department_of_kind(DepartmentKind.CHILDCARE)
+                department=a.department_of_kind("childcare")
             ).account,
             "clerk of another municipality": RoleFactory(
-                department=b.department_of_kind(DepartmentKind.RESIDENT_REGISTRATION)
+                department=b.department_of_kind("resident_registration")
             ).account,
             "admin of the municipality filed with": RoleFactory(admin=True, municipality=a).account,
             "admin of another municipality": RoleFactory(admin=True, municipality=b).account,
@@ -258,6 +267,9 @@ def world(app: Flask) -> World:
             "certificate_id": CertificateFactory(request=filed.requests[0]).id,
             "list_id": statuslist.allocate(a.id)[0],
             "version_id": _local_version(a).id,
+            # A role of its own: an insider's POST revokes it.
+            "role_id": RoleFactory(department=residents).id,
+            "admin_role_id": people["portal admin"].roles[0].id,
         }
         world = World(
             people={name: account.id if account else None for name, account in people.items()},
@@ -300,7 +312,7 @@ def _local_version(municipality: Municipality) -> DefinitionVersion:
 
 
 #: Values for URL arguments that name no object (objects come from the world).
-PLAIN_ARGUMENTS = {"slug": "check", "form_key": "mhlw.sousaihi"}
+PLAIN_ARGUMENTS = {"slug": "check", "form_key": "mhlw.sousaihi", "kind_key": "childcare"}
 
 
 def _routes(app: Flask) -> Iterator[tuple[UrlRule, str, access.Rule]]:

@@ -19,7 +19,6 @@ from portal.extensions import db
 from portal.japan.clock import JAPAN, today_in_japan
 from portal.japan.deadlines import is_administrative_holiday
 from portal.journey.models import ProcedureRequest
-from portal.tenancy.kinds import DepartmentKind
 from portal.tenancy.models import Department
 from tests.factories import AccountFactory, CaseFactory, MunicipalityFactory, RoleFactory
 from tests.support.html import forms
@@ -62,8 +61,8 @@ class Counter:
 def counter(app: Flask) -> Counter:
     """A residents division open on weekdays 8:30 to 17:15, 30-minute slots, three at a time."""
     with app.app_context():
-        municipality = MunicipalityFactory(departments=[DepartmentKind.RESIDENT_REGISTRATION])
-        department = municipality.department_of_kind(DepartmentKind.RESIDENT_REGISTRATION)
+        municipality = MunicipalityFactory(departments=["resident_registration"])
+        department = municipality.department_of_kind("resident_registration")
         services.set_counter(department, hours=WEEKDAYS, slot_minutes=30, capacity=3)
         db.session.commit()
         return Counter(department.id, municipality.id)

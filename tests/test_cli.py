@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from portal import access
 from portal.accounts.models import Account, Role
+from portal.audit.models import AuditEntry
 from portal.extensions import db
 
 
@@ -49,7 +50,7 @@ def test_grant_a_clerk_to_an_identity_not_signed_in_yet(app, runner, municipalit
     assert result.exit_code == 0, result.output
     with app.app_context():
         account = db.session.scalar(select(Account).filter_by(subject="abc"))
-        assert sorted(r.department.kind.value for r in account.roles) == ["childcare", "education"]
+        assert sorted(r.department.kind for r in account.roles) == ["childcare", "education"]
         assert {r.role for r in account.roles} == {Role.CLERK}
 
 
@@ -64,7 +65,7 @@ def test_grant_a_supervisor_who_assigns_the_departments_work(app, runner, munici
     with app.app_context():
         account = db.session.scalar(select(Account).filter_by(subject="boss"))
         (role,) = account.roles
-        assert (role.role, role.department.kind.value) == (Role.SUPERVISOR, "childcare")
+        assert (role.role, role.department.kind) == (Role.SUPERVISOR, "childcare")
         assert access.may_supervise(account, role.department)
 
 
@@ -116,6 +117,13 @@ def test_grant_admins_and_list_and_revoke(app, runner, municipalities) -> None:
     revoked = runner.invoke(args=["staff", "revoke", *portal])
     assert "revoked 1 role" in revoked.output
     assert "whole portal" not in runner.invoke(args=["staff", "list"]).output
+    with app.app_context():  # an operator's grants and revocations are audited too
+        done = db.session.execute(select(AuditEntry.chain, AuditEntry.action, AuditEntry.actor_id))
+        assert sorted(done) == [
+            ("municipality:131016", "staff_role.granted", None),
+            ("portal", "staff_role.granted", None),
+            ("portal", "staff_role.revoked", None),
+        ]
 
 
 def test_grant_refuses_incomplete_orders(runner, municipalities) -> None:

@@ -1,8 +1,10 @@
 """The migrations build exactly the schema the models describe."""
 
+import json
 import warnings
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
@@ -116,4 +118,49 @@ def test_requests_filed_before_the_back_office_keep_their_answers_and_get_codes(
         assert digest == answers_digest({"move.date": "2026-11-30"})
         with app.test_request_context():
             assert code == resident_code(7, "131016", "resident_registration")
+        db.engine.dispose()
+
+
+def test_the_department_kinds_migration_seeds_the_built_in_kinds(tmp_path) -> None:
+    """Kinds became data: the built-in ones with their Japanese and English labels, and any
+    kind a deployment's departments had beyond them, labelled by its key for an admin."""
+    from flask_migrate import upgrade
+    from sqlalchemy.exc import IntegrityError
+
+    from portal import create_app
+    from portal.tenancy.kinds import BUILTIN_KINDS
+
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'm.sqlite3'}", "TESTING": True})
+    with app.app_context():
+        upgrade(revision="700a3e1b8c20")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO municipalities (id, code, prefecture_ja, name_ja, name_en, kind)"
+                    " VALUES (1, '131016', '東京都', '千代田区', 'Chiyoda', 'special_ward')"
+                )
+            )
+            for id_, kind in ((1, "childcare"), (2, "tax")):
+                connection.execute(
+                    text(
+                        "INSERT INTO departments (id, municipality_id, kind, name_ja, name_en)"
+                        f" VALUES ({id_}, 1, '{kind}', '課', 'Division')"
+                    )
+                )
+        upgrade()
+        with db.engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT key, labels FROM department_kinds ORDER BY position, key")
+            ).all()
+        stored = {key: json.loads(labels) for key, labels in rows}
+        assert [key for key, _labels in rows] == [k.key for k in BUILTIN_KINDS] + ["tax"]
+        assert stored["childcare"] == {"ja": "保育", "en": "Childcare"}
+        assert stored["tax"] == {}
+        with pytest.raises(IntegrityError), db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO departments (id, municipality_id, kind, name_ja, name_en)"
+                    " VALUES (3, 1, 'police', '課', 'Division')"
+                )
+            )
         db.engine.dispose()

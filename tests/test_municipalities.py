@@ -55,7 +55,7 @@ def test_every_municipality_of_japan_is_loaded_once(app, runner, municipalities)
             assert (municipality.parent.code if municipality.parent else None) == parent, code
         assert rows["141046"].prefecture_ja == "神奈川県"
         # The demo's departments stay where they were, with Yokohama's 18 wards under it.
-        assert {d.kind.value for d in rows["141003"].departments} >= {"resident_registration"}
+        assert {d.kind for d in rows["141003"].departments} >= {"resident_registration"}
         assert sum(1 for m in rows.values() if m.parent_id == rows["141003"].id) == 18
         assert not rows["271004"].is_served and rows["141046"].is_served
         names = {code: (m.name_ja, m.name_en, m.parent_id) for code, m in rows.items()}

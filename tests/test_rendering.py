@@ -11,10 +11,10 @@ import pytest
 from flask import Flask
 
 from portal.definitions.model import Text
+from portal.extensions import db
 from portal.i18n import current_language, force_locale
 from portal.japan.dates import format_resident_date, format_resident_datetime
-from portal.tenancy.kinds import DepartmentKind
-from portal.tenancy.models import Municipality
+from portal.tenancy.models import DepartmentKind, Municipality
 
 CHIYODA = Municipality(code="131016", prefecture_ja="東京都", name_ja="千代田区", name_en="Chiyoda")
 MOVING = Text("引越し", "Moving house")
@@ -27,7 +27,7 @@ def test_outside_a_request_everything_renders_in_japanese(app: Flask) -> None:
         assert str(MOVING) == "引越し"
         assert CHIYODA.name == "東京都千代田区"
         assert format_resident_date(DAY) == "2026年12月2日（令和8年12月2日）"
-        assert DepartmentKind.CHILDCARE.label == "保育"  # gettext, too
+        assert db.session.get(DepartmentKind, "childcare").label == "保育"  # stored labels, too
 
 
 def test_force_locale_renders_in_the_language_given(app: Flask) -> None:
@@ -36,7 +36,7 @@ def test_force_locale_renders_in_the_language_given(app: Flask) -> None:
             assert str(MOVING) == "Moving house"
             assert CHIYODA.name == "Chiyoda"
             assert format_resident_date(DAY) == "December 2, 2026"
-            assert DepartmentKind.CHILDCARE.label == "Childcare"
+            assert db.session.get(DepartmentKind, "childcare").label == "Childcare"
         with force_locale("ja"):
             assert str(MOVING) == "引越し"
             assert CHIYODA.name == "東京都千代田区"

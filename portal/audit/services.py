@@ -111,7 +111,7 @@ def record_access(
         details={
             "access_record": record.id,
             "resident": resident.id,
-            "department": department.kind.value if department is not None else None,
+            "department": department.kind if department is not None else None,
             "form_id": form_id,
             "case": record.case_id,
         },

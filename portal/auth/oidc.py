@@ -171,3 +171,16 @@ def _check_issuer_parameter(metadata: dict[str, Any]) -> None:
         return
     if not hmac.compare_digest(iss.encode(), str(metadata.get("issuer", "")).encode()):
         raise SignInFailed("invalid_response", "iss parameter names another issuer")
+
+
+def staff_issuer() -> str:
+    """The staff provider's issuer, as its sign-ins record it: for an admin granting a role to
+    someone by subject (discovery is fetched once, then kept by Authlib)."""
+    try:
+        metadata = client(Audience.STAFF).load_server_metadata()
+    except (AuthlibBaseError, requests.RequestException, ValueError) as exc:
+        raise SignInFailed("provider_unreachable", repr(exc)) from exc
+    issuer = metadata.get("issuer")
+    if not isinstance(issuer, str) or not issuer:
+        raise SignInFailed("invalid_metadata", "the discovery document names no issuer")
+    return issuer

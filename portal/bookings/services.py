@@ -395,3 +395,108 @@ def set_counter(
     ]
     db.session.flush()
     return settings
+
+
+# An admin's changes to a counter --------------------------------------------------------
+
+
+class NoCounter(Exception):
+    """The department takes no bookings yet: its hours come first."""
+
+
+def configure_counter(
+    department: Department,
+    *,
+    hours: dict[int, list[tuple[time, time]]],
+    slot_minutes: int,
+    capacity: int,
+    bookable_days: int,
+    open_on_holidays: bool,
+    by: Account,
+) -> CounterSettings:
+    """An admin sets the counter's hours, slot length, capacity and reach; its closed days
+    stay. Visits booked already stay booked (a resident is never moved by a new grid)."""
+    current = _locked_counter(department)
+    closed = {c.day: c.reason for c in current.closed_dates} if current else {}
+    settings = set_counter(
+        department,
+        hours=hours,
+        slot_minutes=slot_minutes,
+        capacity=capacity,
+        bookable_days=bookable_days,
+        closed=closed,
+    )
+    settings.open_on_holidays = open_on_holidays
+    db.session.flush()
+    _audit_counter(
+        department,
+        by,
+        "counter.configured",
+        {
+            "hours": {
+                str(day): [f"{o:%H:%M}-{c:%H:%M}" for o, c in periods]
+                for day, periods in sorted(hours.items())
+                if periods
+            },
+            "slot_minutes": slot_minutes,
+            "capacity": capacity,
+            "bookable_days": bookable_days,
+            "open_on_holidays": open_on_holidays,
+        },
+    )
+    return settings
+
+
+def close_day(department: Department, day: date, reason: str, by: Account) -> ClosedDate:
+    """Close the counter on a day (its reason replaced if it was closed already)."""
+    settings = _locked_counter(department)
+    if settings is None:
+        raise NoCounter
+    closed = next((c for c in settings.closed_dates if c.day == day), None)
+    if closed is None:
+        closed = ClosedDate(day=day, reason=reason.strip())
+        settings.closed_dates.append(closed)
+    closed.reason = reason.strip()
+    db.session.flush()
+    _audit_counter(department, by, "counter.closed_day", {"day": day.isoformat(), "reason": reason})
+    return closed
+
+
+def reopen_day(department: Department, day: date, by: Account) -> bool:
+    """Take a day off the closed days; False when it was not one (another tab did it)."""
+    settings = _locked_counter(department)
+    closed = next((c for c in settings.closed_dates if c.day == day), None) if settings else None
+    if settings is None or closed is None:
+        return False
+    settings.closed_dates.remove(closed)
+    db.session.flush()
+    _audit_counter(department, by, "counter.reopened_day", {"day": day.isoformat()})
+    return True
+
+
+def _locked_counter(department: Department) -> CounterSettings | None:
+    """The counter's row, locked, with its closed days as committed: two admins changing one
+    counter take turns (a day closed twice at once is closed once)."""
+    settings = db.session.scalar(
+        select(CounterSettings)
+        .where(CounterSettings.department_id == department.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if settings is not None:
+        db.session.expire(settings, ["closed_dates", "hours"])
+    return settings
+
+
+def _audit_counter(
+    department: Department, by: Account, action: str, details: dict[str, object]
+) -> None:
+    from portal.audit.services import append, municipality_chain
+
+    append(
+        municipality_chain(department.municipality),
+        actor=by,
+        action=action,
+        subject=f"department:{department.id}",
+        details=details,
+    )

@@ -358,7 +358,7 @@ def form_choices(department: Department) -> list[tuple[str, str]]:
     found = [
         (form_id, _title(content.get("title"), form_id))
         for form_id, content in forms.items()
-        if content.get("department_kind") == department.kind.value
+        if content.get("department_kind") == department.kind
     ]
     return sorted(found, key=lambda choice: choice[1])
 

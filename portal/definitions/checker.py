@@ -14,13 +14,17 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
+from flask import has_app_context
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal.accounts.services import KEPT_CLAIMS
 from portal.definitions import logic
 from portal.definitions.model import ADDRESS_PARTS
 from portal.definitions.sources import Problem, Source, Sources
+from portal.extensions import db
+from portal.tenancy.kinds import BUILTIN_KEYS
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 #: Where the certificate templates a form may name live (``certificate: {template: ...}``).
@@ -45,6 +49,22 @@ def _validators() -> dict[str, Draft202012Validator]:
         )
         for kind in ("vocabulary", "form", "workflow")
     }
+
+
+def department_kinds() -> list[str]:
+    """The kinds a form may route to: those stored, when a database is at hand (an admin may
+    have added some), else the built-in ones the database is seeded with."""
+    if has_app_context():
+        from portal.tenancy.management import department_kinds as stored
+
+        try:
+            keys = [kind.key for kind in stored()]
+        except SQLAlchemyError:  # no database yet, or not migrated: the seed stands in
+            db.session.rollback()
+        else:
+            if keys:
+                return keys
+    return list(BUILTIN_KEYS)
 
 
 def check(sources: Sources) -> list[Problem]:
@@ -184,6 +204,13 @@ class _Checker:
             self._check_condition(source, f"{path}/show_if", field.get("show_if"), items)
             if path.startswith("attachments") and items.get(field["key"], {}).get("type") != "file":
                 self._add(source, f"{path}/key", f"attachment {field['key']!r} is not a file item")
+        kinds = department_kinds()
+        if data["department_kind"] not in kinds:
+            self._add(
+                source,
+                "department_kind",
+                f"unknown department kind {data['department_kind']!r}; known: {', '.join(kinds)}",
+            )
         if "visit" in data and "counter_visit" not in data:
             self._add(source, "visit", "a form that requires a visit says why in counter_visit")
         template = (data.get("certificate") or {}).get("template")

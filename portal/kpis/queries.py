@@ -51,7 +51,7 @@ from portal.definitions.model import Text
 from portal.definitions.services import Catalog, current_catalog
 from portal.journey.models import REQUEST_DUE_ON, Case, CaseStatus, ProcedureRequest
 from portal.kpis.period import Period, add_months
-from portal.tenancy.kinds import DepartmentKind
+from portal.tenancy.management import department_kinds
 from portal.tenancy.models import Department, Municipality
 
 #: A draft nobody touched for this many days is abandoned.
@@ -395,8 +395,8 @@ def departments(municipality_id: int | None, today: date) -> list[DepartmentRow]
         )
         found = {kind: (n, late) for kind, n, late in db.session.execute(query)}
         return [
-            DepartmentRow(kind.label, *(int(v or 0) for v in found.get(kind, (0, 0))))
-            for kind in DepartmentKind
+            DepartmentRow(kind.label, *(int(v or 0) for v in found.get(kind.key, (0, 0))))
+            for kind in department_kinds()
         ]
     query = (
         select(ProcedureRequest.department_id, *counts)

@@ -1,32 +1,37 @@
-"""Department kinds: what definitions route to; a municipality maps each to its department."""
+"""Department kinds: what definitions route to; a municipality maps each to its department.
 
-from enum import StrEnum
+The kinds are data (``portal.tenancy.models.DepartmentKind``) that a portal admin adds to and
+relabels. These are the kinds the portal is born with: the migration that made kinds data
+seeded them, and the definitions checker falls back on them where no database is at hand.
+"""
 
-from flask_babel import lazy_gettext as _l
+from __future__ import annotations
 
-
-class DepartmentKind(StrEnum):
-    RESIDENT_REGISTRATION = "resident_registration"
-    INSURANCE_PENSION = "insurance_pension"
-    CHILD_SUPPORT = "child_support"
-    CHILDCARE = "childcare"
-    LONG_TERM_CARE = "long_term_care"
-    EDUCATION = "education"
-    MATERNAL_HEALTH = "maternal_health"
-    ENVIRONMENT = "environment"
-
-    @property
-    def label(self) -> str:
-        return str(KIND_LABELS[self])
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final
 
 
-KIND_LABELS = {
-    DepartmentKind.RESIDENT_REGISTRATION: _l("Resident registration"),
-    DepartmentKind.INSURANCE_PENSION: _l("Insurance and pension"),
-    DepartmentKind.CHILD_SUPPORT: _l("Child support"),
-    DepartmentKind.CHILDCARE: _l("Childcare"),
-    DepartmentKind.LONG_TERM_CARE: _l("Long-term care"),
-    DepartmentKind.EDUCATION: _l("Education"),
-    DepartmentKind.MATERNAL_HEALTH: _l("Maternal health"),
-    DepartmentKind.ENVIRONMENT: _l("Environment and sanitation"),
-}
+@dataclass(frozen=True)
+class BuiltinKind:
+    key: str
+    labels: MappingProxyType[str, str]
+
+
+def _kind(key: str, ja: str, en: str) -> BuiltinKind:
+    return BuiltinKind(key, MappingProxyType({"ja": ja, "en": en}))
+
+
+BUILTIN_KINDS: Final = (
+    _kind("resident_registration", "住民登録", "Resident registration"),
+    _kind("insurance_pension", "保険・年金", "Insurance and pension"),
+    _kind("child_support", "子育て支援", "Child support"),
+    _kind("childcare", "保育", "Childcare"),
+    _kind("long_term_care", "介護保険", "Long-term care"),
+    _kind("education", "教育", "Education"),
+    _kind("maternal_health", "母子保健", "Maternal health"),
+    _kind("environment", "生活衛生", "Environment and sanitation"),
+)
+BUILTIN_KEYS: Final = tuple(kind.key for kind in BUILTIN_KINDS)
+#: What a kind's key may be: it is written in definitions and never changes once made.
+KEY_PATTERN: Final = r"^[a-z][a-z0-9_]{1,39}$"

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import db, text_enum
 from portal.i18n import current_language, localized
-from portal.tenancy.kinds import DepartmentKind
 
 
 class MunicipalityKind(StrEnum):
@@ -57,7 +57,7 @@ class Municipality(db.Model):
     )
 
     def department_of_kind(self, kind: str) -> Department | None:
-        return next((d for d in self.departments if d.kind.value == kind), None)
+        return next((d for d in self.departments if d.kind == kind), None)
 
     @property
     def is_served(self) -> bool:
@@ -101,6 +101,32 @@ def counter_name(office: Municipality, department: Department | None = None) -> 
     return f"{office.office_name} {department.name}"
 
 
+class DepartmentKind(db.Model):
+    """A kind of procedure a department handles, as definitions name it (``department_kind``).
+
+    Data a portal admin manages; the built-in kinds (``portal.tenancy.kinds``) are its seed.
+    The key never changes once made (definitions and departments are written with it); the
+    labels do, one per configured language, Japanese required.
+    """
+
+    __tablename__ = "department_kinds"
+    __table_args__ = (CheckConstraint("length(key) BETWEEN 2 AND 40", name="key_length"),)
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    #: ``{"ja": "保育", "en": "Childcare"}``: any configured language, ``ja`` always.
+    labels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Where it comes in lists (then by key).
+    position: Mapped[int] = mapped_column(default=0)
+
+    @property
+    def label(self) -> str:
+        """In the language in force; Japanese where that language has none."""
+        return str(self.labels.get(current_language()) or self.labels.get("ja") or self.key)
+
+    def __repr__(self) -> str:
+        return f"<DepartmentKind {self.key}>"
+
+
 class Department(db.Model):
     """A division of a municipality that owns the queue for one kind of procedure."""
 
@@ -111,11 +137,19 @@ class Department(db.Model):
     municipality_id: Mapped[int] = mapped_column(
         ForeignKey("municipalities.id", ondelete="CASCADE"), index=True
     )
-    kind: Mapped[DepartmentKind] = mapped_column(text_enum(DepartmentKind, 40))
+    #: The key of its :class:`DepartmentKind`: the kind of procedure it handles here.
+    kind: Mapped[str] = mapped_column(
+        ForeignKey("department_kinds.key", ondelete="RESTRICT"), index=True
+    )
     name_ja: Mapped[str] = mapped_column(String(100))
     name_en: Mapped[str] = mapped_column(String(100))
 
     municipality: Mapped[Municipality] = relationship(back_populates="departments")
+    kind_entry: Mapped[DepartmentKind] = relationship()
+
+    @property
+    def kind_label(self) -> str:
+        return self.kind_entry.label
 
     @property
     def name(self) -> str:

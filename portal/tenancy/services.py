@@ -9,8 +9,8 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.db import db
-from portal.tenancy.kinds import DepartmentKind
-from portal.tenancy.models import Department, Municipality, MunicipalityKind
+from portal.tenancy.kinds import BUILTIN_KINDS
+from portal.tenancy.models import Department, DepartmentKind, Municipality, MunicipalityKind
 from portal.tenancy.official import OfficialMunicipality, official_municipalities, seat_code
 
 
@@ -91,7 +91,7 @@ def ensure_unlisted(code: str, prefecture_ja: str, name_ja: str) -> Municipality
 
 
 def ensure_department(
-    municipality: Municipality, kind: DepartmentKind, name_ja: str, name_en: str
+    municipality: Municipality, kind: str, name_ja: str, name_en: str
 ) -> Department:
     department = db.session.scalar(
         select(Department).filter_by(municipality_id=municipality.id, kind=kind)
@@ -175,3 +175,17 @@ def same_municipality(first: str, second: str) -> bool:
         office = municipality_by_code(code)
         seats.append(office.seat.code if office else seat_code(code))
     return seats[0] == seats[1]
+
+
+def seed_builtin_kinds() -> int:
+    """Add the built-in department kinds a database lacks (its migration seeds them; an
+    emptied database, as between tests, gets them back here). Returns how many were added."""
+    present = set(db.session.scalars(select(DepartmentKind.key)))
+    missing = [kind for kind in BUILTIN_KINDS if kind.key not in present]
+    for position, kind in enumerate(BUILTIN_KINDS, start=1):
+        if kind in missing:
+            db.session.add(
+                DepartmentKind(key=kind.key, labels=dict(kind.labels), position=position * 10)
+            )
+    db.session.flush()
+    return len(missing)

@@ -13,7 +13,6 @@ from portal.audit import services
 from portal.audit.chain import verify
 from portal.audit.models import AccessPurpose, AccessRecord, AuditEntry
 from portal.extensions import db
-from portal.tenancy.kinds import DepartmentKind
 from tests.factories import AccountFactory, AttachmentFactory, CaseFactory, RoleFactory
 from tests.support.people import login_as
 
@@ -100,7 +99,7 @@ def test_the_filer_opening_their_own_document_is_not_recorded(app) -> None:
 def test_a_refused_download_records_nothing(app) -> None:
     filed = _filed(app)
     with app.app_context():
-        stranger_clerk = RoleFactory(department__kind=DepartmentKind.CHILDCARE).account.id
+        stranger_clerk = RoleFactory(department__kind="childcare").account.id
         db.session.commit()
     assert _download(app, stranger_clerk, filed.document_url) == 404
     with app.app_context():

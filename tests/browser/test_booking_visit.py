@@ -12,7 +12,6 @@ from playwright.sync_api import Browser, Page, expect
 
 from portal.bookings import services
 from portal.extensions import db
-from portal.tenancy.kinds import DepartmentKind
 from tests.browser.conftest import PHONE
 from tests.factories import CaseFactory, MunicipalityFactory
 from tests.support.people import login_as
@@ -27,8 +26,8 @@ def signed_in_phone(app: Flask, browser: Browser, live_portal: str):  # noqa: AN
     """A phone signed in as a resident with a filed move-in to a counter that
     is open every day (so a day with free times is always near)."""
     with app.app_context():
-        municipality = MunicipalityFactory(departments=[DepartmentKind.RESIDENT_REGISTRATION])
-        department = municipality.department_of_kind(DepartmentKind.RESIDENT_REGISTRATION)
+        municipality = MunicipalityFactory(departments=["resident_registration"])
+        department = municipality.department_of_kind("resident_registration")
         every_day = {day: [(time(8, 30), time(17, 15))] for day in range(7)}
         services.set_counter(department, hours=every_day)
         case = CaseFactory(filed=True, forms=["mic.tennyu"], municipality=municipality)

@@ -266,7 +266,7 @@ def test_moving_between_municipalities_on_a_phone(
         assert case.answers["move.circumstances"] == ["kokuho"]
         assert case.answers["household.householder_name"] == "山田 太郎"
         requests = db.session.scalars(select(ProcedureRequest).filter_by(case_id=case.id))
-        filed = {r.form_id: (r.municipality.code, r.department.kind.value) for r in requests}
+        filed = {r.form_id: (r.municipality.code, r.department.kind) for r in requests}
     assert filed == {
         "mic.tenshutsu": ("131016", "resident_registration"),
         "mhlw.kokuho_soshitsu_tenshutsu": ("131016", "insurance_pension"),

@@ -15,7 +15,6 @@ from portal.casework.services import NotAllowed, StaleRequest, act, answers_dige
 from portal.extensions import db
 from portal.japan.clock import today_in_japan
 from portal.journey.models import ProcedureRequest
-from portal.tenancy.kinds import DepartmentKind
 from tests.factories import (
     AccountFactory,
     CaseFactory,
@@ -74,9 +73,7 @@ def test_a_request_held_by_one_clerk_cannot_be_claimed_by_another(ctx) -> None:
 def test_a_clerk_of_another_department_or_a_resident_may_not_act(ctx) -> None:
     request = _filed()
     elsewhere = RoleFactory(
-        department=DepartmentFactory(
-            municipality=request.municipality, kind=DepartmentKind.CHILDCARE
-        )
+        department=DepartmentFactory(municipality=request.municipality, kind="childcare")
     ).account
     for outsider in (elsewhere, AccountFactory(), request.case.account):
         with pytest.raises(NotAllowed, match="You may not"):

@@ -19,7 +19,6 @@ from portal.extensions import db
 from portal.journey.models import Case
 from portal.mailbox.kinds import MessageKind
 from portal.mailbox.models import Message
-from portal.tenancy.kinds import DepartmentKind
 from portal.transactions import unit_of_work
 from tests.certificates.support import (
     certificate_of,
@@ -245,7 +244,7 @@ def test_a_clerk_of_another_department_cannot_retry(app: Flask) -> None:
     with app.app_context():
         other = RoleFactory(
             department=certificate_department(certificate).municipality.department_of_kind(
-                DepartmentKind.CHILDCARE
+                "childcare"
             )
         ).account.id
         db.session.commit()

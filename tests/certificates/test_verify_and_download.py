@@ -20,7 +20,6 @@ from portal.certificates.statuslist_models import Status
 from portal.extensions import db
 from portal.mailbox.kinds import MessageKind
 from portal.mailbox.models import Message
-from portal.tenancy.kinds import DepartmentKind
 from tests.certificates.support import certificate_of, decide, pdf_path, pdftotext, qr_codes
 from tests.certificates.test_issuing import BIRTH, _filed
 from tests.certificates.test_signing import demo_ca_pem, flip_byte, pdfsig
@@ -278,11 +277,9 @@ def test_nobody_else_downloads_it(app, issued) -> None:
         elsewhere = MunicipalityFactory()
         outsiders = [
             AccountFactory().id,
+            RoleFactory(department=same_town.department_of_kind("childcare")).account.id,
             RoleFactory(
-                department=same_town.department_of_kind(DepartmentKind.CHILDCARE)
-            ).account.id,
-            RoleFactory(
-                department=elsewhere.department_of_kind(DepartmentKind.RESIDENT_REGISTRATION)
+                department=elsewhere.department_of_kind("resident_registration")
             ).account.id,
         ]
         db.session.commit()

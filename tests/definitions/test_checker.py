@@ -208,9 +208,9 @@ FAULTS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "forms/mic/tenshutsu.yaml:title: 'English' does not match",
     ),
     (
-        "schema: an unknown department kind",
+        "an unknown department kind (none stored: the built-in ones)",
         lambda d: _form(d).update(department_kind="police"),
-        "forms/mic/tenshutsu.yaml:department_kind: 'police' is not one of",
+        "forms/mic/tenshutsu.yaml:department_kind: unknown department kind 'police'",
     ),
     (
         "YAML syntax",

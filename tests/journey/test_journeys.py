@@ -20,7 +20,7 @@ def filed(app, case_id: int) -> dict[str, tuple[str, str]]:
     with app.app_context():
         requests = db.session.scalars(select(ProcedureRequest).filter_by(case_id=case_id))
         return {
-            r.form_id: (r.municipality.code, r.department.kind.value if r.department else "counter")
+            r.form_id: (r.municipality.code, r.department.kind if r.department else "counter")
             for r in requests
         }
 

@@ -16,7 +16,6 @@ from flask.testing import FlaskClient
 
 from portal.extensions import db
 from portal.japan.clock import as_of
-from portal.tenancy.kinds import DepartmentKind
 from portal.tenancy.models import Municipality
 from tests.factories import AccountFactory, CaseFactory, RoleFactory
 from tests.kpis.seed import NOW, seed
@@ -34,7 +33,7 @@ def world(app: Flask, definitions: None) -> dict[str, int]:
         seeded = seed()
         a = db.session.get(Municipality, seeded.a_id)
         b = db.session.get(Municipality, seeded.b_id)
-        residents = a.department_of_kind(DepartmentKind.RESIDENT_REGISTRATION)
+        residents = a.department_of_kind("resident_registration")
         people = {
             "resident": CaseFactory(filed=True, municipality=a, forms=[]).account,
             "clerk of A": RoleFactory(department=residents).account,

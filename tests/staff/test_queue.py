@@ -19,7 +19,6 @@ from portal.casework.models import RequestEvent
 from portal.extensions import db
 from portal.japan.clock import today_in_japan
 from portal.journey.models import ProcedureRequest
-from portal.tenancy.kinds import DepartmentKind
 from portal.tenancy.models import Department
 from tests.factories import (
     AccountFactory,
@@ -53,8 +52,8 @@ class Queue:
 def queue(app: Flask) -> Queue:
     with app.app_context():
         municipality = MunicipalityFactory()
-        residents = municipality.department_of_kind(DepartmentKind.RESIDENT_REGISTRATION)
-        childcare = municipality.department_of_kind(DepartmentKind.CHILDCARE)
+        residents = municipality.department_of_kind("resident_registration")
+        childcare = municipality.department_of_kind("childcare")
         made = Queue(
             department_id=residents.id,
             municipality_id=municipality.id,

@@ -20,7 +20,6 @@ from portal.casework.services import act
 from portal.extensions import db
 from portal.japan.clock import today_in_japan
 from portal.journey.models import ProcedureRequest
-from portal.tenancy.kinds import DepartmentKind
 from tests.factories import (
     AccountFactory,
     AttachmentFactory,
@@ -76,16 +75,16 @@ def _desk(app: Flask, form_id: str = "mic.tenshutsu", clerks: int = 2) -> Desk:
         )
         # The case's answer moved on after filing: the request keeps what was filed.
         case.answers = {**ANSWERS, "applicant.family_name": "別人"}
-        childcare = filed.municipality.department_of_kind(DepartmentKind.CHILDCARE)
+        childcare = filed.municipality.department_of_kind("childcare")
         if childcare is None or childcare.id == filed.department_id:
-            childcare = filed.municipality.department_of_kind(DepartmentKind.TAX)
+            childcare = filed.municipality.department_of_kind("education")
         desk = Desk(
             request_id=filed.id,
             clerks=[RoleFactory(department=filed.department).account.id for _ in range(clerks)],
             outsiders={
                 "clerk of another department": RoleFactory(department=childcare).account.id,
                 "clerk of another municipality": RoleFactory(
-                    department=MunicipalityFactory().department_of_kind(filed.department.kind.value)
+                    department=MunicipalityFactory().department_of_kind(filed.department.kind)
                 ).account.id,
                 "filer": resident.id,
             },
