@@ -35,6 +35,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Rule
 
+from portal import access
 from portal.accounts.models import Account
 from portal.casework.lifecycle import Action
 from portal.casework.services import act
@@ -412,7 +413,12 @@ def world_for(app: Flask, resident, client: FlaskClient) -> Iterator[Any]:
                 assert Person(chosen, "tanaka-jiro").sign_in().response.status_code == 302
             if role == "portal admin":  # the admin pages: departments, counters, staff, kinds
                 assert Person(chosen, "watanabe-yui").sign_in().response.status_code == 302
-        return chosen, _build_world(app, owner, chosen)
+        world = _build_world(app, owner, chosen)
+        if role == "portal admin":
+            # An admin's list pages link the same action for each of dozens of rows (every
+            # definition version, every department): three of each stand for the rest.
+            world.paths = {endpoint: paths[:3] for endpoint, paths in world.paths.items()}
+        return chosen, world
 
     yield make
 
@@ -422,6 +428,9 @@ def test_no_route_answers_5xx_to_hostile_values(app: Flask, world_for, role: str
     client, world = world_for(role)
     failures: list[Failure] = []
     for rule, method in _rules(app):
+        declared = access.rule_of(app.view_functions[rule.endpoint])
+        if role == "portal admin" and not (declared and declared.staff):
+            continue  # the other roles sweep the pages that are not staff's
         failures += _fuzz_route(app, client, world, rule, method)
     assert not failures, "\n".join(
         f"{f.status} {f.problem} {f.raised_in}: {f.request}" for f in failures

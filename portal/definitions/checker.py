@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 import json
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
@@ -80,11 +80,27 @@ def check(sources: Sources) -> list[Problem]:
     return problems
 
 
-def _schema_problems(source: Source) -> Iterator[Problem]:
-    validator = _validators()[source.kind]
-    for error in sorted(validator.iter_errors(source.data), key=lambda e: list(e.absolute_path)):
-        path = "/".join(str(part) for part in error.absolute_path)
-        yield Problem(source.file, path, error.message)
+#: Schema faults by (kind, file, digest of the content): the schemas are fixed, and every
+#: change of a draft or retirement checks the whole catalog again, most of it unchanged
+#: (the schema is two thirds of a check's time).
+_schema_checked: dict[tuple[str, str, str], tuple[Problem, ...]] = {}
+_SCHEMA_CHECKED_MAX = 4096
+
+
+def _schema_problems(source: Source) -> tuple[Problem, ...]:
+    key = (source.kind, source.file, source.digest)
+    found = _schema_checked.get(key)
+    if found is None:
+        validator = _validators()[source.kind]
+        errors = sorted(validator.iter_errors(source.data), key=lambda e: list(e.absolute_path))
+        found = tuple(
+            Problem(source.file, "/".join(str(part) for part in error.absolute_path), error.message)
+            for error in errors
+        )
+        if len(_schema_checked) >= _SCHEMA_CHECKED_MAX:
+            _schema_checked.clear()
+        _schema_checked[key] = found
+    return found
 
 
 class _Checker:
