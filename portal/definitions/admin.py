@@ -19,7 +19,7 @@ from portal import access
 from portal.db import db
 from portal.definitions import versions
 from portal.definitions.diff import diff
-from portal.definitions.forms import DraftForm, NewDraftForm
+from portal.definitions.forms import DraftForm, ImportForm, NewDraftForm
 from portal.definitions.models import DefinitionVersion, VersionState
 from portal.definitions.sources import Problem, to_yaml
 from portal.japan.clock import utcnow
@@ -55,9 +55,12 @@ def change_label(action: str) -> str:
 @bp.get("/")
 @access.requires(access.DEFINITIONS_ADMIN)
 def index() -> str:
+    return _index(access.definitions_admin_or_404())
+
+
+def _index(account: Any, import_form: ImportForm | None = None) -> str:
     """Forms by ministry, workflows and the vocabulary, national first, then the overrides of
     the municipalities this admin manages, each key with its versions newest first."""
-    account = access.definitions_admin_or_404()
     scopes = _scopes(account)
     local_ids = [m.id for m in scopes if m is not None]
     query = select(DefinitionVersion).where(
@@ -74,6 +77,7 @@ def index() -> str:
         "definitions/index.html",
         groups=sorted(groups.items()),
         municipalities=municipalities,
+        import_form=import_form or ImportForm(scopes, formdata=None),
     )
 
 
@@ -255,3 +259,38 @@ def compare(version_id: int) -> str:
     return render_template(
         "definitions/diff.html", version=found, against=against, others=others, changes=changes
     )
+
+
+@bp.get("/versions/<int:version_id>/export")
+@access.requires(access.DEFINITION_VERSION_ADMIN)
+def export(version_id: int) -> Response:
+    """The version as its file in the repository's tree (``definitions export`` writes the
+    same), to keep, commit or import elsewhere."""
+    found = access.definition_version_or_404(version_id)
+    response = Response(to_yaml(found.content), mimetype="application/yaml")
+    name = found.source_file.rsplit("/", 1)[-1]
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@bp.post("/import")
+@access.requires(access.DEFINITIONS_ADMIN)
+def import_file() -> Any:
+    """One exported file made a draft, for the national definitions or one municipality."""
+    account = access.definitions_admin_or_404()
+    form = ImportForm(_scopes(account))
+    text = form.text() if form.validate() else None
+    if text is None:
+        return _index(account, form), 422
+    choice = form.scope.data or ""
+    municipality = access.definition_scope_or_404(int(choice) if choice else None)
+    try:
+        draft = versions.import_text(text, actor=account, scope=versions.Scope(municipality))
+    except versions.VersionRefused as refused:
+        form.refuse(refused.message)
+        return _index(account, form), 422
+    flash(
+        _("Imported as %(label)s, a draft: check it, then publish it.", label=draft.label),
+        "success",
+    )
+    return redirect(url_for(".version", version_id=draft.id), 303)

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
@@ -52,3 +53,29 @@ class NewDraftForm(FlaskForm):
         ]
         if self.scope.data is None:
             self.scope.data = default
+
+
+class ImportForm(NewDraftForm):
+    """One YAML file of an export, made a draft of its key in the chosen scope."""
+
+    document = FileField(_l("The definition's YAML file"))
+
+    def text(self) -> str | None:
+        """The file as text, or None with the reason beside the field."""
+        upload = self.document.data
+        data = upload.read(YAML_MAX + 1) if upload is not None and upload.filename else b""
+        problem = None
+        if not data:
+            problem = _l("Choose a YAML file")
+        elif len(data) > YAML_MAX:
+            problem = _l("The YAML must be shorter")
+        else:
+            try:
+                return data.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                problem = _l("The file must be text in UTF-8")
+        self.refuse(problem)
+        return None
+
+    def refuse(self, message: Any) -> None:
+        self.document.errors = [*self.document.errors, ErrorMessage(message, self.document.id)]

@@ -9,6 +9,8 @@ a national version, the municipality's for its own.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,6 +151,46 @@ def create_draft(
     save_draft(draft, text, actor=actor, audited=False)
     _audit(draft, actor, "definition.draft")
     return draft
+
+
+#: What a key may be: a workflow's ``moving``, a form's ``<ministry>.<name>``.
+_KEYS = {
+    "workflow": re.compile(r"[a-z][a-z0-9_]{0,98}"),
+    "form": re.compile(r"[a-z][a-z0-9_]*\.[a-z0-9_]+"),
+}
+
+
+def kind_of(data: Mapping[str, Any]) -> str | None:
+    """Which kind of definition a file from elsewhere holds, by what only that kind has."""
+    if "items" in data and "id" not in data:
+        return "vocabulary"
+    if "sections" in data:
+        return "form"
+    if "forms" in data:
+        return "workflow"
+    return None
+
+
+def import_text(text: str, *, actor: Account | None, scope: Scope = NATIONAL) -> DefinitionVersion:
+    """A draft from one file of an export (or of the repository), numbered after the key's
+    versions in ``scope``; its faults are the draft's, to be fixed on its page."""
+    try:
+        data = yaml.safe_load(text)
+    except (yaml.YAMLError, ValueError, RecursionError):
+        raise VersionRefused(_l("The file is not YAML a definition can be read from")) from None
+    kind = kind_of(data) if isinstance(data, dict) else None
+    if kind is None:
+        raise VersionRefused(_l("The file is not a form, a workflow or the vocabulary"))
+    key = "vocabulary" if kind == "vocabulary" else data.get("id")
+    if kind != "vocabulary" and not (
+        isinstance(key, str) and len(key) <= 100 and _KEYS[kind].fullmatch(key)
+    ):
+        raise VersionRefused(
+            _l("The file's id must be like mic.tenshutsu (a form) or moving (a workflow)")
+        )
+    if scope.municipality is not None and kind != "form":
+        raise VersionRefused(_l("A municipality's own versions are of forms only"))
+    return create_draft(kind, str(key), actor=actor, scope=scope, text=text)
 
 
 def _renumbered(text: str, number: int) -> str:

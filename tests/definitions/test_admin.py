@@ -156,3 +156,88 @@ def test_refusals_read_in_english_too(app, definitions) -> None:
             versions.create_draft(*FORM, actor=None)
         except versions.VersionRefused as refused:
             assert str(refused.message) == f"{draft.label} is already a draft: change that one"
+
+
+def _import(client, data: bytes, name: str = "tenshutsu.yaml", scope: str = ""):  # noqa: ANN001, ANN202
+    from io import BytesIO
+
+    token = csrf_token(client.get("/admin/definitions/").text)
+    return client.post(
+        "/admin/definitions/import",
+        data={"csrf_token": token, "scope": scope, "document": (BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def test_a_version_downloads_as_its_file_and_imports_back_as_a_draft(app, definitions) -> None:
+    client, _ = signed_in(app, portal_admin=True)
+    live = live_id(app)
+    exported = client.get(f"/admin/definitions/versions/{live}/export")
+    assert exported.status_code == 200
+    assert exported.headers["Content-Disposition"] == 'attachment; filename="tenshutsu.yaml"'
+    with app.app_context():
+        stored = db.session.get(DefinitionVersion, live)
+        assert yaml.safe_load(exported.data) == stored.content
+        number = stored.version
+    changed = yaml.safe_load(exported.data)
+    changed["title"]["ja"] = "転出届（改）"
+    imported = _import(client, yaml.safe_dump(changed, allow_unicode=True).encode())
+    assert imported.status_code == 303
+    draft_id = int(imported.headers["Location"].rsplit("/", 1)[1])
+    with app.app_context():
+        draft = db.session.get(DefinitionVersion, draft_id)
+        assert (draft.key, draft.state, draft.version) == (
+            "mic.tenshutsu",
+            VersionState.DRAFT,
+            number + 1,
+        )
+        assert draft.content["title"]["ja"] == "転出届（改）"
+        assert draft.content["version"] == number + 1
+        assert versions.published_of(*FORM).id == live  # nothing live changed
+    # A second import of the same key is refused beside the field: there is a draft already.
+    again = _import(client, exported.data)
+    assert again.status_code == 422
+    assert "already a draft" in unescape(again.text) or "下書き" in unescape(again.text)
+
+
+def test_a_bad_file_is_refused_beside_the_field(app, definitions) -> None:
+    client, _ = signed_in(app, portal_admin=True)
+    for data, message in [
+        (b"", "YAMLファイルを選んでください"),
+        (b"\xff\xfe\x00bad", "UTF-8"),
+        (b"a: [unclosed", "定義として読み取れるYAML"),
+        (b"- a list\n", "様式、ワークフロー、語彙のいずれでもありません"),
+        (b"id: ../../etc\nsections: []\n", "mic.tenshutsu"),
+        (b"id: " + b"a" * 200 + b".x\nsections: []\n", "mic.tenshutsu"),
+        (b"x" * 200_001, "YAMLが長すぎます"),
+    ]:
+        answer = _import(client, data)
+        assert answer.status_code == 422, data[:40]
+        page = unescape(answer.text)
+        assert message in page, (data[:40], message)
+        assert 'class="error-summary' in page
+    with app.app_context():
+        assert not db.session.scalars(
+            select(DefinitionVersion).where(DefinitionVersion.state == VersionState.DRAFT)
+        ).all()
+
+
+def test_a_municipality_admin_imports_a_form_for_their_municipality_only(app, definitions) -> None:
+    with app.app_context():
+        town = MunicipalityFactory(departments=[])
+        db.session.commit()
+        town_id = town.id
+    client, _ = signed_in(app, admin=True, municipality_id=town_id)
+    exported = client.get(f"/admin/definitions/versions/{live_id(app)}/export").data
+    assert _import(client, exported, scope="").status_code == 422  # not a choice of theirs
+    workflow = client.get(
+        f"/admin/definitions/versions/{live_id(app, 'workflow', 'moving')}/export"
+    )
+    refused = _import(client, workflow.data, "moving.yaml", scope=str(town_id))
+    assert refused.status_code == 422
+    assert "様式についてのみ" in unescape(refused.text)
+    made = _import(client, exported, scope=str(town_id))
+    assert made.status_code == 303
+    with app.app_context():
+        draft = db.session.get(DefinitionVersion, int(made.headers["Location"].rsplit("/", 1)[1]))
+        assert (draft.municipality_id, draft.state) == (town_id, VersionState.DRAFT)
