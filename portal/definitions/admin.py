@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,12 +17,14 @@ from werkzeug.wrappers import Response
 
 from portal import access
 from portal.db import db
-from portal.definitions import versions
+from portal.definitions import preview, versions
 from portal.definitions.diff import diff
 from portal.definitions.forms import DraftForm, NewDraftForm
 from portal.definitions.models import DefinitionVersion, VersionState
 from portal.definitions.sources import Problem, to_yaml
 from portal.japan.clock import utcnow
+from portal.journey import flow
+from portal.journey.fields.page import page_form
 from portal.tenancy.models import Municipality
 
 bp = Blueprint("definitions_admin", __name__, url_prefix="/admin/definitions")
@@ -254,4 +256,58 @@ def compare(version_id: int) -> str:
     changes = diff(found.kind, against.content, found.content) if against is not None else []
     return render_template(
         "definitions/diff.html", version=found, against=against, others=others, changes=changes
+    )
+
+
+# Preview ---------------------------------------------------------------------------------
+
+
+@bp.route("/versions/<int:version_id>/preview", methods=["GET", "POST"])
+@access.requires(access.DEFINITION_VERSION_ADMIN)
+def preview_page(version_id: int) -> Any:
+    """A version's pages as a resident sees them (``?page=``, the first by default), with no
+    case made and nothing stored: what is posted is checked as the journey checks it, then
+    the next page is shown; errors show on the page (422), nothing typed lost."""
+    found = access.definition_version_or_404(version_id)
+    try:
+        shown = preview.preview_of(found)
+    except preview.NotPreviewable as refused:
+        return render_template(
+            "definitions/preview.html", version=found, refusal=refused, preview=None
+        )
+    slug = request.args.get("page", "")
+    current = shown.page(slug) if slug else shown.pages[0] if shown.pages else None
+    if current is None:
+        abort(404)
+    if current.kind == flow.PROCEDURES:
+        return _preview_render(found, shown, current, None)
+    form = page_form(current.fields, {})
+    status = 200
+    if request.method == "POST":
+        if (lookup := form.lookup_request()) is not None:
+            form.fill_from_postal_code(lookup)
+        elif form.group_action() is None:
+            if form.validate():
+                following = shown.after(current) or current
+                if following is current:
+                    done = _("Every answer on the last page is valid. Nothing was saved.")
+                    flash(done, "success")
+                target = url_for(".preview_page", version_id=found.id, page=following.slug)
+                return redirect(target, 303)
+            status = 422
+    return _preview_render(found, shown, current, form), status
+
+
+def _preview_render(
+    found: DefinitionVersion, shown: preview.Preview, current: flow.Page, form: Any
+) -> str:
+    before = shown.before(current)
+    return render_template(
+        "definitions/preview.html",
+        version=found,
+        preview=shown,
+        page=current,
+        form=form,
+        position=shown.pages.index(current) + 1,
+        back=url_for(".preview_page", version_id=found.id, page=before.slug) if before else None,
     )
