@@ -4,6 +4,7 @@ retired. Who may do what is in ``portal.access``; what happens is in ``versions`
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import timedelta
 from typing import Any
@@ -52,6 +53,12 @@ def state_label(state: VersionState) -> str:
 @bp.app_template_global()
 def change_label(action: str) -> str:
     return str(ACTION_LABELS[action])
+
+
+@bp.app_template_filter()
+def definition_value(value: Any) -> str:
+    """A part of a definition as its JSON, Japanese as written (``tojson`` escapes it)."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 @bp.get("/")

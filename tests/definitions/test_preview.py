@@ -136,7 +136,8 @@ def test_the_preview_reads_in_english(app, definitions) -> None:
     draft_id = _draft_with_note(app)
     client.set_cookie(app.config["LANGUAGE_COOKIE_NAME"], "en")
     page = unescape(client.get(f"/admin/definitions/versions/{draft_id}/preview").text)
-    assert "Preview of Draft" in page and "A note about forwarding" in page
+    assert "Preview of mic.tenshutsu, version 3 (Draft)" in page
+    assert "A note about forwarding" in page
     assert "Nothing you type is saved" in page and "The move" in page
 
 
