@@ -282,39 +282,60 @@ def preview_page(version_id: int) -> Any:
         return render_template(
             "definitions/preview.html", version=found, refusal=refused, preview=None
         )
+    answers = preview.answers_from(request.args.get("answers"))
     slug = request.args.get("page", "")
-    current = shown.page(slug) if slug else shown.pages[0] if shown.pages else None
+    current = shown.page(slug) if slug else next(iter(shown.pages_for(answers)), None)
     if current is None:
         abort(404)
     if current.kind == flow.PROCEDURES:
-        return _preview_render(found, shown, current, None)
-    form = page_form(current.fields, {})
+        return _preview_render(found, shown, current, None, answers)
+    form = page_form(current.fields, answers)
     status = 200
     if request.method == "POST":
         if (lookup := form.lookup_request()) is not None:
             form.fill_from_postal_code(lookup)
         elif form.group_action() is None:
             if form.validate():
-                following = shown.after(current) or current
+                answers = {**answers, **form.answers()}
+                following = shown.next_after(current, answers) or current
                 if following is current:
                     done = _("Every answer on the last page is valid. Nothing was saved.")
                     flash(done, "success")
-                target = url_for(".preview_page", version_id=found.id, page=following.slug)
+                target = url_for(
+                    ".preview_page",
+                    version_id=found.id,
+                    page=following.slug,
+                    answers=preview.answers_token(answers),
+                )
                 return redirect(target, 303)
             status = 422
-    return _preview_render(found, shown, current, form), status
+    return _preview_render(found, shown, current, form, answers), status
 
 
 def _preview_render(
-    found: DefinitionVersion, shown: preview.Preview, current: flow.Page, form: Any
+    found: DefinitionVersion,
+    shown: preview.Preview,
+    current: flow.Page,
+    form: Any,
+    answers: dict[str, Any],
 ) -> str:
-    before = shown.before(current)
+    pages = shown.pages_for(answers)
+    if current not in pages:  # a page these answers skip, opened by its link
+        pages = shown.pages
+    position = pages.index(current)
+    carried = preview.answers_token(answers)
+    before = pages[position - 1] if position > 0 else None
     return render_template(
         "definitions/preview.html",
         version=found,
         preview=shown,
+        pages=pages,
         page=current,
         form=form,
-        position=shown.pages.index(current) + 1,
-        back=url_for(".preview_page", version_id=found.id, page=before.slug) if before else None,
+        position=position + 1,
+        carried=carried,
+        applies=shown.applies(answers) if answers else {},
+        back=url_for(".preview_page", version_id=found.id, page=before.slug, answers=carried)
+        if before
+        else None,
     )

@@ -16,10 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from itsdangerous import BadData, URLSafeSerializer
 
 from portal.definitions import versions
+from portal.definitions.logic import nest
 from portal.definitions.model import (
     Field,
     Form,
@@ -34,6 +37,26 @@ from portal.definitions.models import DefinitionVersion, VersionState
 from portal.definitions.services import Catalog, current_catalog
 from portal.definitions.sources import Problem, content_digest
 from portal.journey import flow
+
+#: The answers typed on a preview's pages travel with its links, signed, never stored.
+ANSWERS_SALT = "definitions-preview-answers"
+
+
+def answers_token(answers: Mapping[str, Any]) -> str | None:
+    if not answers:
+        return None
+    return URLSafeSerializer(current_app.secret_key, salt=ANSWERS_SALT).dumps(dict(answers))
+
+
+def answers_from(token: str | None) -> dict[str, Any]:
+    """The answers a preview's link carries; none when it carries none or was altered."""
+    if not token or len(token) > 20_000:
+        return {}
+    try:
+        found = URLSafeSerializer(current_app.secret_key, salt=ANSWERS_SALT).loads(token)
+    except BadData:
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 class NotPreviewable(Exception):
@@ -78,6 +101,31 @@ class Preview:
     def before(self, page: flow.Page) -> flow.Page | None:
         position = self.pages.index(page)
         return self.pages[position - 1] if position > 0 else None
+
+    def pages_for(self, answers: Mapping[str, Any]) -> tuple[flow.Page, ...]:
+        """The pages these answers reach: a guidance question whose ``show_if`` does not
+        hold over the earlier answers is skipped, as the journey skips it."""
+        conditions = nest(answers)
+        return tuple(
+            p
+            for p in self.pages
+            if p.kind != flow.QUESTION or flow.visible(p.fields[0], conditions)
+        )
+
+    def next_after(self, page: flow.Page, answers: Mapping[str, Any]) -> flow.Page | None:
+        reached = [p.slug for p in self.pages_for(answers)]
+        later = reached[reached.index(page.slug) + 1 :] if page.slug in reached else []
+        return self.page(later[0]) if later else None
+
+    def applies(self, answers: Mapping[str, Any]) -> dict[str, bool]:
+        """Which of a workflow's forms these answers file, by form id."""
+        if self.workflow is None:
+            return {}
+        conditions = nest(answers)
+        return {
+            entry.form_id: flow.condition_holds(entry.applies_if, conditions)
+            for entry in self.workflow.forms
+        }
 
     def shown_when(self, field: Field) -> str | None:
         """When a conditional field is asked, in words: the preview shows every field."""

@@ -114,6 +114,7 @@ def test_an_admin_adds_a_field_and_a_new_case_asks_it(
     desk.goto(draft_url)
     desk.get_by_role("button", name="変更点を表示").click()
     expect(desk.locator("main")).to_contain_text("mic.tenshutsu.mail_forwarding")
+    expect(desk.locator("main")).to_contain_text(NOTE_LABEL)  # as written, not escaped
     axe.check(desk)
     steps.shot(desk, "diff")
 

@@ -103,7 +103,7 @@ def test_a_valid_page_moves_to_the_next_one_without_storing_it(app, definitions)
     assert unanswered.status_code == 422 and "error-summary" in unanswered.text
     answered = _post(client, base + "?page=q-filing.proxy", filing__proxy="yes")
     assert answered.status_code == 303
-    assert answered.headers["Location"].endswith("?page=q-principal.address")
+    assert "?page=q-principal.address&answers=" in answered.headers["Location"]
     assert _counts(app) == before
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Case)) == 0
@@ -129,6 +129,35 @@ def test_a_workflow_shows_its_questions_and_its_forms_conditions_in_words(app, d
         worded = preview.describe({"==": [{"var": "move.scope"}, "between"]}, vocabulary)
         assert str(scope.label) in worded and str(between.label) in worded
         assert worded in forms
+
+
+def test_answers_on_a_workflow_preview_say_which_forms_apply(app, definitions) -> None:
+    """The answers travel with the preview's links, signed; a link altered carries none."""
+    client, _ = signed_in(app, portal_admin=True)
+    with app.app_context():
+        draft_id = versions.create_draft("workflow", "moving", actor=None).id
+        db.session.commit()
+    base = f"/admin/definitions/versions/{draft_id}/preview"
+    before = _counts(app)
+    within = _post(client, base + "?page=q-move.scope", move__scope="within")
+    assert within.status_code == 303
+    location = within.headers["Location"]
+    assert "answers=" in location and "page=q-move.new_address" in location
+    token = location.split("answers=", 1)[1].split("&", 1)[0]
+    procedures = client.get(f"{base}?page=procedures&answers={token}")
+    shown = unescape(procedures.text)
+    tenkyo = shown[shown.index("転居届") :].split("</li>", 1)[0]
+    assert 'status-tag--action">対象<' in tenkyo and "対象外" not in tenkyo
+    tenshutsu = shown[shown.index("転出届") :].split("</li>", 1)[0]
+    assert "対象外" in tenshutsu and "status-tag" not in tenshutsu
+    altered = client.get(f"{base}?page=procedures&answers={token[:-2]}xx")
+    assert altered.status_code == 200 and "対象外" not in unescape(altered.text)
+    assert _counts(app) == before
+    with app.app_context():
+        shown_pages = preview.preview_of(db.session.get(DefinitionVersion, draft_id))
+        known = {"filing.proxy": False, "principal.address": {"municipality_code": "131016"}}
+        slugs = [p.slug for p in shown_pages.pages_for(known)]
+        assert "q-principal.address" not in slugs and "q-move.scope" in slugs
 
 
 def test_the_preview_reads_in_english(app, definitions) -> None:
