@@ -35,7 +35,7 @@ from portal.definitions.model import (
 )
 from portal.definitions.models import DefinitionVersion, VersionState
 from portal.definitions.services import Catalog, current_catalog
-from portal.definitions.sources import Problem, content_digest
+from portal.definitions.sources import Problem
 from portal.journey import flow
 
 #: The answers typed on a preview's pages travel with its links, signed, never stored.
@@ -147,7 +147,8 @@ def preview_of(version: DefinitionVersion) -> Preview:
             _l("The vocabulary has no pages of its own: preview a form that uses it.")
         )
     catalog = current_catalog()
-    key = (version.kind, version.digest, content_digest(catalog.vocabulary))
+    # A publication or retirement (a new stamp) may fix or break a draft: check it again.
+    key = (version.kind, version.digest, str(catalog.stamp))
     with _lock:
         found = _parsed.get(key)
     if found is not None:
