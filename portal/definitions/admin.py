@@ -4,11 +4,12 @@ retired. Who may do what is in ``portal.access``; what happens is in ``versions`
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,12 +18,14 @@ from werkzeug.wrappers import Response
 
 from portal import access
 from portal.db import db
-from portal.definitions import versions
+from portal.definitions import preview, versions
 from portal.definitions.diff import diff
 from portal.definitions.forms import DraftForm, ImportForm, NewDraftForm
 from portal.definitions.models import DefinitionVersion, VersionState
 from portal.definitions.sources import Problem, to_yaml
 from portal.japan.clock import utcnow
+from portal.journey import flow
+from portal.journey.fields.page import page_form
 from portal.tenancy.models import Municipality
 
 bp = Blueprint("definitions_admin", __name__, url_prefix="/admin/definitions")
@@ -50,6 +53,12 @@ def state_label(state: VersionState) -> str:
 @bp.app_template_global()
 def change_label(action: str) -> str:
     return str(ACTION_LABELS[action])
+
+
+@bp.app_template_filter()
+def definition_value(value: Any) -> str:
+    """A part of a definition as its JSON, Japanese as written (``tojson`` escapes it)."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 @bp.get("/")
@@ -294,3 +303,78 @@ def import_file() -> Any:
         "success",
     )
     return redirect(url_for(".version", version_id=draft.id), 303)
+
+
+# Preview ---------------------------------------------------------------------------------
+
+
+@bp.route("/versions/<int:version_id>/preview", methods=["GET", "POST"])
+@access.requires(access.DEFINITION_VERSION_ADMIN)
+def preview_page(version_id: int) -> Any:
+    """A version's pages as a resident sees them (``?page=``, the first by default), with no
+    case made and nothing stored: what is posted is checked as the journey checks it, then
+    the next page is shown; errors show on the page (422), nothing typed lost."""
+    found = access.definition_version_or_404(version_id)
+    try:
+        shown = preview.preview_of(found)
+    except preview.NotPreviewable as refused:
+        return render_template(
+            "definitions/preview.html", version=found, refusal=refused, preview=None
+        )
+    answers = preview.answers_from(request.args.get("answers"))
+    slug = request.args.get("page", "")
+    current = shown.page(slug) if slug else next(iter(shown.pages_for(answers)), None)
+    if current is None:
+        abort(404)
+    if current.kind == flow.PROCEDURES:
+        return _preview_render(found, shown, current, None, answers)
+    form = page_form(current.fields, answers)
+    status = 200
+    if request.method == "POST":
+        if (lookup := form.lookup_request()) is not None:
+            form.fill_from_postal_code(lookup)
+        elif form.group_action() is None:
+            if form.validate():
+                answers = {**answers, **form.answers()}
+                following = shown.next_after(current, answers) or current
+                if following is current:
+                    done = _("Every answer on the last page is valid. Nothing was saved.")
+                    flash(done, "success")
+                target = url_for(
+                    ".preview_page",
+                    version_id=found.id,
+                    page=following.slug,
+                    answers=preview.answers_token(answers),
+                )
+                return redirect(target, 303)
+            status = 422
+    return _preview_render(found, shown, current, form, answers), status
+
+
+def _preview_render(
+    found: DefinitionVersion,
+    shown: preview.Preview,
+    current: flow.Page,
+    form: Any,
+    answers: dict[str, Any],
+) -> str:
+    pages = shown.pages_for(answers)
+    if current not in pages:  # a page these answers skip, opened by its link
+        pages = shown.pages
+    position = pages.index(current)
+    carried = preview.answers_token(answers)
+    before = pages[position - 1] if position > 0 else None
+    return render_template(
+        "definitions/preview.html",
+        version=found,
+        preview=shown,
+        pages=pages,
+        page=current,
+        form=form,
+        position=position + 1,
+        carried=carried,
+        applies=shown.applies(answers) if answers else {},
+        back=url_for(".preview_page", version_id=found.id, page=before.slug, answers=carried)
+        if before
+        else None,
+    )
