@@ -161,6 +161,9 @@ def save(version_id: int) -> Any:
         return _version_page(found, status=422, refusal=_("A published version never changes"))
     if not form.validate():
         return _version_page(found, form, 422)
+    seen = request.form.get("digest")
+    if seen is not None and seen != found.digest:  # changed in another tab since drawn
+        return _version_page(found, form, 409, refusal=STALE_YAML)
     problems = versions.save_draft(found, form.text.data, actor=current_user)
     if problems:
         _show_problems(form, problems)
@@ -262,6 +265,12 @@ def compare(version_id: int) -> str:
 # Beside the raw YAML: the common changes, made on the draft's content and saved through
 # ``versions.save_draft`` (``portal.definitions.editor``). A published version is never
 # edited: its editor page sends back to the version (302), a change to it is refused (409).
+
+
+STALE_YAML = _l(
+    "This draft was changed (in another tab, or by another admin) after this page was drawn: "
+    "nothing was saved. Your YAML is kept below: copy what you need, then open the draft again."
+)
 
 
 def _editor_form(found: DefinitionVersion, content: dict[str, Any], formdata: Any = None) -> Any:

@@ -171,6 +171,9 @@ def form_editor(
         for key, item in items.items()
         if isinstance(item, dict) and item.get("type") == "date"
     ]
+    start = deadline.get("from")
+    if isinstance(start, str) and start and start not in dict(dates):
+        dates.append((start, start))  # a date the vocabulary does not have: the checker says
     attrs["deadline_from"] = _select(
         _l("Counted from"),
         choices=[("", str(_l("No computed last day")))] + dates,

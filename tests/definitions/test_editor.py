@@ -366,3 +366,46 @@ def test_conditions_read_back_only_what_the_builder_can_show() -> None:
     assert editor.build_condition(built, {"n": "number", "b": "yes_no"}) == {
         "and": [{">": [{"var": "n"}, 3]}, {"==": [{"var": "b"}, True]}]
     }
+
+
+def test_every_shipped_definition_saves_back_unchanged(app, admin) -> None:
+    """The editor shows every form and workflow as it is: saved untouched, nothing moves."""
+    with app.app_context():
+        keys_ = [
+            (v.kind, v.key)
+            for v in db.session.scalars(select(DefinitionVersion))
+            if v.kind in ("form", "workflow")
+        ]
+    assert len(keys_) > 20
+    for kind, key in keys_:
+        draft_id = make_draft(app, kind, key)
+        before = content(app, draft_id)
+        answer = edit(admin, draft_id)
+        assert answer.status_code == 303, f"{key}: {unescape(answer.text)[-3000:]}"
+        assert content(app, draft_id) == before, key
+
+
+def test_the_raw_yaml_of_a_draft_changed_in_another_tab_is_not_overwritten(app, admin) -> None:
+    draft_id = make_draft(app, *FORM)
+    path = f"/admin/definitions/versions/{draft_id}"
+    drawn = re.search(r'name="digest" value="([0-9a-f]+)"', admin.get(path).text).group(1)
+    assert edit(admin, draft_id, title_en="Saved in the structured editor").status_code == 303
+    with app.app_context():
+        text = db.session.get(DefinitionVersion, draft_id).source_text
+    typed = text.replace("Saved in the structured editor", "Typed in the YAML tab")
+    token = csrf_token(admin.get("/staff/").text)
+    late = admin.post(path, data={"csrf_token": token, "digest": drawn, "text": typed})
+    assert late.status_code == 409
+    assert "Typed in the YAML tab" in unescape(late.text)  # kept in the textarea
+    assert content(app, draft_id)["title"]["en"] == "Saved in the structured editor"
+    fresh = re.search(r'name="digest" value="([0-9a-f]+)"', admin.get(path).text).group(1)
+    saved = admin.post(path, data={"csrf_token": token, "digest": fresh, "text": typed})
+    assert saved.status_code == 303
+    assert content(app, draft_id)["title"]["en"] == "Typed in the YAML tab"
+    now = re.search(r'name="digest" value="([0-9a-f]+)"', admin.get(path).text).group(1)
+    broken = admin.post(
+        path,
+        data={"csrf_token": token, "digest": now, "text": typed.replace("ja: 転出届", "ja: ''")},
+    )
+    assert broken.status_code == 422  # refused, so the draft is as drawn: its fix saves
+    assert f'name="digest" value="{now}"' in broken.text
