@@ -378,7 +378,7 @@ def _pending(text: str) -> dict[str, Any] | None:
         return None
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # a 100,000-deep list
         return None
     return data if isinstance(data, dict) and data else None
 

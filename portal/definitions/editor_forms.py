@@ -26,6 +26,11 @@ from portal.journey.fields.base import ErrorMessage
 from portal.tenancy.kinds import KIND_LABELS, DepartmentKind
 
 TEXT_MAX = 2000
+ROLE_LABELS = {
+    "current": _l("Where the person concerned lives (current)"),
+    "old": _l("The one moved out of (old)"),
+    "new": _l("The one moved into (new)"),
+}
 #: How many conditions a workflow's form may have in the builder (one blank row to add one).
 CLAUSES_MAX = 8
 
@@ -56,6 +61,7 @@ class Row:
     prefix: str  # its inputs' names start with this
     key: str
     local: bool = False
+    conditional: bool = False  # has a show_if, edited only in the YAML
     raw_condition: Any = None  # a condition the builder cannot show, kept read-only
     clauses: int = 0
     errors: list[str] = field(default_factory=list)
@@ -229,7 +235,14 @@ def form_editor(
             key = str(entry.get("key", ""))
             item = entry.get("item") if isinstance(entry.get("item"), dict) else None
             label = (item or items.get(key) or {}).get("label")
-            row = Row(j, shown(label, key), f"s{i}_f{j}", key, local=item is not None)
+            row = Row(
+                j,
+                shown(label, key),
+                f"s{i}_f{j}",
+                key,
+                local=item is not None,
+                conditional="show_if" in entry,
+            )
             path = f"sections/{i}/fields/{j}"
             attrs[f"{row.prefix}_required"] = BooleanField(
                 _l("Required"), default=entry.get("required", True) is not False
@@ -381,9 +394,11 @@ def act_on_form(form: EditorForm, data: dict[str, Any], action: str) -> bool:
             editor.move(sections, places[0], -1 if verb == "up_section" else 1)
         return True
     if len(places) == 2 and verb in ("up_field", "down_field", "remove_field"):
-        if not 0 <= places[0] < len(sections):
+        if not 0 <= places[0] < len(sections) or not isinstance(sections[places[0]], dict):
             return True
-        fields = sections[places[0]].get("fields", [])
+        fields = sections[places[0]].get("fields")
+        if not isinstance(fields, list):
+            return True
         if verb == "remove_field":
             editor.remove(fields, places[1])
         else:
@@ -459,15 +474,19 @@ def workflow_editor(
     attrs: dict[str, Any] = {}
     anchors: dict[str, str] = {}
     items = vocabulary.get("items", {}) if isinstance(vocabulary, dict) else {}
-    labels = {k: shown(v.get("label"), k) for k, v in items.items() if isinstance(v, dict)}
+    labels: dict[str, str] = {}  # a form's condition reads the guidance questions' answers
     for question in content.get("questions") or []:
-        if isinstance(question, dict) and isinstance(question.get("item"), dict):
-            labels[str(question["key"])] = shown(question["item"].get("label"), question["key"])
+        if isinstance(question, dict) and isinstance(question.get("key"), str):
+            key = question["key"]
+            item = (
+                question.get("item") if isinstance(question.get("item"), dict) else items.get(key)
+            )
+            labels[key] = shown((item or {}).get("label"), key)
     item_choices = [("", str(_l("No condition")))] + [
         (key, f"{label} ({key})") for key, label in labels.items()
     ]
     operator_choices = [(op, str(editor.OPERATOR_LABELS[op])) for op in editor.OPERATORS]
-    roles = [(role, role) for role in editor.MUNICIPALITY_ROLES]
+    roles = [(role, str(ROLE_LABELS[role])) for role in editor.MUNICIPALITY_ROLES]
     rows: list[Row] = []
     entries = content.get("forms") if isinstance(content.get("forms"), list) else []
     for k, entry in enumerate(entries):

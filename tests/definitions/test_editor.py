@@ -409,3 +409,32 @@ def test_the_raw_yaml_of_a_draft_changed_in_another_tab_is_not_overwritten(app, 
     )
     assert broken.status_code == 422  # refused, so the draft is as drawn: its fix saves
     assert f'name="digest" value="{now}"' in broken.text
+
+
+def test_every_configured_language_is_edited(app, admin, monkeypatch) -> None:
+    monkeypatch.setitem(app.config, "LANGUAGES", ("ja", "en", "ko"))
+    draft_id = make_draft(app, *FORM)
+    assert 'name="title_ko"' in admin.get(f"/admin/definitions/versions/{draft_id}/editor").text
+    assert edit(admin, draft_id, title_ko="전출신고").status_code == 303
+    assert content(app, draft_id)["title"] == {
+        "ja": "転出届",
+        "en": "Moving-out notification",
+        "ko": "전출신고",
+    }
+
+
+def test_a_damaged_page_is_refused_not_an_error(app, admin) -> None:
+    draft_id = make_draft(app, *FORM)
+    before = content(app, draft_id)
+    for pending in ("[" * 100_000, "[1, 2]", "{not json", "x" * 300_000):
+        answer = edit(admin, draft_id, pending=pending)
+        assert answer.status_code in (413, 422), pending[:10]  # 413: over the request limit
+    for action in ("up_field:abc", "remove_field:9:9", "down_section:99999", "add_field"):
+        assert edit(admin, draft_id, action).status_code in (303, 422), action
+    assert content(app, draft_id) == before
+
+
+def test_the_draft_page_links_to_the_structured_editor(app, admin) -> None:
+    draft_id = make_draft(app, *FORM)
+    page = admin.get(f"/admin/definitions/versions/{draft_id}").text
+    assert f'href="/admin/definitions/versions/{draft_id}/editor"' in page
