@@ -18,9 +18,9 @@ from werkzeug.wrappers import Response
 
 from portal import access
 from portal.db import db
-from portal.definitions import preview, versions
+from portal.definitions import editor, editor_forms, preview, services, versions
 from portal.definitions.diff import diff
-from portal.definitions.forms import DraftForm, ImportForm, NewDraftForm
+from portal.definitions.forms import YAML_MAX, DraftForm, ImportForm, NewDraftForm
 from portal.definitions.models import DefinitionVersion, VersionState
 from portal.definitions.sources import Problem, to_yaml
 from portal.japan.clock import utcnow
@@ -173,6 +173,9 @@ def save(version_id: int) -> Any:
         return _version_page(found, status=422, refusal=_("A published version never changes"))
     if not form.validate():
         return _version_page(found, form, 422)
+    seen = request.form.get("digest")
+    if seen is not None and seen != found.digest:  # changed in another tab since drawn
+        return _version_page(found, form, 409, refusal=STALE_YAML)
     problems = versions.save_draft(found, form.text.data, actor=current_user)
     if problems:
         _show_problems(form, problems)
@@ -378,3 +381,140 @@ def _preview_render(
         if before
         else None,
     )
+
+
+# The structured editor ----------------------------------------------------------------------
+# Beside the raw YAML: the common changes, made on the draft's content and saved through
+# ``versions.save_draft`` (``portal.definitions.editor``). A published version is never
+# edited: its editor page sends back to the version (302), a change to it is refused (409).
+
+
+STALE_YAML = _l(
+    "This draft was changed (in another tab, or by another admin) after this page was drawn: "
+    "nothing was saved. Your YAML is kept below: copy what you need, then open the draft again."
+)
+
+
+def _editor_form(found: DefinitionVersion, content: dict[str, Any], formdata: Any = None) -> Any:
+    catalog = services.current_catalog()
+    if found.kind == "form":
+        form, layout = editor_forms.form_editor(content, dict(catalog.vocabulary), formdata)
+    else:
+        form, layout = editor_forms.workflow_editor(
+            content, dict(catalog.vocabulary), dict(catalog.forms), formdata
+        )
+    if formdata is None:
+        form.digest.data = found.digest
+    return form, layout
+
+
+def _editor_page(
+    found: DefinitionVersion,
+    form: Any,
+    layout: Any,
+    status: int = 200,
+    refusal: Any = None,
+    unsaved: list[tuple[str, str]] | None = None,
+) -> Any:
+    page = render_template(
+        "definitions/editor.html",
+        version=found,
+        municipality=versions.scope_of(found).municipality,
+        form=form,
+        layout=layout,
+        languages=editor_forms.languages(),
+        operators=editor.OPERATORS,
+        refusal=refusal,
+        unsaved=unsaved or [],
+        drops_comments=editor.has_comments(found.source_text),
+    )
+    return (page, status) if status != 200 else page
+
+
+@bp.get("/versions/<int:version_id>/editor")
+@access.requires(access.DEFINITION_VERSION_ADMIN)
+def structured(version_id: int) -> Any:
+    """The structured editor of a form's or a workflow's draft, its faults beside each row."""
+    found = access.definition_version_or_404(version_id, change=True)
+    if not editor.editable(found):
+        flash(_("Only a draft of a form or a workflow has a structured editor."), "info")
+        return redirect(url_for(".version", version_id=found.id))
+    form, layout = _editor_form(found, found.content)
+    form.place(versions.problems_of(found))
+    return _editor_page(found, form, layout)
+
+
+@bp.post("/versions/<int:version_id>/editor")
+@access.requires(access.DEFINITION_VERSION_ADMIN)
+def structured_save(version_id: int) -> Any:
+    """Apply what was typed and the button pressed (``action``), then save as the raw YAML
+    is saved. Faults: 422, each beside its row, what was typed kept. A draft changed since
+    the page was drawn, or one no longer a draft: 409, nothing overwritten."""
+    found = access.definition_version_or_404(version_id, change=True)
+    if not editor.editable(found):
+        refusal = _("A published version never changes: make a new draft")
+        if found.state == VersionState.DRAFT:
+            refusal = _("Edit this definition in its YAML")
+        return _version_page(found, status=409, refusal=refusal)
+    base = _pending(request.form.get("pending", ""))
+    if base is None:
+        return _version_page(
+            found, status=422, refusal=_("The editor's page was damaged: open it again")
+        )
+    form, layout = _editor_form(found, base or found.content, request.form)
+    if form.digest.data != found.digest:
+        return _stale(found, form)
+    action = request.form.get("action", "save")[:40]
+    if not form.validate():
+        return _editor_page(found, form, layout, 422)
+    if found.kind == "form":
+        data = editor_forms.apply_form(form, base or found.content, layout)
+        acted = editor_forms.act_on_form(form, data, action)
+    else:
+        vocabulary = dict(services.current_catalog().vocabulary)
+        types = editor_forms.condition_items(base or found.content, vocabulary)
+        data = editor_forms.apply_workflow(form, base or found.content, layout, types)
+        acted = editor_forms.act_on_workflow(form, data, action)
+    if form.errors or not acted:
+        return _editor_page(found, form, layout, 422)
+    seen = form.digest.data or ""
+    try:
+        problems = editor.save(found, data, seen=seen, actor=current_user)
+    except editor.StaleDraft:
+        return _stale(found, form)
+    if problems:  # the 422 rolls the save back: the page carries the changed content on
+        shown_form, shown_layout = _editor_form(found, data)
+        shown_form.digest.data = seen
+        shown_form.pending.data = json.dumps(data, ensure_ascii=False)
+        shown_form.place(problems)
+        return _editor_page(found, shown_form, shown_layout, 422)
+    flash(_("Draft saved. It is not live until it is published."), "success")
+    return redirect(url_for(".structured", version_id=found.id), 303)
+
+
+def _pending(text: str) -> dict[str, Any] | None:
+    """The content a page with faults carries ({} when none); None when it is not one."""
+    if not text:
+        return {}
+    if len(text) > YAML_MAX:
+        return None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):  # a 100,000-deep list
+        return None
+    return data if isinstance(data, dict) and data else None
+
+
+def _stale(found: DefinitionVersion, typed: Any) -> Any:
+    """The draft as it is now, and what this admin typed beside it, unsaved, to redo."""
+    form, layout = _editor_form(found, found.content)
+    unsaved = []
+    for bound in typed:
+        comparable = bound.type in ("StringField", "SelectField") and bound.name in form
+        if comparable and (bound.data or "") != (form[bound.name].data or ""):
+            unsaved.append((str(bound.label.text), str(bound.data or "")))
+    refusal = _(
+        "This draft was changed (in another tab, or by another admin) after this page was "
+        "drawn: nothing was saved. It is shown as it is now; what you typed is listed below."
+    )
+    return _editor_page(found, form, layout, 409, refusal=refusal, unsaved=unsaved)
