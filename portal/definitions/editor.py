@@ -11,7 +11,6 @@ survive a structured save; the raw YAML editor keeps them until then.
 from __future__ import annotations
 
 import copy
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -21,8 +20,7 @@ from sqlalchemy import select
 
 from portal.accounts.models import Account
 from portal.db import db
-from portal.definitions import versions
-from portal.definitions.checker import SCHEMA_DIR
+from portal.definitions import checker, versions
 from portal.definitions.models import DefinitionVersion, VersionState
 from portal.definitions.sources import Problem, to_yaml
 
@@ -83,9 +81,8 @@ class Built:
 
 
 def department_kinds() -> list[str]:
-    """The kinds a form may name: what the checker accepts (the form schema's list)."""
-    schema = json.loads((SCHEMA_DIR / "form.schema.json").read_text(encoding="utf-8"))
-    return list(schema["properties"]["department_kind"]["enum"])
+    """The kinds a form may name: what the checker accepts (the stored kinds)."""
+    return checker.department_kinds()
 
 
 # Conditions -------------------------------------------------------------------------------

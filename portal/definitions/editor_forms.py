@@ -20,10 +20,11 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, Field, HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional, Regexp
 
+from portal.db import db
 from portal.definitions import editor
 from portal.definitions.sources import Problem
 from portal.journey.fields.base import ErrorMessage
-from portal.tenancy.kinds import KIND_LABELS, DepartmentKind
+from portal.tenancy.models import DepartmentKind
 
 TEXT_MAX = 2000
 ROLE_LABELS = {
@@ -299,10 +300,8 @@ def form_editor(
 
 
 def _kind_label(kind: str) -> str:
-    try:
-        return f"{KIND_LABELS[DepartmentKind(kind)]} ({kind})"
-    except (ValueError, KeyError):
-        return kind
+    stored = db.session.get(DepartmentKind, kind)
+    return f"{stored.label} ({kind})" if stored is not None else kind
 
 
 def _instantiate(attrs: dict[str, Any], anchors: dict[str, str], formdata: Any) -> EditorForm:
