@@ -37,6 +37,7 @@ from portal.japan.clock import JAPAN, today_in_japan, utcnow
 from portal.journey.models import Case, ProcedureRequest
 from portal.mailbox.kinds import MessageKind
 from portal.mailbox.services import post
+from portal.tenancy.management import audit_department
 from portal.tenancy.models import Department
 
 
@@ -428,7 +429,7 @@ def configure_counter(
     )
     settings.open_on_holidays = open_on_holidays
     db.session.flush()
-    _audit_counter(
+    audit_department(
         department,
         by,
         "counter.configured",
@@ -458,7 +459,9 @@ def close_day(department: Department, day: date, reason: str, by: Account) -> Cl
         settings.closed_dates.append(closed)
     closed.reason = reason.strip()
     db.session.flush()
-    _audit_counter(department, by, "counter.closed_day", {"day": day.isoformat(), "reason": reason})
+    audit_department(
+        department, by, "counter.closed_day", {"day": day.isoformat(), "reason": reason}
+    )
     return closed
 
 
@@ -470,7 +473,7 @@ def reopen_day(department: Department, day: date, by: Account) -> bool:
         return False
     settings.closed_dates.remove(closed)
     db.session.flush()
-    _audit_counter(department, by, "counter.reopened_day", {"day": day.isoformat()})
+    audit_department(department, by, "counter.reopened_day", {"day": day.isoformat()})
     return True
 
 
@@ -486,17 +489,3 @@ def _locked_counter(department: Department) -> CounterSettings | None:
     if settings is not None:
         db.session.expire(settings, ["closed_dates", "hours"])
     return settings
-
-
-def _audit_counter(
-    department: Department, by: Account, action: str, details: dict[str, object]
-) -> None:
-    from portal.audit.services import append, municipality_chain
-
-    append(
-        municipality_chain(department.municipality),
-        actor=by,
-        action=action,
-        subject=f"department:{department.id}",
-        details=details,
-    )

@@ -16,10 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from portal.accounts.models import Account
-from portal.db import db
 from portal.definitions import checker, versions
 from portal.definitions.models import DefinitionVersion, VersionState
 from portal.definitions.sources import Problem, to_yaml
@@ -217,12 +215,7 @@ def save(
     """Save a structured change as the draft's YAML, through ``save_draft`` (the same checks
     and audit as the raw YAML). ``seen`` is the digest of the draft the page was drawn from:
     the row is locked and a draft changed since is refused (``StaleDraft``), not overwritten."""
-    locked = db.session.scalars(
-        select(DefinitionVersion)
-        .where(DefinitionVersion.id == draft.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    locked = versions.locked_row(draft)
     if locked.state != VersionState.DRAFT:
         raise versions.VersionRefused(_l("A published version never changes: make a new draft"))
     if locked.digest != seen:

@@ -257,6 +257,17 @@ def problems_of(draft: DefinitionVersion) -> list[Problem]:
     return problems + checker.check(sources)
 
 
+def locked_row(version: DefinitionVersion) -> DefinitionVersion:
+    """The version's row locked (``FOR UPDATE``) and read again: what another admin's
+    transaction committed meanwhile is seen, and a second one waits for this one."""
+    return db.session.scalars(
+        select(DefinitionVersion)
+        .where(DefinitionVersion.id == version.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
 def publish(draft: DefinitionVersion, *, actor: Account | None) -> DefinitionVersion:
     """Make a valid draft the live version of its key and scope, immutable from now on.
 
@@ -264,12 +275,7 @@ def publish(draft: DefinitionVersion, *, actor: Account | None) -> DefinitionVer
     second finds it published and is refused. A draft whose base is no longer the live
     version (someone published another since) is refused too, so nothing is overwritten
     unseen; the earlier published versions stay, readable."""
-    locked = db.session.scalars(
-        select(DefinitionVersion)
-        .where(DefinitionVersion.id == draft.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    locked = locked_row(draft)
     if locked.state != VersionState.DRAFT:
         raise VersionRefused(
             _l("%(label)s was published or discarded meanwhile", label=locked.label)

@@ -110,7 +110,9 @@ def add_department(
         _refuse_handled(municipality, kind, None)
         raise
     db.session.expire(municipality, ["departments"])
-    _audit(department, by, "department.added", {"kind": kind, "name_ja": department.name_ja})
+    audit_department(
+        department, by, "department.added", {"kind": kind, "name_ja": department.name_ja}
+    )
     return department
 
 
@@ -139,7 +141,7 @@ def change_department(
         department.kind, department.name_ja, department.name_en = before
         _refuse_handled(department.municipality, kind, department)
         raise
-    _audit(department, by, "department.changed", changes)
+    audit_department(department, by, "department.changed", changes)
 
 
 def request_count(department: Department) -> int:
@@ -157,7 +159,7 @@ def delete_department(department: Department, by: Account) -> None:
     count = request_count(department)
     if count:
         raise DepartmentInUse(count)
-    _audit(
+    audit_department(
         department,
         by,
         "department.deleted",
@@ -184,7 +186,10 @@ def kind_exists(key: str) -> bool:
     return bool(db.session.scalar(select(exists().where(DepartmentKind.key == key))))
 
 
-def _audit(department: Department, by: Account, action: str, details: dict[str, object]) -> None:
+def audit_department(
+    department: Department, by: Account, action: str, details: dict[str, object]
+) -> None:
+    """A change to a department or its counter, in its municipality's audit chain."""
     append(
         municipality_chain(department.municipality),
         actor=by,
