@@ -97,6 +97,8 @@ class EditorForm(FlaskForm):
         for problem in problems:
             target = self._anchor(problem.path)
             text = f"{problem.path or '/'}: {problem.message}"
+            if target is not None and problem.message.endswith("should be non-empty"):
+                text = str(_l("Enter this text: it cannot be left empty."))
             if target is None:
                 self.general.append(f"{problem.file}:{text}")
                 continue

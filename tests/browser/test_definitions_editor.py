@@ -68,7 +68,7 @@ def test_an_admin_edits_a_draft_in_the_structured_editor(
     desk.get_by_label("名称（en）").fill("Notice of moving out (changed)")
     desk.get_by_role("button", name="下書きを保存").first.click()
     expect(desk.locator(".error-summary")).to_be_visible()
-    expect(desk.locator(".form-group--error").first).to_be_visible()
+    expect(desk.locator(".form-group--error").first).to_contain_text("空欄にはできません")
     expect(desk.get_by_label("名称（en）")).to_have_value("Notice of moving out (changed)")
     axe.check(desk)
     steps.shot(desk, "editor-refused")
