@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-WIDTH = 640
-LABEL_WIDTH = 200
+WIDTH = 420
+LABEL_WIDTH = 120
 BAR_HEIGHT = 14
 BAR_GAP = 2
 GROUP_GAP = 18
@@ -64,7 +64,7 @@ class BarChart:
     @property
     def legend(self) -> list[tuple[Series, float]]:
         """Each series with the x of its swatch, in one row above the bars."""
-        return [(s, LABEL_WIDTH + n * 140.0) for n, s in enumerate(self.series)]
+        return [(s, LABEL_WIDTH + n * 100.0) for n, s in enumerate(self.series)]
 
 
 def grouped_bars(

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_a_municipality_admin_reads_the_kpis_and_is_told_of_a_bad_month(
-    app, phone: Page, axe, live_portal: str, demo, definitions
+    steps, app, phone: Page, axe, live_portal: str, demo, definitions
 ) -> None:
     with app.app_context():
         chiyoda = db.session.scalar(select(Municipality).filter_by(code="131016"))
@@ -33,28 +33,33 @@ def test_a_municipality_admin_reads_the_kpis_and_is_told_of_a_bad_month(
         phone.get_by_role("img", name="ライフイベント別の開始・送信・放置された手続き")
     ).to_be_visible()
     axe.check(phone)
+    steps.shot(phone, "page")
 
     phone.get_by_label("開始月").fill("2026-13")
     phone.get_by_role("button", name="表示").click()
     expect(phone.locator("#start-error")).to_contain_text("月は年と月で入力してください")
     expect(phone.get_by_label("開始月")).to_have_value("2026-13")
     axe.check(phone)
+    steps.shot(phone, "page")
 
     phone.set_viewport_size({"width": 1280, "height": 900})
     phone.get_by_role("link", name="直近3か月").click()
     expect(phone.locator("#start-error")).to_have_count(0)
     axe.check(phone)
+    steps.shot(phone, "page")
 
 
 def test_the_portal_admin_chooses_a_municipality(
-    app, phone: Page, axe, live_portal: str, demo, definitions
+    steps, app, phone: Page, axe, live_portal: str, demo, definitions
 ) -> None:
     sign_in(phone, axe, live_portal, "watanabe-yui", "0000")
     phone.get_by_role("link", name="職員ページへ").click()
     phone.get_by_role("link", name="ポータル全体のKPI").click()
     axe.check(phone)
+    steps.shot(phone, "page")
     phone.get_by_label("市区町村").select_option(label="東京都千代田区 (131016)")
     phone.get_by_role("button", name="表示").click()
     expect(phone.get_by_role("heading", level=1)).to_contain_text("東京都千代田区のKPI")
     expect(phone.get_by_label("市区町村")).to_have_value(re.compile(r"\d+"))
     axe.check(phone)
+    steps.shot(phone, "page")

@@ -108,7 +108,7 @@ def test_an_unknown_municipality_is_404_even_for_the_portal_admin(app, world) ->
 
 def _table(html: str, caption: str) -> list[list[str]]:
     """The rows of the table with this caption, each cell's text."""
-    pattern = r"<table[^>]*>\s*<caption>" + re.escape(caption) + r"</caption>(.*?)</table>"
+    pattern = r"<table[^>]*>\s*<caption[^>]*>" + re.escape(caption) + r"</caption>(.*?)</table>"
     found = re.search(pattern, html, re.S)
     assert found, caption
     return [
