@@ -28,12 +28,19 @@ run: setup database
 	$(FLASK) --app portal.devidp run --host $(HOST) --port $(PROVIDER_PORT) & provider=$$!; \
 	$(FLASK) --app portal run --host $(HOST) --port $(PORT)
 
+# With PORTAL_TEST_DATABASE_URL the PostgreSQL pass runs beside the SQLite one (each takes a
+# core; on two cores the suite takes the time of one pass), its report printed after.
 test: test-setup lint
-	env -u PORTAL_TEST_DATABASE_URL $(BIN)/python -m pytest
 	@if [ -n "$$PORTAL_TEST_DATABASE_URL" ]; then \
-	  echo "== again on PostgreSQL: $$PORTAL_TEST_DATABASE_URL"; \
-	  $(BIN)/python -m pytest -m "not browser"; \
-	fi
+	  echo "== on PostgreSQL too ($$PORTAL_TEST_DATABASE_URL), beside SQLite: its report follows"; \
+	  $(BIN)/python -m pytest -m "not browser" > .pytest-postgresql.log 2>&1 & postgresql=$$!; \
+	fi; \
+	env -u PORTAL_TEST_DATABASE_URL $(BIN)/python -m pytest; sqlite=$$?; \
+	if [ -n "$$postgresql" ]; then \
+	  wait $$postgresql; postgresql=$$?; \
+	  echo "== on PostgreSQL: $$PORTAL_TEST_DATABASE_URL"; cat .pytest-postgresql.log; \
+	fi; \
+	exit $$(( sqlite || postgresql ))
 
 setup: system-packages $(VENV)/.installed translations
 
