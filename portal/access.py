@@ -8,6 +8,7 @@ loads an object by id goes through a ``*_or_404`` function here. A denied object
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, wraps
@@ -20,13 +21,15 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, select
 from portal.accounts.models import Account, Role, StaffRole
 from portal.audit.models import AccessRecord
 from portal.casework.lifecycle import TRANSITIONS, Action, Actor
+from portal.certificates import statuslist
 from portal.certificates.models import Certificate
 from portal.db import MAX_ID, READING_METHODS, db
 from portal.definitions.models import DefinitionVersion
 from portal.journey.models import Attachment, Case, ProcedureRequest
 from portal.mailbox.models import Message
 from portal.notifications import tokens
-from portal.tenancy.models import Department, Municipality
+from portal.tenancy.kinds import KEY_PATTERN
+from portal.tenancy.models import Department, DepartmentKind, Municipality
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -484,6 +487,23 @@ def issued_certificate_or_404(certificate_id: int) -> Certificate:
     return certificate
 
 
+def department_kind_or_404(kind_key: str) -> DepartmentKind:
+    """A department kind, for the portal's admins (kinds are the whole portal's)."""
+    portal_admin_or_404()
+    found = db.session.get(DepartmentKind, kind_key) if re.match(KEY_PATTERN, kind_key) else None
+    if found is None:
+        abort(404)
+    return found
+
+
+def published_status_list_or_404(list_id: int) -> statuslist.Published:
+    """A status list as published (anyone reads it); one never made is 404."""
+    found = statuslist.published(list_id)
+    if found is None:
+        abort(404)
+    return found
+
+
 def own_messages(account: Account) -> Select[tuple[Message]]:
     """A resident's mailbox: only the addressee reads a message, staff included."""
     return select(Message).where(Message.account_id == account.id)
@@ -535,18 +555,13 @@ def definition_version_or_404(version_id: int, *, change: bool = False) -> Defin
     """A version, for whoever may read it (any admin, a national one) or, with ``change``,
     change, publish or retire it (its scope's admins)."""
     account = _account()
-    version = db.session.get(DefinitionVersion, version_id) if 0 < version_id <= MAX_ID else None
+    version = db.session.get(DefinitionVersion, version_id)
     if version is None or not administers_definitions(account):
         abort(404)
     municipality = (
         db.session.get(Municipality, version.municipality_id) if version.municipality_id else None
     )
-    allowed = (
-        may_change_scope(account, municipality)
-        if change or municipality is not None
-        else administers_definitions(account)
-    )
-    if not allowed:
+    if (change or municipality is not None) and not may_change_scope(account, municipality):
         abort(404)
     return version
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField, StringField, SubmitField
 from wtforms.validators import DataRequired
 
@@ -14,6 +13,7 @@ from portal.accounts.models import Role
 from portal.journey.fields.base import ErrorMessage
 from portal.tenancy.forms import clean_text
 from portal.tenancy.models import Department
+from portal.web.forms import CheckedByCSRFProtectForm
 
 ROLE_LABELS = {
     Role.CLERK: _l("Clerk: works the department's requests"),
@@ -22,12 +22,7 @@ ROLE_LABELS = {
 }
 
 
-class _NoToken(FlaskForm):
-    class Meta:
-        csrf = False
-
-
-class SubjectForm(_NoToken):
+class SubjectForm(CheckedByCSRFProtectForm):
     """Who: the subject the staff sign-in provider gives the person."""
 
     subject = StringField(
@@ -80,5 +75,5 @@ class PortalAdminForm(SubjectForm):
     submit = SubmitField(_l("Make a portal admin"))
 
 
-class RevokeForm(_NoToken):
+class RevokeForm(CheckedByCSRFProtectForm):
     submit = SubmitField(_l("Yes, revoke the role"))

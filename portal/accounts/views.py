@@ -7,16 +7,14 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from portal import access
-from portal.accounts import management
+from portal.accounts import management, queries
 from portal.accounts.forms import ROLE_LABELS, GrantForm, PortalAdminForm, RevokeForm, SubjectForm
 from portal.accounts.models import Account, StaffRole
 from portal.accounts.queries import staff_roles_in
 from portal.auth.oidc import SignInFailed, staff_issuer
-from portal.db import db
 from portal.tenancy.models import Municipality
 
 bp = Blueprint("staff_admin", __name__, url_prefix="/admin")
@@ -139,14 +137,8 @@ def portal_admins() -> Page:
 
 
 def _portal_admins_page(form: PortalAdminForm) -> str:
-    query = (
-        select(StaffRole)
-        .join(StaffRole.account)
-        .where(StaffRole.role == "admin", StaffRole.municipality_id.is_(None))
-        .order_by(Account.display_name, StaffRole.id)
-    )
     return render_template(
-        "accounts/portal_admins.html", roles=list(db.session.scalars(query)), form=form
+        "accounts/portal_admins.html", roles=queries.portal_admin_roles(), form=form
     )
 
 

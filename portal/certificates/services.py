@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 
 from sqlalchemy import select
 
@@ -191,7 +192,14 @@ def revoke(certificate: Certificate, by: Account, reason: str) -> bool:
     """A clerk of the issuing department withdraws an issued certificate, with the reason:
     the status list says so at once (every verifier reads it), the holder is told in the
     mailbox, and the municipality's audit chain keeps who and why. False when it is not
-    issued or already revoked (a second tab, a double click)."""
+    issued or already revoked (a second tab, a double click: the row is locked and read
+    again first, so of two at once the second finds it revoked)."""
+    certificate = db.session.scalars(
+        select(Certificate)
+        .where(Certificate.id == certificate.id)
+        .with_for_update(of=Certificate)
+        .execution_options(populate_existing=True)
+    ).one()
     if not certificate.is_issued or certificate.is_revoked:
         return False
     certificate.revoked_at = utcnow()
@@ -294,7 +302,7 @@ class Verified:
     #: records (a verifier without us would check that alone).
     signature: signing.SignatureCheck | None = None
 
-    @property
+    @cached_property
     def revoked(self) -> bool:
         """As the published status list says it (the one source a verifier also reads);
         the certificate's own columns keep the date and the reason."""

@@ -50,6 +50,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from flask import current_app
 
+from portal import keyfiles
 from portal.japan.clock import utcnow
 
 if TYPE_CHECKING:
@@ -295,15 +296,6 @@ def _encryption(passphrase: str) -> serialization.KeySerializationEncryption:
     return serialization.NoEncryption()
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    """Write a file readable by its owner only, whole or not at all."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(data)
-    temporary.replace(path)
-
-
 @contextlib.contextmanager
 def _folder_lock(directory: Path) -> Iterator[None]:
     """One process at a time makes demo keys (two would make two demo CAs)."""
@@ -332,7 +324,7 @@ def demo_ca(key_dir: Path, now: datetime | None = None) -> tuple[x509.Certificat
         not_after=now + timedelta(days=365 * DEMO_CA_YEARS),
         ca=True,
     )
-    _write_private(
+    keyfiles.write_private(
         key_path_,
         key.private_bytes(
             serialization.Encoding.PEM,
@@ -340,7 +332,7 @@ def demo_ca(key_dir: Path, now: datetime | None = None) -> tuple[x509.Certificat
             serialization.NoEncryption(),
         ),
     )
-    _write_private(cert_path, certificate.public_bytes(serialization.Encoding.PEM))
+    keyfiles.write_private(cert_path, certificate.public_bytes(serialization.Encoding.PEM))
     return certificate, key
 
 
@@ -386,7 +378,7 @@ def ensure_demo_keys(
                 [ca_certificate],
                 _encryption(passphrase),
             )
-            _write_private(path, data)
+            keyfiles.write_private(path, data)
             made.append(municipality.code)
     return made
 
@@ -442,11 +434,6 @@ _signers: dict[Path, _LoadedSigner] = {}
 _timestampers: dict[str, TimeStamper] = {}
 
 
-def _stamp(path: Path) -> tuple[int, int]:
-    status = path.stat()
-    return status.st_mtime_ns, status.st_size
-
-
 def _kept_key_signer(material: KeyMaterial) -> SimpleSigner:
     """pyHanko's SimpleSigner, keeping the loaded key: its own ``sign_raw`` parses the key
     again for every signature, twice with the size estimate, and parsing an RSA-2048 key
@@ -493,7 +480,7 @@ def signer_for(municipality: Municipality, settings: Settings | None = None) -> 
     if not path.exists() and not settings.production:
         ensure_demo_keys(settings.key_dir, [municipality], settings.passphrase)
     try:
-        stamp = _stamp(path)
+        stamp = keyfiles.stamp(path)
     except FileNotFoundError:
         raise SigningError(
             f"{path}: no signing key for {municipality.code} ({municipality.names['ja']}); "
@@ -548,7 +535,7 @@ def _tsa_roots(path: str) -> list[Any]:
     if not path:
         return []
     try:
-        stamp = _stamp(Path(path))
+        stamp = keyfiles.stamp(Path(path))
     except OSError:
         return []
     cached = _pem_roots.get(path)
@@ -666,7 +653,7 @@ def trust_roots(key_dir: Path, passphrase: str) -> list[Any]:
         paths = sorted(
             p for p in key_dir.iterdir() if p.suffix == KEY_SUFFIX or p.name == DEMO_CA_CERT
         )
-        stamp = tuple((p.name, *_stamp(p)) for p in paths)
+        stamp = tuple((p.name, *keyfiles.stamp(p)) for p in paths)
     except OSError:
         return []
     cached = _trust.get(key_dir)

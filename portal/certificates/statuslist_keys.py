@@ -8,7 +8,6 @@ a key made up on the spot by one process would sign tokens no verifier has the k
 
 from __future__ import annotations
 
-import os
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +19,7 @@ from flask.cli import AppGroup
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
+from portal import keyfiles
 from portal.config import UnsafeConfiguration
 
 ALGORITHM = "ES256"
@@ -37,7 +37,7 @@ def init_app(app: Flask) -> None:
     if app.config["ENV"] == "production":
         path = key_path(app.config, app.instance_path)
         try:
-            _load(str(path), *_stat(path))
+            _load(str(path), *keyfiles.stamp(path))
         except (OSError, ValueError, JoseError) as error:
             raise UnsafeConfiguration(
                 "Refusing to start with PORTAL_ENV=production. Fix:\n- PORTAL_STATUS_LIST_KEY_FILE:"
@@ -55,7 +55,7 @@ def signing_key() -> ECKey:
     path = key_path(current_app.config, current_app.instance_path)
     if not path.exists() and current_app.config["ENV"] != "production":
         ensure_key(path)
-    return _load(str(path), *_stat(path))
+    return _load(str(path), *keyfiles.stamp(path))
 
 
 def public_jwks() -> dict[str, list[dict[str, Any]]]:
@@ -73,19 +73,11 @@ def ensure_key(path: Path) -> bool:
             return False
         path.parent.mkdir(parents=True, exist_ok=True)
         pem = ECKey.generate_key(CURVE, private=True).as_pem(private=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(pem)
-        return True
-
-
-def _stat(path: Path) -> tuple[float, int]:
-    stat = path.stat()
-    return stat.st_mtime, stat.st_size
+        return keyfiles.write_private(path, pem, keep_existing=True)
 
 
 @lru_cache(maxsize=8)
-def _load(path: str, mtime: float, size: int) -> ECKey:
+def _load(path: str, mtime_ns: int, size: int) -> ECKey:
     """Parsed once per file version (name, time and size)."""
     key = ECKey.import_key(Path(path).read_bytes())
     if key.curve_name != CURVE or not key.is_private:

@@ -10,7 +10,6 @@ from flask import Blueprint, Response, abort, request
 
 from portal import access
 from portal.certificates import statuslist, statuslist_keys
-from portal.db import MAX_ID
 from portal.extensions import limits
 from portal.web.security import publicly_cacheable
 
@@ -36,9 +35,7 @@ def token(list_id: int) -> Response:
     )
     if wanted is None:
         abort(406)
-    found = statuslist.published(list_id) if list_id <= MAX_ID else None
-    if found is None:
-        abort(404)
+    found = access.published_status_list_or_404(list_id)
     if wanted == statuslist.MEDIA_TYPE_JSON:
         body, tag = json.dumps(found.claims), f"{found.digest}-json"
     else:

@@ -120,6 +120,8 @@ class _Checker:
         self.all_form_ids = {
             s.data.get("id") for s in sources.of_kind("form") if isinstance(s.data, dict)
         }
+        #: Read once a check, not once a form (a query where a database is at hand).
+        self.kinds = department_kinds() if self.forms else []
 
     def problems(self) -> list[Problem]:
         self._check_vocabulary()
@@ -220,7 +222,7 @@ class _Checker:
             self._check_condition(source, f"{path}/show_if", field.get("show_if"), items)
             if path.startswith("attachments") and items.get(field["key"], {}).get("type") != "file":
                 self._add(source, f"{path}/key", f"attachment {field['key']!r} is not a file item")
-        kinds = department_kinds()
+        kinds = self.kinds
         if data["department_kind"] not in kinds:
             self._add(
                 source,

@@ -18,7 +18,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from portal.accounts.models import Account
-from portal.definitions import checker, versions
+from portal.definitions import versions
 from portal.definitions.models import DefinitionVersion, VersionState
 from portal.definitions.sources import Problem, to_yaml
 
@@ -76,11 +76,6 @@ class Built:
 
     combinator: str
     clauses: tuple[Clause, ...]
-
-
-def department_kinds() -> list[str]:
-    """The kinds a form may name: what the checker accepts (the stored kinds)."""
-    return checker.department_kinds()
 
 
 # Conditions -------------------------------------------------------------------------------

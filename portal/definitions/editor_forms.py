@@ -21,7 +21,7 @@ from wtforms import BooleanField, Field, HiddenField, SelectChoice, SelectField,
 from wtforms.validators import Length, Optional, Regexp
 
 from portal.db import db
-from portal.definitions import editor
+from portal.definitions import checker, editor
 from portal.definitions.sources import Problem
 from portal.journey.fields.base import ErrorMessage
 from portal.tenancy.models import DepartmentKind
@@ -114,10 +114,6 @@ class EditorForm(FlaskForm):
             parts.pop()
         return None
 
-    @property
-    def has_faults(self) -> bool:
-        return bool(self.errors or self.general)
-
 
 def _text_fields(
     attrs: dict[str, Any],
@@ -161,7 +157,7 @@ def form_editor(
     anchors: dict[str, str] = {}
     items = vocabulary.get("items", {}) if isinstance(vocabulary, dict) else {}
     _text_fields(attrs, anchors, "title", "title", _l("Title"), content.get("title"))
-    kinds = editor.department_kinds()
+    kinds = checker.department_kinds()
     current_kind = content.get("department_kind")
     attrs["department_kind"] = _select(
         _l("Department"),

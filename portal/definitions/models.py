@@ -29,6 +29,13 @@ class VersionOrigin(StrEnum):
     ADMIN = "admin"
 
 
+def _unique_where(name: str, where: str, *columns: str) -> Index:
+    """A unique index over the rows ``where`` holds, on SQLite and on PostgreSQL alike."""
+    return Index(
+        name, *columns, unique=True, sqlite_where=text(where), postgresql_where=text(where)
+    )
+
+
 class DefinitionVersion(db.Model):
     """One version of one vocabulary, form or workflow, national (``municipality_id`` NULL)
     or one municipality's override or local form.
@@ -38,43 +45,35 @@ class DefinitionVersion(db.Model):
 
     __tablename__ = "definition_versions"
     __table_args__ = (
-        Index(
+        _unique_where(
             "uq_definition_versions_national_number",
+            "municipality_id IS NULL",
             "kind",
             "key",
             "version",
-            unique=True,
-            sqlite_where=text("municipality_id IS NULL"),
-            postgresql_where=text("municipality_id IS NULL"),
         ),
-        Index(
+        _unique_where(
             "uq_definition_versions_local_number",
+            "municipality_id IS NOT NULL",
             "kind",
             "key",
             "municipality_id",
             "version",
-            unique=True,
-            sqlite_where=text("municipality_id IS NOT NULL"),
-            postgresql_where=text("municipality_id IS NOT NULL"),
         ),
         # One draft per key and scope: admins of a scope share it, and two drafts can never
         # race to be published over each other.
-        Index(
+        _unique_where(
             "uq_definition_versions_national_draft",
+            "state = 'draft' AND municipality_id IS NULL",
             "kind",
             "key",
-            unique=True,
-            sqlite_where=text("state = 'draft' AND municipality_id IS NULL"),
-            postgresql_where=text("state = 'draft' AND municipality_id IS NULL"),
         ),
-        Index(
+        _unique_where(
             "uq_definition_versions_local_draft",
+            "state = 'draft' AND municipality_id IS NOT NULL",
             "kind",
             "key",
             "municipality_id",
-            unique=True,
-            sqlite_where=text("state = 'draft' AND municipality_id IS NOT NULL"),
-            postgresql_where=text("state = 'draft' AND municipality_id IS NOT NULL"),
         ),
     )
 

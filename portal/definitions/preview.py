@@ -94,14 +94,6 @@ class Preview:
     def page(self, slug: str) -> flow.Page | None:
         return next((p for p in self.pages if p.slug == slug), None)
 
-    def after(self, page: flow.Page) -> flow.Page | None:
-        position = self.pages.index(page)
-        return self.pages[position + 1] if position + 1 < len(self.pages) else None
-
-    def before(self, page: flow.Page) -> flow.Page | None:
-        position = self.pages.index(page)
-        return self.pages[position - 1] if position > 0 else None
-
     def pages_for(self, answers: Mapping[str, Any]) -> tuple[flow.Page, ...]:
         """The pages these answers reach: a guidance question whose ``show_if`` does not
         hold over the earlier answers is skipped, as the journey skips it."""

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.models import Account
@@ -109,23 +109,17 @@ def create_draft(
     national one). The draft is saved, so its faults are known at once."""
     if kind not in KINDS:
         raise VersionRefused(_l("Unknown kind of definition: %(kind)s", kind=kind))
-    existing = draft_of(kind, key, scope)
+    rows = versions_of(kind, key, scope)  # newest first
+    existing = next((v for v in rows if v.state == VersionState.DRAFT), None)
     if existing is not None:
         raise VersionRefused(
             _l("%(label)s is already a draft: change that one", label=existing.label)
         )
-    based_on = published_of(kind, key, scope)
+    based_on = next((v for v in rows if v.state == VersionState.PUBLISHED), None)
     start = based_on or (published_of(kind, key) if scope.municipality is not None else None)
     if text is None and start is None:
         raise VersionRefused(_l("There is no published version to start from"))
-    number = (
-        db.session.scalar(
-            select(func.max(DefinitionVersion.version)).filter_by(
-                kind=kind, key=key, municipality_id=scope.municipality_id
-            )
-        )
-        or 0
-    ) + 1
+    number = rows[0].version + 1 if rows else 1
     content = dict(start.content) if start is not None else {}
     draft = DefinitionVersion(
         kind=kind,

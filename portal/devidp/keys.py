@@ -7,7 +7,6 @@ in a running provider without a restart; parsing is cached by file name and modi
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import threading
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from joserfc.jwk import RSAKey
 
+from portal import keyfiles
 from portal.japan.clock import utcnow
 
 SIGNING_PREFIX = "signing-"
@@ -41,7 +41,10 @@ def ensure_keys(key_dir: str | os.PathLike[str]) -> list[str]:
         if not _signing_key_paths(directory):
             _generate_signing_key(directory)
     pairwise_salt(directory)
-    return [_load_key(str(path), *_stat(path)).kid or "" for path in _signing_key_paths(directory)]
+    return [
+        _load_key(str(path), *keyfiles.stamp(path)).kid or ""
+        for path in _signing_key_paths(directory)
+    ]
 
 
 def rotate_signing_key(key_dir: str | os.PathLike[str]) -> str:
@@ -53,7 +56,7 @@ def rotate_signing_key(key_dir: str | os.PathLike[str]) -> str:
     directory = _directory(key_dir)
     with _lock:
         path = _generate_signing_key(directory)
-    return _load_key(str(path), *_stat(path)).kid or ""
+    return _load_key(str(path), *keyfiles.stamp(path)).kid or ""
 
 
 def signing_key(key_dir: str | os.PathLike[str]) -> RSAKey:
@@ -63,14 +66,16 @@ def signing_key(key_dir: str | os.PathLike[str]) -> RSAKey:
     if not paths:
         ensure_keys(directory)
         paths = _signing_key_paths(directory)
-    return _load_key(str(paths[0]), *_stat(paths[0]))
+    return _load_key(str(paths[0]), *keyfiles.stamp(paths[0]))
 
 
 def public_jwks(key_dir: str | os.PathLike[str]) -> dict[str, list[dict[str, object]]]:
     """The JWK Set to publish: the public parts of the newest two signing keys."""
     signing_key(key_dir)  # creates the first key if there is none yet
     paths = _signing_key_paths(_directory(key_dir))[:PUBLISHED_KEYS]
-    keys = [dict(_load_key(str(path), *_stat(path)).as_dict(private=False)) for path in paths]
+    keys = [
+        dict(_load_key(str(path), *keyfiles.stamp(path)).as_dict(private=False)) for path in paths
+    ]
     return {"keys": keys}
 
 
@@ -81,7 +86,7 @@ def pairwise_salt(key_dir: str | os.PathLike[str]) -> bytes:
     """
     path = _directory(key_dir) / SALT_FILE
     if not path.exists():
-        _create_exclusive(path, secrets.token_hex(32).encode("ascii"))
+        keyfiles.write_private(path, secrets.token_hex(32).encode("ascii"), keep_existing=True)
     return bytes.fromhex(path.read_text(encoding="ascii").strip())
 
 
@@ -89,7 +94,7 @@ def secret_key(key_dir: str | os.PathLike[str]) -> str:
     """The Flask session secret used when ``SECRET_KEY`` is not configured; created once."""
     path = _directory(key_dir) / SECRET_KEY_FILE
     if not path.exists():
-        _create_exclusive(path, secrets.token_urlsafe(48).encode("ascii"))
+        keyfiles.write_private(path, secrets.token_urlsafe(48).encode("ascii"), keep_existing=True)
     return path.read_text(encoding="ascii").strip()
 
 
@@ -118,29 +123,8 @@ def _generate_signing_key(directory: Path) -> Path:
     name = f"{SIGNING_PREFIX}{stamp:020d}-{secrets.token_hex(4)}{SIGNING_SUFFIX}"
     key = RSAKey.generate_key(KEY_SIZE, private=True)
     path = directory / name
-    _create_exclusive(path, key.as_pem(private=True))
+    keyfiles.write_private(path, key.as_pem(private=True), keep_existing=True)
     return path
-
-
-def _create_exclusive(path: Path, data: bytes) -> None:
-    """Write a 0600 file atomically; if another process created it first, keep theirs."""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o600)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        with contextlib.suppress(FileExistsError):
-            os.link(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def _stat(path: Path) -> tuple[int, int]:
-    status = path.stat()
-    return status.st_mtime_ns, status.st_size
 
 
 @lru_cache(maxsize=32)

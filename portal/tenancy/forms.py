@@ -36,6 +36,7 @@ from wtforms.validators import (
 from portal.japan.values import InvalidValue, normalize_text
 from portal.tenancy.kinds import KEY_PATTERN
 from portal.tenancy.models import DepartmentKind
+from portal.web.forms import CheckedByCSRFProtectForm
 from portal.web.templating import LANGUAGE_NAMES
 
 #: Weekdays as ``OpeningHours`` numbers them (0 is Monday).
@@ -71,16 +72,11 @@ def _whole_numbers(*fields: Field) -> None:
             field.errors = [str(_l("Enter a whole number."))]
 
 
-class _NoToken(FlaskForm):
-    class Meta:
-        csrf = False  # ``CSRFProtect`` checks every POST's token
-
-
 def _label_fields(form: FlaskForm) -> list[Field]:
     return [getattr(form, f"label_{language}") for language in form.languages]
 
 
-class KindLabelsForm(_NoToken):
+class KindLabelsForm(CheckedByCSRFProtectForm):
     """A kind's labels: one per configured language, Japanese required. The fields are
     made per language when the form is (``label_ja``, ``label_en``, ...)."""
 
@@ -135,7 +131,7 @@ class EditKindForm(KindLabelsForm):
     submit = SubmitField(_l("Save the names"))
 
 
-class DepartmentForm(_NoToken):
+class DepartmentForm(CheckedByCSRFProtectForm):
     name_ja = StringField(
         _l("Name in Japanese"),
         validators=[clean_text(100), DataRequired(_l("Enter the department's name in Japanese."))],
@@ -182,7 +178,7 @@ def format_periods(periods: list[tuple[time, time]]) -> str:
     return ", ".join(f"{o:%H:%M}-{c:%H:%M}" for o, c in periods)
 
 
-class CounterForm(_NoToken):
+class CounterForm(CheckedByCSRFProtectForm):
     """The counter's hours per weekday, its slot length, capacity and how far ahead."""
 
     slot_minutes = IntegerField(
@@ -236,7 +232,7 @@ class CounterForm(_NoToken):
         return valid
 
 
-class ClosedDateForm(_NoToken):
+class ClosedDateForm(CheckedByCSRFProtectForm):
     day = DateField(
         _l("Closed on"),
         validators=[InputRequired(_l("Enter the date, e.g. 2026-12-28."))],
@@ -254,7 +250,7 @@ class ClosedDateForm(_NoToken):
         return valid
 
 
-class ReopenForm(_NoToken):
+class ReopenForm(CheckedByCSRFProtectForm):
     """Take a day off the closed days: its date, posted by the button beside it."""
 
     day = HiddenField()
@@ -266,5 +262,5 @@ class ReopenForm(_NoToken):
             raise ValidationError(_l("Choose a closed day from the list.")) from None
 
 
-class DeleteForm(_NoToken):
+class DeleteForm(CheckedByCSRFProtectForm):
     submit = SubmitField(_l("Yes, delete this department"))

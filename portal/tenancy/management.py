@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.models import Account
@@ -180,10 +180,6 @@ def _refuse_handled(municipality: Municipality, kind: str, itself: Department | 
     other = db.session.scalar(query)
     if other is not None:
         raise KindHandled(other)
-
-
-def kind_exists(key: str) -> bool:
-    return bool(db.session.scalar(select(exists().where(DepartmentKind.key == key))))
 
 
 def audit_department(

@@ -4,9 +4,7 @@ and counters (its admins'), each behind ``portal.access``; every change goes thr
 
 from __future__ import annotations
 
-import re
-
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -15,7 +13,6 @@ from portal import access
 from portal.accounts.queries import staff_roles_in
 from portal.bookings import services as bookings
 from portal.bookings.models import CounterSettings
-from portal.db import db
 from portal.japan.clock import today_in_japan
 from portal.tenancy import management
 from portal.tenancy.forms import (
@@ -28,7 +25,6 @@ from portal.tenancy.forms import (
     ReopenForm,
     format_periods,
 )
-from portal.tenancy.kinds import KEY_PATTERN
 from portal.tenancy.models import Department, DepartmentKind, Municipality
 
 bp = Blueprint("tenancy", __name__, url_prefix="/admin")
@@ -65,10 +61,7 @@ def _kinds_page(form: NewKindForm) -> str:
 @bp.route("/department-kinds/<kind_key>", methods=["GET", "POST"])
 @access.requires(access.PORTAL_ADMIN)
 def kind(kind_key: str) -> Page:
-    access.portal_admin_or_404()
-    found = db.session.get(DepartmentKind, kind_key) if re.match(KEY_PATTERN, kind_key) else None
-    if found is None:
-        abort(404)
+    found = access.department_kind_or_404(kind_key)
     form = EditKindForm.for_languages()(request.form if request.method == "POST" else None)
     if request.method == "GET":
         form.fill(found)
@@ -112,17 +105,19 @@ def departments(municipality_id: int) -> Page:
                     ),
                     303,
                 )
-        return _departments_page(municipality, form), 422
-    return _departments_page(municipality, form)
+        return _departments_page(municipality, form, kinds), 422
+    return _departments_page(municipality, form, kinds)
 
 
-def _departments_page(municipality: Municipality, form: DepartmentForm) -> str:
+def _departments_page(
+    municipality: Municipality, form: DepartmentForm, kinds: list[DepartmentKind]
+) -> str:
     handled = {d.kind for d in municipality.departments}
     return render_template(
         "tenancy/departments.html",
         municipality=municipality,
         form=form,
-        unhandled=[k for k in management.department_kinds() if k.key not in handled],
+        unhandled=[k for k in kinds if k.key not in handled],
         roles=staff_roles_in(municipality),
     )
 
@@ -221,7 +216,8 @@ def delete(municipality_id: int, department_id: int) -> Page:
     """Asks first; a department with requests is never deleted (they stay with it)."""
     department = access.managed_department_or_404(municipality_id, department_id)
     form = DeleteForm(request.form if request.method == "POST" else None)
-    in_use = management.request_count(department)
+    # A POST counts them itself, in the transaction that would delete it.
+    in_use = management.request_count(department) if request.method == "GET" else 0
     refused = False
     if request.method == "POST":
         try:

@@ -10,20 +10,13 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from portal.definitions import versions
 from portal.definitions.models import DefinitionVersion
 from portal.extensions import db
 from tests.browser.conftest import PHONE
 from tests.browser.test_back_office import staff_sign_in
+from tests.definitions.test_admin import make_draft
 
 pytestmark = pytest.mark.browser
-
-
-def _draft(app: Flask, kind: str, key: str) -> int:
-    with app.app_context():
-        draft = versions.create_draft(kind, key, actor=None)
-        db.session.commit()
-        return draft.id
 
 
 def _fields(app: Flask, draft_id: int, section: int) -> list[str]:
@@ -35,7 +28,7 @@ def _fields(app: Flask, draft_id: int, section: int) -> list[str]:
 def test_an_admin_edits_a_draft_in_the_structured_editor(
     app: Flask, desk: Page, axe, steps, live_portal: str, demo, definitions
 ) -> None:
-    form_draft = _draft(app, "form", "mic.tenshutsu")
+    form_draft = make_draft(app, "form", "mic.tenshutsu")
     before = _fields(app, form_draft, 0)
     staff_sign_in(desk, axe, live_portal, "watanabe-yui", "0000")
     desk.goto(f"{live_portal}/admin/definitions/versions/{form_draft}")
@@ -78,7 +71,7 @@ def test_an_admin_edits_a_draft_in_the_structured_editor(
     desk.set_viewport_size({"width": 1280, "height": 800})
 
     # A workflow's editor: its forms, each with its condition built or shown as it is.
-    workflow_draft = _draft(app, "workflow", "moving")
+    workflow_draft = make_draft(app, "workflow", "moving")
     desk.goto(f"{live_portal}/admin/definitions/versions/{workflow_draft}/editor")
     expect(desk.get_by_role("heading", level=1)).to_have_text("moving — 構造化エディタ")
     expect(desk.locator("main")).to_contain_text("mic.tenshutsu")

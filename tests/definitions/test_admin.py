@@ -7,6 +7,7 @@ from datetime import timedelta
 from html import unescape
 
 import yaml
+from flask import Flask
 from sqlalchemy import select
 
 from portal.accounts.models import Account
@@ -31,6 +32,16 @@ def signed_in(app, **role):  # noqa: ANN001, ANN003, ANN201
     client = app.test_client()
     login_as(client, account_id)
     return client, account_id
+
+
+def make_draft(app: Flask, kind: str, key: str, municipality_id: int | None = None) -> int:
+    with app.app_context():
+        scope = versions.NATIONAL
+        if municipality_id is not None:
+            scope = versions.Scope(db.session.get(Municipality, municipality_id))
+        draft = versions.create_draft(kind, key, actor=None, scope=scope)
+        db.session.commit()
+        return draft.id
 
 
 def live_id(app, kind: str = "form", key: str = "mic.tenshutsu") -> int:

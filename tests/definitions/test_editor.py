@@ -17,23 +17,12 @@ from portal.audit.models import AuditEntry
 from portal.definitions import editor, versions
 from portal.definitions.models import DefinitionVersion
 from portal.extensions import db
-from portal.tenancy.models import Municipality
-from tests.definitions.test_admin import signed_in
+from tests.definitions.test_admin import make_draft, signed_in
 from tests.factories import MunicipalityFactory
 from tests.support.people import csrf_token
 
 FORM = ("form", "mic.tenshutsu")
 WORKFLOW = ("workflow", "moving")
-
-
-def make_draft(app: Flask, kind: str, key: str, municipality_id: int | None = None) -> int:
-    with app.app_context():
-        scope = versions.NATIONAL
-        if municipality_id is not None:
-            scope = versions.Scope(db.session.get(Municipality, municipality_id))
-        draft = versions.create_draft(kind, key, actor=None, scope=scope)
-        db.session.commit()
-        return draft.id
 
 
 def content(app: Flask, draft_id: int) -> dict[str, Any]:

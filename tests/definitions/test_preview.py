@@ -18,7 +18,7 @@ from portal.definitions.services import current_catalog
 from portal.extensions import db
 from portal.i18n import force_locale
 from portal.journey.models import Attachment, Case
-from tests.definitions.test_admin import live_id, signed_in
+from tests.definitions.test_admin import live_id, make_draft, signed_in
 from tests.factories import MunicipalityFactory, RoleFactory
 from tests.support.people import csrf_token, login_as
 
@@ -94,9 +94,7 @@ def test_a_draft_form_is_shown_page_by_page_and_nothing_is_stored(app, definitio
 
 def test_a_valid_page_moves_to_the_next_one_without_storing_it(app, definitions) -> None:
     client, _ = signed_in(app, portal_admin=True)
-    with app.app_context():
-        draft_id = versions.create_draft("workflow", "moving", actor=None).id
-        db.session.commit()
+    draft_id = make_draft(app, "workflow", "moving")
     base = f"/admin/definitions/versions/{draft_id}/preview"
     before = _counts(app)
     unanswered = _post(client, base + "?page=q-filing.proxy")
@@ -111,9 +109,7 @@ def test_a_valid_page_moves_to_the_next_one_without_storing_it(app, definitions)
 
 def test_a_workflow_shows_its_questions_and_its_forms_conditions_in_words(app, definitions) -> None:
     client, _ = signed_in(app, portal_admin=True)
-    with app.app_context():
-        draft_id = versions.create_draft("workflow", "moving", actor=None).id
-        db.session.commit()
+    draft_id = make_draft(app, "workflow", "moving")
     base = f"/admin/definitions/versions/{draft_id}/preview"
     first = client.get(base)
     assert first.status_code == 200 and 'name="filing__proxy"' in first.text
@@ -134,9 +130,7 @@ def test_a_workflow_shows_its_questions_and_its_forms_conditions_in_words(app, d
 def test_answers_on_a_workflow_preview_say_which_forms_apply(app, definitions) -> None:
     """The answers travel with the preview's links, signed; a link altered carries none."""
     client, _ = signed_in(app, portal_admin=True)
-    with app.app_context():
-        draft_id = versions.create_draft("workflow", "moving", actor=None).id
-        db.session.commit()
+    draft_id = make_draft(app, "workflow", "moving")
     base = f"/admin/definitions/versions/{draft_id}/preview"
     before = _counts(app)
     within = _post(client, base + "?page=q-move.scope", move__scope="within")
