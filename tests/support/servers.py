@@ -16,13 +16,32 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def buffered(app: Callable[..., Any]) -> Callable[..., Any]:
+    """Reads each response whole and closes it before sending, so a browser that drops a
+    connection mid-response (as Chromium does with a favicon) leaves no file open behind it
+    for the garbage collector to warn about in whichever test runs next."""
+
+    def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        iterable = app(environ, start_response)
+        try:
+            return [b"".join(iterable)]
+        finally:
+            close = getattr(iterable, "close", None)
+            if close is not None:
+                close()
+
+    return serve
+
+
 class ThreadedServer:
     """Serves ``app`` on 127.0.0.1:``port`` until ``stop``."""
 
     def __init__(self, app: Callable[..., Any], port: int) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        self._server: BaseWSGIServer = make_server("127.0.0.1", port, app, threaded=True)
+        self._server: BaseWSGIServer = make_server(
+            "127.0.0.1", port, buffered(app), threaded=True
+        )
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def start(self) -> ThreadedServer:
