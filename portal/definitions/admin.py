@@ -135,7 +135,7 @@ def _version_page(
 
 def _show_problems(form: DraftForm, problems: list[Problem]) -> None:
     for problem in problems:
-        form.refuse(f"{problem.file}:{problem.path or '/'}: {problem.message}")
+        form.refuse(problem.localized())
 
 
 def _scopes(account: Any) -> list[Municipality | None]:

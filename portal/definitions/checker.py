@@ -15,14 +15,14 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from flask import has_app_context
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError
 from referencing import Registry, Resource
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.accounts.services import KEPT_CLAIMS
 from portal.definitions import logic
 from portal.definitions.model import ADDRESS_PARTS
-from portal.definitions.sources import Problem, Source, Sources
+from portal.definitions.sources import Problem, Said, Source, Sources, said
 from portal.extensions import db
 from portal.tenancy.kinds import BUILTIN_KEYS
 
@@ -94,13 +94,92 @@ def _schema_problems(source: Source) -> tuple[Problem, ...]:
         validator = _validators()[source.kind]
         errors = sorted(validator.iter_errors(source.data), key=lambda e: list(e.absolute_path))
         found = tuple(
-            Problem(source.file, "/".join(str(part) for part in error.absolute_path), error.message)
+            Problem(
+                source.file,
+                "/".join(str(part) for part in error.absolute_path),
+                _schema_message(error),
+            )
             for error in errors
         )
         if len(_schema_checked) >= _SCHEMA_CHECKED_MAX:
             _schema_checked.clear()
         _schema_checked[key] = found
     return found
+
+
+#: The JSON types, as a schema fault names them.
+TYPE_NAMES: Final = MappingProxyType(
+    {
+        "string": said("text"),
+        "integer": said("a whole number"),
+        "number": said("a number"),
+        "boolean": said("true or false"),
+        "array": said("a list"),
+        "object": said("a mapping of names to values"),
+        "null": said("empty"),
+    }
+)
+
+
+#: A text or a list left empty (the editor says so in its own words beside the input).
+EMPTY: Final = said("must not be empty")
+
+
+def _schema_message(error: ValidationError) -> Said:
+    """A schema fault in words an admin can read in their language; jsonschema's own
+    English sentence where no kind of fault below fits."""
+    value, instance = error.validator_value, error.instance
+    match error.validator:
+        case "required":
+            missing = [name for name in value if name not in instance] or value
+            return said("%(name)r is required here", name=missing[0])
+        case "additionalProperties":
+            allowed = set(error.schema.get("properties", {}))
+            extra = sorted(str(name) for name in instance if name not in allowed)
+            return said("not allowed here: %(names)s", names=", ".join(map(repr, extra)))
+        case "type" if isinstance(value, str) and value in TYPE_NAMES:
+            return said(
+                "%(value)s must be %(type)s", value=_shown(instance), type=TYPE_NAMES[value]
+            )
+        case "minLength" | "minItems" if value == 1:
+            return EMPTY
+        case "minLength":
+            return said("must be at least %(count)d characters", count=value)
+        case "minItems":
+            return said("must list at least %(count)d entries", count=value)
+        case "enum":
+            allowed = ", ".join(_shown(option) for option in value)
+            return said(
+                "%(value)s is not one of: %(allowed)s", value=_shown(instance), allowed=allowed
+            )
+        case "const":
+            return said("must be %(allowed)s", allowed=_shown(value))
+        case "pattern":
+            return said(
+                "%(value)s does not have the form %(pattern)r",
+                value=_shown(instance),
+                pattern=value,
+            )
+        case "minimum":
+            return said("must be %(least)s or more", least=value)
+        case "maximum":
+            return said("must be %(most)s or less", most=value)
+        case "uniqueItems":
+            return said("lists the same entry twice")
+        case "oneOf":
+            return said("matches none of the forms this place allows")
+        case "not":
+            return said("this is not allowed here")
+        case "dependentRequired":
+            needing = next((name for name in value if name in instance), "")
+            others = ", ".join(map(repr, value.get(needing, ())))
+            return said("%(name)r needs %(others)s beside it", name=needing, others=others)
+    return said("does not follow the schema: %(detail)s", detail=error.message)
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class _Checker:
@@ -111,7 +190,9 @@ class _Checker:
         self.vocabulary: dict[str, Any] = {}
         vocabularies = sources.of_kind("vocabulary")
         if not vocabularies:
-            self.found.append(Problem("forms/vocabulary.yaml", "", "the vocabulary is missing"))
+            self.found.append(
+                Problem("forms/vocabulary.yaml", "", said("the vocabulary is missing"))
+            )
         for source in sound:
             if source.kind == "vocabulary":
                 self.vocabulary = source.data["items"]
@@ -136,7 +217,11 @@ class _Checker:
             self._check_same_facts(source, form_items)
         for source in self.forms:
             if source.data["id"] not in used:
-                self._add(source, "id", f"unreachable form: no workflow files {source.data['id']}")
+                self._add(
+                    source,
+                    "id",
+                    said("unreachable form: no workflow files %(form)s", form=source.data["id"]),
+                )
         self._check_key_prefixes()
         return self.found
 
@@ -161,11 +246,12 @@ class _Checker:
             for end in range(1, len(parts)):
                 prefix = ".".join(parts[:end])
                 if prefix in places:
-                    self.found.append(
-                        Problem(file, path, f"{key!r} extends the key {prefix!r}: rename one")
+                    message = said(
+                        "%(key)r extends the key %(prefix)r: rename one", key=key, prefix=prefix
                     )
+                    self.found.append(Problem(file, path, message))
 
-    def _add(self, source: Source, path: str, message: str) -> None:
+    def _add(self, source: Source, path: str, message: Said) -> None:
         self.found.append(Problem(source.file, path, message))
 
     # vocabulary -------------------------------------------------------------------------
@@ -174,19 +260,18 @@ class _Checker:
         for key, item in self.vocabulary.items():
             prefill = item.get("prefill")
             if prefill and prefill not in KEPT_CLAIMS:
-                self.found.append(
-                    Problem(
-                        "forms/vocabulary.yaml",
-                        f"items/{key}/prefill",
-                        f"unknown identity claim {prefill!r}; known: {', '.join(KEPT_CLAIMS)}",
-                    )
+                message = said(
+                    "unknown identity claim %(claim)r; known: %(known)s",
+                    claim=prefill,
+                    known=", ".join(KEPT_CLAIMS),
                 )
+                self.found.append(Problem("forms/vocabulary.yaml", f"items/{key}/prefill", message))
             rule = item.get("prefill_if")
             if rule is not None and not isinstance(rule, bool):
                 where = f"items/{key}/prefill_if"
-                problems = [f"condition: {message}" for message in logic.validate(rule)]
+                problems = [_condition_fault(fault) for fault in logic.validate(rule)]
                 problems += [
-                    f"condition names a missing item {name!r}"
+                    said("condition names a missing item %(name)r", name=name)
                     for name in sorted(logic.variables(rule))
                     if not self._resolves(name, {})
                 ]
@@ -197,7 +282,14 @@ class _Checker:
         for source in sources:
             ident = source.data["id"]
             if ident in seen:
-                self._add(source, "id", f"duplicate {kind} id {ident!r}, also in {seen[ident]}")
+                message = (
+                    said("duplicate form id %(id)r, also in %(file)s", id=ident, file=seen[ident])
+                    if kind == "form"
+                    else said(
+                        "duplicate workflow id %(id)r, also in %(file)s", id=ident, file=seen[ident]
+                    )
+                )
+                self._add(source, "id", message)
             else:
                 seen[ident] = source.file
 
@@ -209,9 +301,17 @@ class _Checker:
         form_id = data["id"]
         expected = "forms/" + form_id.replace(".", "/", 1) + ".yaml"
         if not source.file.endswith(expected):
-            self._add(source, "id", f"form id {form_id!r} must live in {expected}")
+            self._add(
+                source,
+                "id",
+                said("form id %(id)r must live in %(file)s", id=form_id, file=expected),
+            )
         if form_id.split(".")[0] != data["ministry"]:
-            self._add(source, "ministry", f"ministry {data['ministry']!r} differs from the id's")
+            self._add(
+                source,
+                "ministry",
+                said("ministry %(ministry)r differs from the id's", ministry=data["ministry"]),
+            )
         places = [
             (f"sections/{s}/fields/{f}", field)
             for s, section in enumerate(data["sections"])
@@ -221,30 +321,45 @@ class _Checker:
         for path, field in places:
             self._check_condition(source, f"{path}/show_if", field.get("show_if"), items)
             if path.startswith("attachments") and items.get(field["key"], {}).get("type") != "file":
-                self._add(source, f"{path}/key", f"attachment {field['key']!r} is not a file item")
+                self._add(
+                    source,
+                    f"{path}/key",
+                    said("attachment %(key)r is not a file item", key=field["key"]),
+                )
         kinds = self.kinds
         if data["department_kind"] not in kinds:
             self._add(
                 source,
                 "department_kind",
-                f"unknown department kind {data['department_kind']!r}; known: {', '.join(kinds)}",
+                said(
+                    "unknown department kind %(kind)r; known: %(known)s",
+                    kind=data["department_kind"],
+                    known=", ".join(kinds),
+                ),
             )
         if "visit" in data and "counter_visit" not in data:
-            self._add(source, "visit", "a form that requires a visit says why in counter_visit")
+            self._add(
+                source, "visit", said("a form that requires a visit says why in counter_visit")
+            )
         template = (data.get("certificate") or {}).get("template")
         if template is not None and not (CERTIFICATE_TEMPLATES / f"{template}.html").is_file():
             self._add(
                 source,
                 "certificate/template",
-                f"no certificate template {template!r} in templates/certificates/",
+                said(
+                    "no certificate template %(template)r in templates/certificates/",
+                    template=template,
+                ),
             )
         deadline_from = data["deadline"].get("from")
         if deadline_from is not None:
             item = items.get(deadline_from) or self.vocabulary.get(deadline_from)
             if item is None:
-                self._add(source, "deadline/from", f"unknown item {deadline_from!r}")
+                self._add(source, "deadline/from", said("unknown item %(key)r", key=deadline_from))
             elif item["type"] != "date":
-                self._add(source, "deadline/from", f"{deadline_from!r} is not a date item")
+                self._add(
+                    source, "deadline/from", said("%(key)r is not a date item", key=deadline_from)
+                )
         return items
 
     def _items_of(
@@ -254,24 +369,26 @@ class _Checker:
         for path, field in places:
             key = field["key"]
             if key in items:
-                self._add(source, f"{path}/key", f"{key!r} is asked twice")
+                self._add(source, f"{path}/key", said("%(key)r is asked twice", key=key))
                 continue
             if "item" in field:
                 if key in self.vocabulary:
                     self._add(
                         source,
                         f"{path}/key",
-                        f"{key!r} is in the vocabulary: refer to it without 'item'",
+                        said("%(key)r is in the vocabulary: refer to it without 'item'", key=key),
                     )
                 elif not key.startswith(owner + "."):
                     self._add(
-                        source, f"{path}/key", f"a local item's key must start with {owner + '.'!r}"
+                        source,
+                        f"{path}/key",
+                        said("a local item's key must start with %(prefix)r", prefix=owner + "."),
                     )
                 items[key] = field["item"]
             elif key in self.vocabulary:
                 items[key] = self.vocabulary[key]
             else:
-                self._add(source, f"{path}/key", f"unknown vocabulary key {key!r}")
+                self._add(source, f"{path}/key", said("unknown vocabulary key %(key)r", key=key))
         return items
 
     def _check_condition(
@@ -279,43 +396,52 @@ class _Checker:
     ) -> None:
         if rule is None or isinstance(rule, bool):
             return
-        for message in logic.validate(rule):
-            self._add(source, path, f"condition: {message}")
+        for fault in logic.validate(rule):
+            self._add(source, path, _condition_fault(fault))
         for read in logic.reads(rule):
             problem = self._read_problem(read, known)
             if problem:
-                self._add(source, path, f"condition {problem}")
+                self._add(source, path, problem)
             elif read.negated and read.name:
                 item = self._element_item(read, known)
                 if isinstance(item, Mapping) and item.get("type") != "yes_no":
                     self._add(
                         source,
                         path,
-                        f"condition negates {read.name!r}, which is not a yes/no answer: "
-                        f"'!' of a missing answer is unknown; test with "
-                        f"{{'missing': [{read.name!r}]}}",
+                        said(
+                            "condition negates %(name)r, which is not a yes/no answer: '!' of a "
+                            "missing answer is unknown; test with {'missing': [%(name)r]}",
+                            name=read.name,
+                        ),
                     )
 
-    def _read_problem(self, read: logic.Read, known: Mapping[str, Any]) -> str | None:
+    def _read_problem(self, read: logic.Read, known: Mapping[str, Any]) -> Said | None:
         """Why a name a condition reads names no answer; None when it does."""
         if read.scope is None:
             if self._resolve(read.name, known) is None:
-                return f"names a missing item {read.name!r}"
+                return said("condition names a missing item %(name)r", name=read.name)
             return None
         if self._read_problem(read.scope, known):
             return None  # reported for the list itself
         group = self._element_item(read.scope, known)
         if group is None or group.get("type") not in ("group", "checkbox"):
-            return f"iterates over {read.scope.name!r}, which is not a group"
+            return said(
+                "condition iterates over %(name)r, which is not a group", name=read.scope.name
+            )
         if group["type"] == "checkbox":
             if read.name:
-                return f"reads {read.name!r} of a checkbox value: use {{'var': ''}}"
+                return said(
+                    "condition reads %(name)r of a checkbox value: use {'var': ''}",
+                    name=read.name,
+                )
             return None
         sub_items = {f["key"]: f["item"] for f in group.get("fields", ())}
         if self._resolve(read.name, sub_items, with_vocabulary=False) is None:
-            return (
-                f"names {read.name!r}, which is not a field of {read.scope.name!r} "
-                f"(fields: {', '.join(sub_items)})"
+            return said(
+                "condition names %(name)r, which is not a field of %(group)r (fields: %(fields)s)",
+                name=read.name,
+                group=read.scope.name,
+                fields=", ".join(sub_items),
             )
         return None
 
@@ -359,14 +485,22 @@ class _Checker:
             return
         item = asked.get(scope["key"])
         if item is None:
-            self._add(source, "scope/key", f"{scope['key']!r} is not a question of this workflow")
+            self._add(
+                source,
+                "scope/key",
+                said("%(key)r is not a question of this workflow", key=scope["key"]),
+            )
             return
         values = {option["value"] for option in item.get("options", ())}
         for answer in ("same", "different"):
             if scope[answer] not in values:
-                self._add(source, f"scope/{answer}", f"{scope[answer]!r} is not an option")
+                self._add(
+                    source,
+                    f"scope/{answer}",
+                    said("%(value)r is not an option", value=scope[answer]),
+                )
         if "new" not in data["municipalities"]:
-            self._add(source, "scope", "the scope needs a 'new' address in municipalities")
+            self._add(source, "scope", said("the scope needs a 'new' address in municipalities"))
 
     def _check_hand_off(self, source: Source, data: Mapping[str, Any]) -> None:
         """The handing form is one of the workflow's, sent to another role than its own."""
@@ -375,12 +509,19 @@ class _Checker:
             return
         entries = [entry for entry in data["forms"] if entry["form"] == hand_off["form"]]
         if not entries:
-            problem = f"{hand_off['form']!r} is not a form of this workflow"
-            self._add(source, "hand_off/form", problem)
+            self._add(
+                source,
+                "hand_off/form",
+                said("%(form)r is not a form of this workflow", form=hand_off["form"]),
+            )
         if hand_off["to"] not in data["municipalities"]:
-            self._add(source, "hand_off/to", f"{hand_off['to']!r} is not in municipalities")
+            self._add(
+                source,
+                "hand_off/to",
+                said("%(role)r is not in municipalities", role=hand_off["to"]),
+            )
         elif any(entry["municipality"] == hand_off["to"] for entry in entries):
-            self._add(source, "hand_off/to", "the form is handed to its own municipality")
+            self._add(source, "hand_off/to", said("the form is handed to its own municipality"))
 
     def _check_workflow(self, source: Source, form_items: Mapping[str, dict[str, Any]]) -> set[str]:
         data = source.data
@@ -391,9 +532,13 @@ class _Checker:
         for role, key in data["municipalities"].items():
             item = asked.get(key) or self.vocabulary.get(key)
             if item is None:
-                self._add(source, f"municipalities/{role}", f"unknown item {key!r}")
+                self._add(source, f"municipalities/{role}", said("unknown item %(key)r", key=key))
             elif item["type"] != "address":
-                self._add(source, f"municipalities/{role}", f"{key!r} is not an address item")
+                self._add(
+                    source,
+                    f"municipalities/{role}",
+                    said("%(key)r is not an address item", key=key),
+                )
         self._check_scope(source, data, asked)
         self._check_hand_off(source, data)
         used = set()
@@ -402,17 +547,19 @@ class _Checker:
             form_id = entry["form"]
             if form_id not in form_items:
                 if form_id not in self.all_form_ids:
-                    self._add(source, f"{path}/form", f"unknown form {form_id!r}")
+                    self._add(source, f"{path}/form", said("unknown form %(form)r", form=form_id))
                 continue
             if entry.get("applies_if") is False:
-                self._add(source, f"{path}/applies_if", f"{form_id!r} can never apply")
+                self._add(
+                    source, f"{path}/applies_if", said("%(form)r can never apply", form=form_id)
+                )
             else:
                 used.add(form_id)
             if entry["municipality"] not in data["municipalities"]:
                 self._add(
                     source,
                     f"{path}/municipality",
-                    f"no address names the {entry['municipality']!r} municipality",
+                    said("no address names the %(role)r municipality", role=entry["municipality"]),
                 )
             self._check_condition(source, f"{path}/applies_if", entry.get("applies_if"), asked)
             for name in sorted(logic.variables(entry.get("applies_if", True))):
@@ -420,7 +567,11 @@ class _Checker:
                     self._add(
                         source,
                         f"{path}/applies_if",
-                        f"{name!r} decides whether a form applies but is not a guidance question",
+                        said(
+                            "%(name)r decides whether a form applies but is not a guidance "
+                            "question",
+                            name=name,
+                        ),
                     )
             self._check_deadline_is_known(source, path, form_id, asked)
         return used
@@ -450,10 +601,16 @@ class _Checker:
                     self._add(
                         source,
                         "forms",
-                        f"{first!r} and {second!r} look like the same fact (both "
-                        f"{items[first]['type']}, labelled {_shown_label(items[first])!r} and "
-                        f"{_shown_label(items[second])!r}): merge them into one vocabulary "
-                        "item, or label them so that they say how they differ",
+                        said(
+                            "%(first)r and %(second)r look like the same fact (both %(type)s, "
+                            "labelled %(first_label)r and %(second_label)r): merge them into one "
+                            "vocabulary item, or label them so that they say how they differ",
+                            first=first,
+                            second=second,
+                            type=items[first]["type"],
+                            first_label=_shown_label(items[first]),
+                            second_label=_shown_label(items[second]),
+                        ),
                     )
 
     def _check_deadline_is_known(
@@ -465,9 +622,17 @@ class _Checker:
             self._add(
                 source,
                 f"{path}/form",
-                f"{form_id!r} counts its deadline from {deadline_from!r}, "
-                "which the guidance questions do not ask",
+                said(
+                    "%(form)r counts its deadline from %(key)r, which the guidance questions do "
+                    "not ask",
+                    form=form_id,
+                    key=deadline_from,
+                ),
             )
+
+
+def _condition_fault(fault: Said) -> Said:
+    return said("condition: %(fault)s", fault=fault)
 
 
 def _shown_label(item: Mapping[str, Any]) -> str:

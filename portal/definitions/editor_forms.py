@@ -96,8 +96,8 @@ class EditorForm(FlaskForm):
         """Each fault beside the input of what caused it, or with the general ones."""
         for problem in problems:
             target = self._anchor(problem.path)
-            text = f"{problem.path or '/'}: {problem.message}"
-            if target is not None and problem.message.endswith("should be non-empty"):
+            text = f"{problem.path or '/'}: {problem.message.localized()}"
+            if target is not None and problem.message == checker.EMPTY:
                 text = str(_l("Enter this text: it cannot be left empty."))
             if target is None:
                 self.general.append(f"{problem.file}:{text}")

@@ -57,6 +57,7 @@ import json_logic
 from json_logic import jsonLogic
 from json_logic.meta import JSONLogicExpression, Operation
 
+from portal.definitions.sources import Said, said
 from portal.japan.clock import JAPAN, today_in_japan
 
 __all__ = [
@@ -122,8 +123,8 @@ MAX_DEPTH: Final = 60
 class LogicError(ValueError):
     """A malformed rule; ``problems`` says every fault found."""
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
+    def __init__(self, problems: list[Said]) -> None:
+        super().__init__("; ".join(str(problem) for problem in problems))
         self.problems = problems
 
 
@@ -424,20 +425,20 @@ def _depth(value: Any, limit: int = MAX_DEPTH) -> bool:
     return True
 
 
-def validate(rule: Any) -> list[str]:
+def validate(rule: Any) -> list[Said]:
     """Every problem found in the rule without data; empty when the rule is sound: an unknown
     or disallowed operator, a wrong number of arguments, a ``var`` name that is not literal,
     a ``some``/``all``/... over something other than a ``var``, nesting too deep."""
     if not _depth(rule):
-        return [f"the rule nests more than {MAX_DEPTH} levels deep"]
+        return [said("the rule nests more than %(depth)d levels deep", depth=MAX_DEPTH)]
     try:
         tree = _tree(rule)
     except (ValueError, AssertionError, TypeError) as exc:
-        return [f"not a JsonLogic rule: {exc}"]
+        return [said("not a JsonLogic rule: %(error)s", error=str(exc))]
     return list(_problems(tree))
 
 
-def _problems(node: Any) -> Iterator[str]:
+def _problems(node: Any) -> Iterator[Said]:
     if isinstance(node, list):
         for item in node:
             yield from _problems(item)
@@ -446,23 +447,36 @@ def _problems(node: Any) -> Iterator[str]:
         return
     operator, args = node.operator, node.arguments
     if operator not in OPERATORS:
-        yield f"operator {operator!r} is not allowed in definitions"
+        yield said("operator %(operator)r is not allowed in definitions", operator=operator)
         return
     least, most = OPERATORS[operator]
     if len(args) < least or (most is not None and len(args) > most):
-        expected = f"at least {least}" if most is None else f"{least} to {most}"
-        yield f"{operator!r} takes {expected} argument(s), got {len(args)}"
+        if most is None:
+            yield said(
+                "%(operator)r takes at least %(least)d argument(s), got %(count)d",
+                operator=operator,
+                least=least,
+                count=len(args),
+            )
+        else:
+            yield said(
+                "%(operator)r takes %(least)d to %(most)d argument(s), got %(count)d",
+                operator=operator,
+                least=least,
+                most=most,
+                count=len(args),
+            )
         return
     if operator == "var" and not isinstance(args[0], str | int):
-        yield f"'var' needs a literal name, got {args[0]!r}"
+        yield said("'var' needs a literal name, got %(name)r", name=args[0])
     if operator in ("missing", "missing_some"):
         keys = args[1] if operator == "missing_some" else args
         if isinstance(keys, list) and len(keys) == 1 and isinstance(keys[0], list):
             keys = keys[0]
         if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-            yield f"{operator!r} needs literal keys"
+            yield said("%(operator)r needs literal keys", operator=operator)
     if operator in SCOPED and not (isinstance(args[0], Operation) and args[0].operator == "var"):
-        yield f"{operator!r} must iterate over an answer ({{'var': ...}})"
+        yield said("%(operator)r must iterate over an answer ({'var': ...})", operator=operator)
     for argument in args:
         yield from _problems(argument)
 

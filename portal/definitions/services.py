@@ -33,6 +33,7 @@ from portal.definitions.sources import (
     content_digest,
     file_for,
     read_sources,
+    said,
 )
 from portal.tenancy.models import Municipality
 
@@ -83,7 +84,10 @@ def load(sources: Sources | None = None) -> LoadReport:
                 Problem(
                     source.file,
                     "version",
-                    f"changed since version {version} was loaded: give it a new version",
+                    said(
+                        "changed since version %(version)d was loaded: give it a new version",
+                        version=version,
+                    ),
                 )
             )
             continue
@@ -123,14 +127,22 @@ def load(sources: Sources | None = None) -> LoadReport:
 
 
 def _collision(source: Source, version: int, newest: DefinitionVersion) -> Problem:
-    who = "an admin's" if newest.origin == VersionOrigin.ADMIN else "the stored"
-    what = "draft" if newest.state == VersionState.DRAFT else f"{newest.state} version"
-    return Problem(
-        source.file,
-        "version",
-        f"version {version} is not above {who} {what} {newest.label}: export that version "
-        f"into the repository, or give the file version {newest.version + 1}",
+    by_admin = newest.origin == VersionOrigin.ADMIN
+    if newest.state == VersionState.DRAFT:
+        what = said("an admin's draft") if by_admin else said("the stored draft")
+    elif newest.state == VersionState.PUBLISHED:
+        what = said("an admin's published version") if by_admin else said("the stored version")
+    else:
+        what = said("an admin's retired version") if by_admin else said("the retired version")
+    message = said(
+        "version %(version)d is not above %(what)s %(label)s: export that version into the "
+        "repository, or give the file version %(next)d",
+        version=version,
+        what=what,
+        label=newest.label,
+        next=newest.version + 1,
     )
+    return Problem(source.file, "version", message)
 
 
 def source_key(source: Source) -> str:

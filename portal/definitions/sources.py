@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from flask_babel import gettext
+from flask_babel.speaklater import LazyString
 
 from portal.config import REPO_ROOT
 
@@ -19,15 +21,52 @@ VOCABULARY_FILE = "vocabulary.yaml"
 
 
 @dataclass(frozen=True)
+class Said:
+    """What a fault says, kept as its English message id and the values put into it: the
+    command line and the logs read it in English (``str``), an admin's page in the admin's
+    language (``localized``). A value may itself be ``Said`` (a type's name, say)."""
+
+    template: str
+    params: tuple[tuple[str, Any], ...] = ()
+
+    def __str__(self) -> str:
+        return self._filled(self.template, str)
+
+    def localized(self) -> str:
+        return self._filled(gettext(self.template), Said.localized)
+
+    def _filled(self, template: str, inner: Any) -> str:
+        if not self.params:
+            return template
+        values = {
+            name: inner(value) if isinstance(value, Said) else value for name, value in self.params
+        }
+        return template % values
+
+
+def said(template: str, **params: Any) -> Said:
+    """A fault's message (a keyword of message extraction: ``template`` is a message id)."""
+    return Said(template, tuple(params.items()))
+
+
+@dataclass(frozen=True)
 class Problem:
     """One fault: the file, where in it (a path like ``sections/0/fields/2/key``), and what."""
 
     file: str
     path: str
-    message: str
+    #: ``Said``, or a refusal's message (``lazy_gettext``), which is read in the language of
+    #: the request, or the default one on the command line.
+    message: Said | LazyString
 
     def __str__(self) -> str:
         return f"{self.file}:{self.path or '/'}: {self.message}"
+
+    def localized(self) -> str:
+        """The fault in the reader's language, with its file and place."""
+        message = self.message
+        shown = message.localized() if isinstance(message, Said) else str(message)
+        return f"{self.file}:{self.path or '/'}: {shown}"
 
 
 @dataclass(frozen=True)
@@ -72,7 +111,9 @@ def _read(path: Path, kind: str, base: Path, sources: Sources) -> None:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        sources.problems.append(Problem(shown, "", f"not valid YAML: {exc}"))
+        sources.problems.append(
+            Problem(shown, "", said("not valid YAML: %(error)s", error=str(exc)))
+        )
         return
     sources.files.append(Source(kind, shown, data))
 

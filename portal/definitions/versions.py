@@ -37,6 +37,7 @@ from portal.definitions.sources import (
     content_digest,
     file_for,
     read_sources,
+    said,
     to_yaml,
 )
 from portal.tenancy.models import Municipality
@@ -208,11 +209,14 @@ def save_draft(
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        return [Problem(draft.source_file, _yaml_place(exc), f"not valid YAML: {exc}")]
+        message = said("not valid YAML: %(error)s", error=str(exc))
+        return [Problem(draft.source_file, _yaml_place(exc), message)]
     except (ValueError, RecursionError) as exc:  # a 5,000-digit number, a 100,000-deep list
-        return [Problem(draft.source_file, "", f"not a definition: {exc}"[:300])]
+        message = said("not a definition: %(error)s", error=str(exc)[:280])
+        return [Problem(draft.source_file, "", message)]
     if not isinstance(data, dict):
-        return [Problem(draft.source_file, "", "a definition is a mapping of names to values")]
+        message = said("a definition is a mapping of names to values")
+        return [Problem(draft.source_file, "", message)]
     try:
         json.dumps(data, allow_nan=False)
     except (TypeError, ValueError):
@@ -220,7 +224,7 @@ def save_draft(
             Problem(
                 draft.source_file,
                 "",
-                "only text, numbers, true/false, lists and mappings: put dates in quotes",
+                said("only text, numbers, true/false, lists and mappings: put dates in quotes"),
             )
         ]
     draft.content = data
@@ -242,9 +246,10 @@ def problems_of(draft: DefinitionVersion) -> list[Problem]:
     data = draft.content
     problems: list[Problem] = []
     if draft.kind != "vocabulary" and data.get("id") != draft.key:
-        problems.append(Problem(draft.source_file, "id", f"must stay {draft.key!r}"))
+        problems.append(Problem(draft.source_file, "id", said("must stay %(key)r", key=draft.key)))
     if data.get("version") != draft.version:
-        problems.append(Problem(draft.source_file, "version", f"this draft is {draft.version}"))
+        message = said("this draft is %(version)d", version=draft.version)
+        problems.append(Problem(draft.source_file, "version", message))
     sources = catalog_sources(read_catalog())
     sources.files = [s for s in sources.files if s.file != draft.source_file]
     sources.files.append(Source(draft.kind, draft.source_file, data))
@@ -373,7 +378,8 @@ def import_tree(directory: Path, *, actor: Account | None) -> ImportReport:
         if not isinstance(source.data, dict) or (
             source.kind != "vocabulary" and not isinstance(source.data.get("id"), str)
         ):
-            report.problems.append(Problem(source.file, "id", "not a definition with an id"))
+            message = said("not a definition with an id")
+            report.problems.append(Problem(source.file, "id", message))
             continue
         key = source_key(source)
         live = published_of(source.kind, key)
@@ -385,7 +391,7 @@ def import_tree(directory: Path, *, actor: Account | None) -> ImportReport:
         try:
             draft = create_draft(source.kind, key, actor=actor, text=to_yaml(source.data))
         except VersionRefused as refused:
-            report.problems.append(Problem(source.file, "", str(refused.message)))
+            report.problems.append(Problem(source.file, "", refused.message))
             continue
         report.drafted.append(draft)
         report.problems.extend(problems_of(draft))

@@ -77,8 +77,13 @@ def test_a_portal_admin_drafts_publishes_and_compares(app, definitions) -> None:
     assert refused.status_code == 422
     shown = unescape(refused.text)
     assert "error-summary" in shown and 'aria-invalid="true"' in shown
-    assert "unknown vocabulary key 'move.new_adress'" in shown
+    assert "不明な語彙のキー 'move.new_adress' です" in shown  # in the admin's language
     assert broken.strip() in shown  # nothing typed is lost
+    client.set_cookie("madoguchi_lang", "en")
+    assert "unknown vocabulary key 'move.new_adress'" in unescape(
+        post(client, draft_path, text=broken).text
+    )
+    client.delete_cookie("madoguchi_lang")
 
     data = yaml.safe_load(text)
     data["title"]["ja"] = "転出届（改）"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 
 from portal.definitions.checker import check
 from portal.definitions.sources import read_sources
+from portal.i18n import force_locale
 from tests.definitions import minimal
 from tests.definitions.minimal import text
 
@@ -200,12 +202,77 @@ FAULTS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     (
         "schema: a text without Japanese",
         lambda d: _form(d)["title"].pop("ja"),
-        "forms/mic/tenshutsu.yaml:title: 'ja' is a required property",
+        "forms/mic/tenshutsu.yaml:title: 'ja' is required here",
     ),
     (
         "schema: a text in something that is not a language code",
         lambda d: _form(d)["title"].update({"English": "Moving out"}),
-        "forms/mic/tenshutsu.yaml:title: 'English' does not match",
+        "forms/mic/tenshutsu.yaml:title: 'English' does not have the form",
+    ),
+    (
+        "schema: a property the schema does not know",
+        lambda d: _form(d).update(colour="red"),
+        "forms/mic/tenshutsu.yaml:/: not allowed here: 'colour'",
+    ),
+    (
+        "schema: a value of the wrong type",
+        lambda d: _form(d).update(approvals="two"),
+        "forms/mic/tenshutsu.yaml:approvals: 'two' must be a whole number",
+    ),
+    (
+        "schema: a number above the maximum",
+        lambda d: _form(d).update(approvals=3),
+        "forms/mic/tenshutsu.yaml:approvals: must be 2 or less",
+    ),
+    (
+        "schema: a number below the minimum",
+        lambda d: _form(d).update(approvals=0),
+        "forms/mic/tenshutsu.yaml:approvals: must be 1 or more",
+    ),
+    (
+        "schema: a value not in the list",
+        lambda d: _form(d).update(ministry="mof"),
+        "forms/mic/tenshutsu.yaml:ministry: 'mof' is not one of: 'mic', 'moj'",
+    ),
+    (
+        "schema: an empty list",
+        lambda d: _form(d).update(sections=[]),
+        "forms/mic/tenshutsu.yaml:sections: must not be empty",
+    ),
+    (
+        "schema: the same entry twice in a list of unique ones",
+        lambda d: _form(d).update(
+            certificate={
+                "id": "accepted",
+                "title": text("受理証明書", "Certificate"),
+                "template": "acceptance",
+                "issued_on": ["approved", "approved"],
+            }
+        ),
+        "forms/mic/tenshutsu.yaml:certificate/issued_on: lists the same entry twice",
+    ),
+    (
+        "schema: a property that needs another beside it",
+        lambda d: _form(d).update(
+            certificate={
+                "id": "x",
+                "title": text("証明書", "Certificate"),
+                "issued_on": ["approved"],
+            }
+        ),
+        "forms/mic/tenshutsu.yaml:certificate: 'issued_on' needs 'template' beside it",
+    ),
+    (
+        "schema: a value the schema rules out",
+        lambda d: _form(d).update(
+            certificate={"id": "x", "title": text("証明書", "Certificate"), "template": "receipt"}
+        ),
+        "forms/mic/tenshutsu.yaml:certificate/template: this is not allowed here",
+    ),
+    (
+        "schema: none of the allowed forms",
+        lambda d: _form(d).update(deadline={"days": "soon"}),
+        "forms/mic/tenshutsu.yaml:deadline: matches none of the forms this place allows",
     ),
     (
         "an unknown department kind (none stored: the built-in ones)",
@@ -355,6 +422,29 @@ def test_each_fault_is_reported(
     breaks(data)
     problems = problems_of(tmp_path, data)
     assert any(expected in problem for problem in problems), problems
+
+
+#: A letter of either kana or a CJK ideograph: what a text translated into Japanese has.
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+
+
+@pytest.mark.parametrize(("fault", "breaks", "expected"), FAULTS, ids=[f[0] for f in FAULTS])
+def test_each_fault_reads_in_the_admins_language(
+    app, tmp_path: Path, fault: str, breaks: Callable[[dict[str, Any]], None], expected: str
+) -> None:
+    """What an admin's page shows: the checker's and the schema's faults alike in Japanese,
+    never jsonschema's own English sentence, and in English word for word as the CLI says."""
+    data = minimal.definitions()
+    breaks(data)
+    problems = check(read_sources(*minimal.write(tmp_path, data)))
+    with app.app_context():
+        with force_locale("ja"):
+            japanese = [problem.localized() for problem in problems]
+        with force_locale("en"):
+            english = [problem.localized() for problem in problems]
+    assert all(JAPANESE.search(shown.split(": ", 1)[1]) for shown in japanese), japanese
+    assert not any("スキーマに合っていません" in shown for shown in japanese), japanese
+    assert english == [str(problem) for problem in problems]
 
 
 def test_check_command_prints_each_fault_and_fails(runner, tmp_path: Path) -> None:

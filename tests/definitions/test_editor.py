@@ -320,7 +320,7 @@ def test_workflow_forms_and_conditions(app, admin) -> None:
     assert order[:2] == ["mhlw.kokuho_soshitsu_tenshutsu", "mic.tenshutsu"]
     removed = edit(admin, draft_id, "remove_form:0")
     assert removed.status_code == 422  # a form no workflow files is a fault elsewhere
-    assert "unreachable form" in unescape(removed.text)  # the checker's own words
+    assert "使われない様式です" in unescape(removed.text)  # the checker's own words
     added = edit(
         admin,
         draft_id,

@@ -310,7 +310,7 @@ def test_yaml_that_cannot_be_stored_is_a_fault_not_an_error(app, tmp_path: Path)
             ("[" * 50_000, "not"),
         ):
             problems = versions.save_draft(draft, text, actor=None)
-            assert expected in problems[0].message
+            assert expected in str(problems[0].message)
             assert draft.source_text == text
 
 
