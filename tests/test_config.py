@@ -179,9 +179,7 @@ def test_production_starts_with_safe_settings() -> None:
 
 
 def test_mail_through_a_relay_on_this_machine_may_skip_starttls() -> None:
-    app = create_app(
-        {**SAFE_PRODUCTION, **MAIL, "SMTP_HOST": "127.0.0.1", "SMTP_STARTTLS": "off"}
-    )
+    app = create_app({**SAFE_PRODUCTION, **MAIL, "SMTP_HOST": "127.0.0.1", "SMTP_STARTTLS": "off"})
     assert app.config["SMTP_STARTTLS"] is False
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
-from flask import has_app_context
+from flask import current_app, has_app_context
 from jsonschema import Draft202012Validator, ValidationError
 from referencing import Registry, Resource
 from sqlalchemy.exc import SQLAlchemyError
@@ -65,6 +65,11 @@ def department_kinds() -> list[str]:
             if keys:
                 return keys
     return list(BUILTIN_KEYS)
+
+
+def configured_languages() -> tuple[str, ...] | None:
+    """The languages texts may be in (``LANGUAGES``); None outside an app, where any goes."""
+    return tuple(current_app.config["LANGUAGES"]) if has_app_context() else None
 
 
 def check(sources: Sources) -> list[Problem]:
@@ -203,6 +208,7 @@ class _Checker:
         }
         #: Read once a check, not once a form (a query where a database is at hand).
         self.kinds = department_kinds() if self.forms else []
+        self.languages = configured_languages()
 
     def problems(self) -> list[Problem]:
         self._check_vocabulary()
@@ -223,7 +229,29 @@ class _Checker:
                     said("unreachable form: no workflow files %(form)s", form=source.data["id"]),
                 )
         self._check_key_prefixes()
+        if self.languages is not None:
+            for source in [*self.forms, *self.workflows]:
+                self._check_languages(source, source.data, "")
         return self.found
+
+    def _check_languages(self, source: Source, data: Any, path: str) -> None:
+        """Every text (``{ja: ..., en: ...}``) in languages the portal is configured for: a
+        text in another would never be shown (a language is configured first, then used)."""
+        if isinstance(data, list):
+            for index, value in enumerate(data):
+                self._check_languages(source, value, f"{path}/{index}".lstrip("/"))
+        elif isinstance(data, dict):
+            if isinstance(data.get("ja"), str) and all(isinstance(v, str) for v in data.values()):
+                for language in sorted(set(data) - set(self.languages or ())):
+                    message = said(
+                        "%(language)r is not a language of this portal (%(configured)s)",
+                        language=language,
+                        configured=", ".join(self.languages or ()),
+                    )
+                    self._add(source, f"{path}/{language}".lstrip("/"), message)
+                return
+            for name, value in data.items():
+                self._check_languages(source, value, f"{path}/{name}".lstrip("/"))
 
     def _check_key_prefixes(self) -> None:
         """Answers are nested by their dotted keys for conditions, so no key may be a dotted

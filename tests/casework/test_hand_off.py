@@ -161,9 +161,7 @@ def test_to_a_municipality_not_served_approving_hands_nothing_over(
     assert db.session.scalars(select(HandOff)).all() == []
 
 
-def test_both_ends_of_the_hand_off_are_in_the_access_record_and_the_audit_log(
-    ctx, runner
-) -> None:
+def test_both_ends_of_the_hand_off_are_in_the_access_record_and_the_audit_log(ctx, runner) -> None:
     from portal.audit.models import AccessPurpose, AccessRecord, AuditEntry
 
     case = _moved()

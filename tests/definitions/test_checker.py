@@ -447,6 +447,23 @@ def test_each_fault_reads_in_the_admins_language(
     assert english == [str(problem) for problem in problems]
 
 
+def test_texts_are_in_the_configured_languages(app, tmp_path: Path, monkeypatch) -> None:
+    """Japanese and English by default; Korean once the portal is configured for it."""
+    data = minimal.definitions()
+    _form(data)["title"]["ko"] = "전출신고"
+    _form(data)["sections"][0]["help"] = {"ja": "ヘルプ", "en": "Help", "vi": "Trợ giúp"}
+    forms, workflows = minimal.write(tmp_path, data)
+    with app.app_context():
+        found = sorted(str(problem) for problem in check(read_sources(forms, workflows)))
+        assert found == [
+            "forms/mic/tenshutsu.yaml:sections/0/help/vi: 'vi' is not a language of this "
+            "portal (ja, en)",
+            "forms/mic/tenshutsu.yaml:title/ko: 'ko' is not a language of this portal (ja, en)",
+        ]
+        monkeypatch.setitem(app.config, "LANGUAGES", ("ja", "en", "ko", "vi"))
+        assert check(read_sources(forms, workflows)) == []
+
+
 def test_check_command_prints_each_fault_and_fails(runner, tmp_path: Path) -> None:
     data = minimal.definitions()
     _field(data, 0).update(key="applicant.nickname")

@@ -288,16 +288,23 @@ def test_a_municipality_override_reaches_only_cases_filed_there(app, tmp_path: P
         assert before.digest != after.digest
 
 
-def test_texts_may_be_in_any_language_with_japanese_required(app, tmp_path: Path) -> None:
+def test_texts_may_be_in_any_configured_language_with_japanese_required(
+    app, tmp_path: Path, monkeypatch
+) -> None:
     def languages(data: dict[str, Any]) -> None:
         data["forms"]["mic/tenshutsu"]["title"] = {"ja": "転出届", "ko": "전출신고"}
 
     with app.app_context():
+        with pytest.raises(services.DefinitionsRefused) as refused:  # "ko" is not configured
+            load_minimal(tmp_path, languages)
+        assert "'ko' is not a language of this portal" in str(refused.value.problems[0])
+        db.session.rollback()
+        monkeypatch.setitem(app.config, "LANGUAGES", ("ja", "en", "ko"))
         assert load_minimal(tmp_path, languages).added
         title = Text.of(services.current_catalog().forms["mic.tenshutsu"]["title"])
         with force_locale("en"):
-            assert str(title) == "転出届"
-        assert title.others == (("ko", "전출신고"),)  # shown once Korean is configured
+            assert str(title) == "転出届"  # Japanese stands in for English
+        assert title.others == (("ko", "전출신고"),)
 
 
 def test_yaml_that_cannot_be_stored_is_a_fault_not_an_error(app, tmp_path: Path) -> None:

@@ -455,8 +455,9 @@ def test_two_tabs_sending_the_correction_at_once_send_it_once(
         data = {"csrf_token": token, PHONE: "03-5555-1234", LETTER: (io.BytesIO(PDF), "a.pdf")}
         barrier.wait(timeout=10)
         statuses.append(
-            tab.post(filed.correction_url, data=data, content_type="multipart/form-data")
-            .status_code
+            tab.post(
+                filed.correction_url, data=data, content_type="multipart/form-data"
+            ).status_code
         )
 
     threads = [threading.Thread(target=post, args=(tab,)) for tab in tabs]
@@ -476,4 +477,3 @@ def test_two_tabs_sending_the_correction_at_once_send_it_once(
         # or were never stored.
         assert len(kept) == 2
         assert request.answers["filing.delegation_letter"]["attachment_id"] in kept
-

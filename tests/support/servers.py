@@ -39,9 +39,7 @@ class ThreadedServer:
     def __init__(self, app: Callable[..., Any], port: int) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        self._server: BaseWSGIServer = make_server(
-            "127.0.0.1", port, buffered(app), threaded=True
-        )
+        self._server: BaseWSGIServer = make_server("127.0.0.1", port, buffered(app), threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def start(self) -> ThreadedServer:
