@@ -6,10 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from sqlalchemy import select
 
 from portal.cli import UnitOfWorkGroup
 from portal.definitions import checker, services, versions
 from portal.definitions.sources import FORMS_DIR, WORKFLOWS_DIR, read_sources
+from portal.extensions import db
+from portal.tenancy.models import Municipality
 
 definitions_cli = UnitOfWorkGroup("definitions", help="Check and load forms and workflows.")
 
@@ -66,19 +69,38 @@ def load(forms_dir: Path, workflows_dir: Path) -> None:
     click.echo(f"{len(report.added)} added, {len(report.unchanged)} unchanged")
 
 
+_municipality = click.option(
+    "--municipality",
+    "code",
+    metavar="CODE",
+    help="A municipality's own versions (its 6-digit code) instead of the national ones.",
+)
+
+
+def _scope(code: str | None) -> versions.Scope:
+    if code is None:
+        return versions.NATIONAL
+    municipality = db.session.scalar(select(Municipality).filter_by(code=code))
+    if municipality is None:
+        raise click.BadParameter(f"no municipality has the code {code!r}", param_hint="CODE")
+    return versions.Scope(municipality)
+
+
 @definitions_cli.command("export")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-def export(directory: Path) -> None:
-    """Write the published national versions as the YAML tree of forms/ and workflows/."""
-    written = versions.export_tree(directory)
+@_municipality
+def export(directory: Path, code: str | None) -> None:
+    """Write the published versions as the YAML tree of forms/ and workflows/."""
+    written = versions.export_tree(directory, _scope(code))
     click.echo(f"{len(written)} files written to {directory}")
 
 
 @definitions_cli.command("import")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def import_(directory: Path) -> None:
+@_municipality
+def import_(directory: Path, code: str | None) -> None:
     """Make a draft of every file of such a tree that differs from its published version."""
-    report = versions.import_tree(directory, actor=None)
+    report = versions.import_tree(directory, actor=None, scope=_scope(code))
     for draft in report.drafted:
         click.echo(f"drafted {draft.label}")
     for problem in report.problems:

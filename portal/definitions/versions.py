@@ -349,11 +349,18 @@ def _audit(version: DefinitionVersion, actor: Account | None, action: str) -> No
 # Export and import ------------------------------------------------------------------------
 
 
-def export_tree(directory: Path) -> list[str]:
+def export_tree(directory: Path, scope: Scope = NATIONAL) -> list[str]:
     """Write the live national versions as the repository's tree (``forms/vocabulary.yaml``,
-    ``forms/<ministry>/<name>.yaml``, ``workflows/<event>.yaml``); the files written."""
+    ``forms/<ministry>/<name>.yaml``, ``workflows/<event>.yaml``), or a municipality's own
+    (its forms, in the same places); the files written."""
+    catalog = read_catalog()
+    if scope.municipality is None:
+        sources = catalog_sources(catalog).files
+    else:
+        own = catalog.overrides.get(scope.municipality.code, {})
+        sources = [Source("form", file_for("form", key), data) for key, data in own.items()]
     written = []
-    for source in catalog_sources(read_catalog()).files:
+    for source in sources:
         target = directory / source.file
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(to_yaml(source.data), encoding="utf-8")
@@ -369,9 +376,10 @@ class ImportReport:
     problems: list[Problem] = field(default_factory=list)
 
 
-def import_tree(directory: Path, *, actor: Account | None) -> ImportReport:
-    """A national draft of every file in such a tree that differs from its live version
-    (its number aside); each draft is checked as it is saved, and may be fixed later."""
+def import_tree(directory: Path, *, actor: Account | None, scope: Scope = NATIONAL) -> ImportReport:
+    """A draft in ``scope`` of every file in such a tree that differs from its live version
+    there (its number aside); each draft is checked as it is saved, and may be fixed later.
+    A municipality's tree holds forms only."""
     sources = read_sources(directory / "forms", directory / "workflows")
     report = ImportReport(problems=list(sources.problems))
     for source in sources.files:
@@ -381,15 +389,21 @@ def import_tree(directory: Path, *, actor: Account | None) -> ImportReport:
             message = said("not a definition with an id")
             report.problems.append(Problem(source.file, "id", message))
             continue
+        if scope.municipality is not None and source.kind != "form":
+            message = said("a municipality's own versions are of forms only")
+            report.problems.append(Problem(source.file, "", message))
+            continue
         key = source_key(source)
-        live = published_of(source.kind, key)
+        live = published_of(source.kind, key, scope)
         if live is not None and content_digest({**source.data, "version": live.version}) == (
             live.digest
         ):
             report.unchanged.append(live.label)
             continue
         try:
-            draft = create_draft(source.kind, key, actor=actor, text=to_yaml(source.data))
+            draft = create_draft(
+                source.kind, key, actor=actor, scope=scope, text=to_yaml(source.data)
+            )
         except VersionRefused as refused:
             report.problems.append(Problem(source.file, "", refused.message))
             continue
