@@ -171,6 +171,12 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
             config[f"STAFF_OIDC_{name}"] = config[f"OIDC_{name}"]
     database_url = config["DATABASE_URL"] or f"sqlite:///{instance_path / 'portal.sqlite3'}"
     config["SQLALCHEMY_DATABASE_URI"] = _sqlalchemy_url(database_url)
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # A connection the server dropped (a restart, a failover) is found out when it is
+        # taken from the pool, and replaced, instead of failing the request that took it.
+        options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.setdefault("pool_pre_ping", True)
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     for prefix in COOKIE_PREFIXES:
         config[prefix + "SECURE"] = config[prefix + "SECURE"] or production
     config["PREFERRED_URL_SCHEME"] = "https" if production else "http"

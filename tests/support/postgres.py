@@ -1,0 +1,99 @@
+"""A PostgreSQL server of a test's own, on a free loopback port: one it may stop, restart or
+break without touching the machine's server that the rest of the suite (and CI) uses."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from tests.support.servers import free_port
+
+BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+def available() -> str | None:
+    """Why a scratch server cannot be made here; None when it can."""
+    if not (BIN / "initdb").is_file():
+        return f"no PostgreSQL server binaries in {BIN} (Debian's postgresql package)"
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return "running as root, and there is no 'postgres' account to run the server as"
+    return None
+
+
+class ScratchPostgres:
+    """``init`` a cluster in a folder of its own, then ``start`` and ``stop`` at will, and
+    ``remove`` it; ``url`` for the portal. The server runs as the ``postgres`` account when
+    the tests run as root (initdb refuses root), so its folder is outside pytest's, which
+    only root may enter."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="madoguchi-postgres-"))
+        self.data = self.root / "data"
+        self.port = free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *command: str, timeout: float = 60) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        done = subprocess.run(
+            [*prefix, *command], capture_output=True, text=True, timeout=timeout, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{command[0]} failed: {done.stderr or done.stdout}")
+
+    def init(self) -> ScratchPostgres:
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres")
+        self._run(
+            str(BIN / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        )
+        return self
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off"
+        )
+        self._run(
+            str(BIN / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.log),
+            "-w",
+            "start",
+        )
+
+    def stop(self) -> None:
+        """A fast shutdown: sessions are ended and open transactions rolled back, as when an
+        operator restarts the server."""
+        self._run(str(BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    @property
+    def running(self) -> bool:
+        return (self.data / "postmaster.pid").exists()
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    @property
+    def log(self) -> Path:
+        return self.root / "server.log"

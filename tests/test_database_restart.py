@@ -1,0 +1,186 @@
+"""PostgreSQL restarted under load: requests fail cleanly with a retry page (503, never a
+500), nothing is half-written, and the portal recovers by itself, with no restart of its own.
+
+The server is one of this test's own (``tests/support/postgres.py``), so stopping it disturbs
+nothing else; it runs in the SQLite pass, the one every machine has.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from portal import create_app
+from portal import demo as demo_data
+from portal.definitions import services as definitions
+from portal.extensions import db
+from portal.journey.models import Case, CaseStatus, ProcedureRequest
+from tests.conftest import CLIENT_SECRET, TEST_DATABASE_URL, Provider
+from tests.journey.test_concurrency import WITHIN, tab_of
+from tests.support import postgres
+from tests.support.html import post_form
+from tests.support.journey import Resident
+from tests.support.people import Person
+
+pytestmark = [
+    pytest.mark.skipif(bool(TEST_DATABASE_URL), reason="runs once, in the SQLite pass"),
+    pytest.mark.skipif(postgres.available() is not None, reason=str(postgres.available())),
+]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[postgres.ScratchPostgres]:
+    scratch = postgres.ScratchPostgres().init()
+    try:
+        scratch.start()
+        yield scratch
+    finally:
+        if scratch.running:
+            scratch.stop()
+        scratch.remove()
+
+
+@pytest.fixture(scope="module")
+def portal(server: postgres.ScratchPostgres, provider: Provider) -> Iterator[Flask]:
+    """The portal on the scratch server, with the demo municipalities and the definitions."""
+    from flask_migrate import upgrade
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key",
+            "DATABASE_URL": server.url,
+            "DEVIDP_ISSUER": provider.issuer,
+            "DEVIDP_KEY_DIR": str(provider.key_dir),
+            "OIDC_CLIENT_SECRET": CLIENT_SECRET,
+        }
+    )
+    with app.app_context():
+        upgrade()
+        demo_data.load()
+        definitions.load()
+        db.session.commit()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+class Load:
+    """Tabs of one resident reading the check page, each answer's status counted, until
+    ``stop``: the traffic the server's restart falls into."""
+
+    def __init__(self, tabs: list[FlaskClient], path: str) -> None:
+        self.statuses: Counter[int] = Counter()
+        self.retry_pages = 0
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, args=(tab, path)) for tab in tabs]
+
+    def _run(self, tab: FlaskClient, path: str) -> None:
+        while not self._stopping.is_set():
+            response = tab.get(path)
+            with self._lock:
+                self.statuses[response.status_code] += 1
+                if response.status_code == 503 and is_retry_page(response):
+                    self.retry_pages += 1
+            time.sleep(0.01)
+
+    def __enter__(self) -> Load:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stopping.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+
+
+def is_retry_page(response) -> bool:  # noqa: ANN001 - a test response
+    return (
+        response.headers.get("Retry-After", "").isdigit()
+        and "しばらくしてから、もう一度送ってください" in response.text
+    )
+
+
+def test_a_restart_mid_load_fails_cleanly_and_the_portal_recovers(
+    portal: Flask, server: postgres.ScratchPostgres
+) -> None:
+    client = portal.test_client()
+    assert Person(client, "yamada-taro").sign_in().response.status_code == 302
+    person = Resident(portal, client)
+    walk = person.walk(person.start("moving"), WITHIN)
+    check_page = walk.last.request.path
+    form = post_form(walk.last.text)
+    submission = {"csrf_token": form.fields["csrf_token"], "declaration": "y"}
+    tabs = [tab_of(portal, client) for _ in range(3)]
+
+    with Load(tabs, check_page) as load:
+        time.sleep(0.5)
+        server.stop()
+        time.sleep(0.5)
+        # Down: the submission is refused with the retry page, and nothing of it is kept.
+        refused = tab_of(portal, client).post(form.action, data=submission)
+        assert refused.status_code == 503 and is_retry_page(refused), refused.text[:300]
+        assert 'lang="ja"' in refused.text
+        server.start()
+        recovered_after = wait_until_answered(tab_of(portal, client), check_page)
+        time.sleep(0.5)
+
+    assert set(load.statuses) <= {200, 503}, load.statuses  # never a 500
+    assert load.statuses[503] >= 1 and load.retry_pages == load.statuses[503], load.statuses
+    assert load.statuses[200] >= 1
+    assert recovered_after < 10, recovered_after
+
+    with portal.app_context():
+        case = db.session.get(Case, person.case_id)
+        assert case.status is CaseStatus.DRAFT and case.receipt_number is None
+        assert db.session.scalars(select(ProcedureRequest)).all() == []
+
+    # Up again, in the same processes: the same submission goes through, once.
+    sent = tab_of(portal, client).post(form.action, data=submission)
+    assert sent.status_code == 302, sent.text[:300]
+    with portal.app_context():
+        case = db.session.get(Case, person.case_id)
+        assert case.status is CaseStatus.SUBMITTED
+        filed = db.session.scalars(select(ProcedureRequest).filter_by(case_id=case.id)).all()
+        assert [request.form_id for request in filed] == ["mic.tenkyo"]
+
+
+def wait_until_answered(tab: FlaskClient, path: str, limit: float = 30) -> float:
+    """Seconds until the page answers 200 again after the server is back."""
+    began = time.monotonic()
+    while time.monotonic() - began < limit:
+        if tab.get(path).status_code == 200:
+            return time.monotonic() - began
+        time.sleep(0.1)
+    raise AssertionError(f"{path} still failing {limit} s after the database came back")
+
+
+def test_english_readers_get_the_retry_page_in_english(
+    portal: Flask, server: postgres.ScratchPostgres
+) -> None:
+    client = portal.test_client()
+    client.set_cookie("madoguchi_lang", "en")
+    assert Person(client, "sato-hanako").sign_in().response.status_code == 302
+    server.stop()
+    try:
+        page = client.get("/mailbox/")
+    finally:
+        server.start()
+    assert page.status_code == 503 and page.headers["Retry-After"].isdigit()
+    assert "Please send it again in a moment" in page.text and 'lang="en"' in page.text
+
+
+def test_the_scratch_server_is_not_the_suites(server: postgres.ScratchPostgres, app) -> None:
+    """Stopping it must never stop the database the rest of the suite runs on."""
+    assert str(server.port) not in str(app.config["SQLALCHEMY_DATABASE_URI"])
+    assert Path(server.data).is_dir()
