@@ -258,3 +258,32 @@ def test_the_database_password_goes_to_the_environment_never_the_command_line() 
     conninfo, environment = libpq_arguments(url)
     assert "s3cret" not in conninfo and environment["PGPASSWORD"] == "s3cret"
     assert conninfo == "host=db.internal port=6432 user=portal dbname=madoguchi sslmode=require"
+
+
+def test_a_file_gone_from_its_folder_is_named_and_the_rest_backed_up(
+    app: Flask, source_env: dict[str, str], tmp_path: Path
+) -> None:
+    with app.app_context():
+        case = CaseFactory(filed=True, forms=["mic.tenshutsu"])
+        gone, kept = AttachmentFactory(case=case), AttachmentFactory(case=case)
+        db.session.commit()
+        journey.attachment_path(gone).unlink()
+        gone_name, kept_name = gone.storage_name, kept.storage_name
+    archive = tmp_path / "portal.backup"
+    made = flask(["backup", str(archive)], source_env)
+    assert made.returncode == 0, made.stderr
+    assert f"warning: uploads/{gone_name} is named by the database" in made.stderr
+    with tarfile.open(archive) as written:
+        names = written.getnames()
+    assert f"uploads/{kept_name}" in names and f"uploads/{gone_name}" not in names
+
+
+@pytest.mark.postgresql
+def test_a_backup_that_fails_leaves_no_file(source_env: dict[str, str], tmp_path: Path) -> None:
+    """Without pg_dump on the path: the reason, and nothing at PATH or beside it."""
+    archive = tmp_path / "portal.backup"
+    without_tools = {**source_env, "PATH": str(Path(sys.executable).parent)}
+    failed = flask(["backup", str(archive)], without_tools)
+    assert failed.returncode == 1
+    assert "pg_dump is not installed" in failed.stderr
+    assert list(tmp_path.iterdir()) == []

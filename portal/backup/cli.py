@@ -49,7 +49,12 @@ def backup_command(path: Path) -> None:
     f"{NOT_IN_A_BACKUP}",
 )
 @click.argument("path", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option("--force", is_flag=True, help="Replace a database that is not empty.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Restore over a database that has tables (on PostgreSQL the backup's tables are "
+    "dropped and made again; others stay).",
+)
 @click.option("--yes", is_flag=True, help="With --force: do not ask for confirmation.")
 @with_appcontext
 def restore_command(path: Path, force: bool, yes: bool) -> None:

@@ -160,6 +160,11 @@ def _run(command: list[str], environment: dict[str, str]) -> None:
         ) from None
     if finished.returncode != 0:
         said = finished.stderr.strip() or f"exit status {finished.returncode}"
+        if "version mismatch" in said:
+            said += (
+                "\n(install the PostgreSQL client programs of the server's major version, "
+                "e.g. postgresql-client-16, and put them first on PATH)"
+            )
         raise DatabaseToolFailed(f"{command[0]} failed: {said}")
 
 
