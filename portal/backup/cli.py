@@ -20,6 +20,7 @@ NOT_IN_A_BACKUP = (
 
 @click.command(
     "backup",
+    short_help="Back up the database and the files it names to one archive.",
     help="Write a backup of the database and of every upload and certificate it names to "
     "PATH, one tar file (a pg_dump custom-format dump on PostgreSQL, a copy made by SQLite's "
     f"online backup API on SQLite) with a manifest of SHA-256 digests. {NOT_IN_A_BACKUP}",
@@ -42,6 +43,7 @@ def backup_command(path: Path) -> None:
 
 @click.command(
     "restore",
+    short_help="Restore a backup made by `backup`, after checking all of it.",
     help="Restore the backup at PATH into the configured database and file folders. The "
     "whole archive is checked first (its manifest, each member's SHA-256, the database kind, "
     "a revision this version knows) and nothing is touched if any check fails. Refuses a "
