@@ -39,6 +39,7 @@ municipalities_cli = UnitOfWorkGroup("municipalities", help="Every municipality 
 
 def init_app(app: Flask) -> None:
     from portal.audit.cli import audit_cli
+    from portal.backup.cli import backup_command, restore_command
     from portal.certificates.signing_cli import signing_cli
     from portal.definitions.cli import definitions_cli
     from portal.mailbox.cli import mailbox_cli
@@ -50,6 +51,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(mailbox_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(signing_cli)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 def _account(account_id: int | None, issuer: str | None, subject: str | None) -> Account:
