@@ -32,6 +32,7 @@ from portal.extensions import db
 from portal.journey import services as journey
 from portal.journey.models import Attachment
 from tests.certificates.support import decide
+from tests.certificates.test_issuing import MOVE
 from tests.conftest import TEST_DATABASE_URL
 from tests.factories import (
     AttachmentFactory,
@@ -40,20 +41,6 @@ from tests.factories import (
     RoleFactory,
 )
 from tests.support.jobs import ROOT, subprocess_env
-
-MOVE = {
-    "move.date": "2026-11-20",
-    "move.new_address": {
-        "postal_code": "231-0017",
-        "prefecture": "神奈川県",
-        "city": "横浜市中区",
-        "town": "港町",
-        "street": "1-1",
-        "building": "",
-        "municipality_code": "141046",
-    },
-    "household.householder_name": "山田 太郎",
-}
 
 
 def flask(
