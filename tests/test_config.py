@@ -74,6 +74,9 @@ MAIL = {
             {"PSEUDONYM_KEY": "q7Jx2mVbR9tLzW4kPc8nHs1dYf6gAe3uTo0iKvNw5Ma"},
             "PORTAL_PSEUDONYM_KEY",
         ),
+        # The metrics endpoint's token: none (the endpoint answers nobody), or a random one.
+        ({"METRICS_TOKEN": "prometheus"}, "PORTAL_METRICS_TOKEN"),
+        ({"METRICS_TOKEN": "m" * 40}, "PORTAL_METRICS_TOKEN"),
         # The development provider, named explicitly, or its published secret anywhere.
         (
             {"OIDC_DISCOVERY_URL": "http://127.0.0.1:5001/.well-known/openid-configuration"},
@@ -179,9 +182,7 @@ def test_production_starts_with_safe_settings() -> None:
 
 
 def test_mail_through_a_relay_on_this_machine_may_skip_starttls() -> None:
-    app = create_app(
-        {**SAFE_PRODUCTION, **MAIL, "SMTP_HOST": "127.0.0.1", "SMTP_STARTTLS": "off"}
-    )
+    app = create_app({**SAFE_PRODUCTION, **MAIL, "SMTP_HOST": "127.0.0.1", "SMTP_STARTTLS": "off"})
     assert app.config["SMTP_STARTTLS"] is False
 
 

@@ -38,7 +38,7 @@ def conninfo(app: Flask) -> str:
     return url.render_as_string(hide_password=False)
 
 
-def _procrastinate(app: Flask) -> procrastinate.App:
+def procrastinate_app(app: Flask) -> procrastinate.App:
     """One procrastinate app per portal app (its connector opens a pool only in a worker)."""
     proc = app.extensions.get("procrastinate")
     if proc is None:
@@ -51,7 +51,7 @@ def defer_in_transaction(app: Flask, task_name: str, kwargs: dict[str, Any]) -> 
     connection = db.session.connection().connection.driver_connection
     # The SAVEPOINT also begins a GET's transaction if nothing did yet (portal.transactions).
     with db.session.begin_nested():
-        deferrer = _procrastinate(app).configure_task(task_name, connection=connection)
+        deferrer = procrastinate_app(app).configure_task(task_name, connection=connection)
         return deferrer.defer(**kwargs)
 
 
