@@ -19,7 +19,9 @@ from sqlalchemy import select, text
 
 from portal.audit.models import AuditEntry
 from portal.extensions import db
+from portal.jobs import failures
 from portal.jobs import queue as job_queue
+from portal.jobs.models import JobFailure
 from portal.transactions import unit_of_work
 from tests.conftest import TEST_DATABASE_URL
 from tests.factories import AccountFactory, RoleFactory
@@ -102,9 +104,30 @@ def test_on_sqlite_the_page_says_jobs_run_in_the_portals_process(app, people) ->
     assert japanese.status_code == 200
     assert "<h1>バックグラウンド処理</h1>" in japanese.text
     assert "ポータルのログ" in japanese.text
+    assert "失敗した処理はありません。" in japanese.text
     english = _as(app, people, "portal admin", language="en").get("/admin/jobs").text
     assert "<h1>Background jobs</h1>" in english
-    assert "it is written to the portal's log" in english
+    assert "its error is written to the portal's log and listed below" in english
+
+
+@pytest.mark.skipif(ON_POSTGRESQL, reason="the in-process jobs are SQLite's")
+def test_on_sqlite_a_job_that_failed_in_process_is_listed_with_its_error(app, people) -> None:
+    from portal import jobs
+
+    with app.app_context(), unit_of_work():
+        jobs.defer("tests.fail_until_allowed", subject="saburo", case_id=31)
+        jobs.defer("tests.leave_trace", subject="next")
+    with app.app_context():
+        assert traces() == ["next"]  # the failure undid only itself
+    page = _as(app, people, "portal admin", language="en").get("/admin/jobs").text
+    rows = _rows(page, "in-process-caption")
+    assert rows[0] == ["Task", "About", "Error", "When"]
+    assert rows[1][:3] == [
+        "tests.fail_until_allowed",
+        "case_id=31",
+        "RuntimeError: saburo is not allowed yet",
+    ]
+    assert "Failed jobs, the latest first: 1" in page
 
 
 def _fail_for_good(app: Flask, subject: str, case_id: int) -> None:
@@ -132,14 +155,30 @@ def test_a_job_failed_past_its_retries_is_listed_retried_and_run(app, people, qu
     client = _as(app, people, "portal admin", language="en")
     page = client.get("/admin/jobs").text
     rows = _rows(page, "failed-caption")
-    assert rows[0] == ["Job", "Task", "About", "Attempts", "What happened", "When", "Action"]
-    assert rows[1][:5] == [
+    assert rows[0] == [
+        "Job",
+        "Task",
+        "About",
+        "Attempts",
+        "What happened",
+        "Last error",
+        "When",
+        "Action",
+    ]
+    assert rows[1][:6] == [
         str(failed["id"]),
         "tests.fail_until_allowed",
         "case_id=4242",
         "2",
         "Failed after its last attempt",
+        "RuntimeError: hanako is not allowed yet",
     ]
+    with app.app_context():  # each attempt's error, the worker's rollback notwithstanding
+        recorded = db.session.scalars(select(JobFailure).order_by(JobFailure.id)).all()
+        assert [(f.job_id, f.attempt, f.args) for f in recorded] == [
+            (failed["id"], 1, {"subject": "hanako", "case_id": 4242}),
+            (failed["id"], 2, {"subject": "hanako", "case_id": 4242}),
+        ]
     assert "Jobs that no worker will run again by itself, the latest first: 1" in page
 
     with app.app_context(), unit_of_work():  # the operator fixes the cause
@@ -175,7 +214,7 @@ def test_the_page_reads_japanese(app, people, queue) -> None:
     _fail_for_good(app, "jiro", case_id=7)
     page = _as(app, people, "portal admin").get("/admin/jobs").text
     rows = _rows(page, "failed-caption")
-    assert rows[0] == ["番号", "処理", "対象", "試行回数", "状況", "日時", "操作"]
+    assert rows[0] == ["番号", "処理", "対象", "試行回数", "状況", "最後のエラー", "日時", "操作"]
     assert rows[1][4] == "最後の試行でも失敗"
     assert '<h2 id="figures-title">キューの現状</h2>' in page
 
@@ -316,3 +355,19 @@ def test_metrics_answer_only_the_token(app, queue, monkeypatch) -> None:
 def test_on_sqlite_there_is_no_queue_to_measure(app, monkeypatch) -> None:
     monkeypatch.setitem(app.config, "METRICS_TOKEN", TOKEN)
     assert _metrics(app, Authorization=f"Bearer {TOKEN}")[0] == 404
+
+
+@pytest.mark.postgresql
+def test_the_nightly_clean_up_removes_the_failures_of_removed_jobs(app, queue) -> None:
+    _seed(app)
+    with app.app_context(), unit_of_work():
+        kept = db.session.scalar(text("SELECT min(id) FROM procrastinate_jobs"))
+        error = RuntimeError("down")
+        failures.record("tests.leave_trace", {}, error, job_id=kept)
+        failures.record("tests.leave_trace", {}, error, job_id=kept + 10_000)  # removed since
+        failures.record("tests.leave_trace", {}, error)  # in-process (SQLite's)
+    with app.app_context(), unit_of_work():
+        assert failures.remove_those_of_removed_jobs() == 1
+    with app.app_context():
+        left = db.session.scalars(select(JobFailure.job_id).order_by(JobFailure.id)).all()
+        assert left == [kept, None]

@@ -2,8 +2,8 @@
 
 Read from procrastinate's own tables (PostgreSQL; see :mod:`portal.jobs.schema`) on the
 session's connection, so a page sees what its request's transaction sees. procrastinate keeps
-each job's status, attempts and events (when it was deferred, started, retried, failed); the
-error a failed attempt raised is in the worker's log.
+each job's status, attempts and events (when it was deferred, started, retried, failed); what
+a failed attempt raised is ours, in :mod:`portal.jobs.failures`.
 """
 
 from __future__ import annotations
@@ -47,8 +47,12 @@ class DeadJob:
 
     @property
     def subjects(self) -> list[tuple[str, Any]]:
-        """The ids it was about, as (argument name, value), in :data:`SUBJECT_ARGUMENTS` order."""
-        return [(name, self.args[name]) for name in SUBJECT_ARGUMENTS if name in self.args]
+        return subjects(self.args)
+
+
+def subjects(args: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The ids a job was about, as (argument name, value), in :data:`SUBJECT_ARGUMENTS` order."""
+    return [(name, args[name]) for name in SUBJECT_ARGUMENTS if name in args]
 
 
 _DEAD_JOBS = text(

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from portal import access
 from portal.db import on_postgresql
 from portal.extensions import csrf
-from portal.jobs import metrics, monitoring, operations
+from portal.jobs import failures, metrics, monitoring, operations
 from portal.jobs.forms import JobForm
 from portal.jobs.queue import STALLED_AFTER_SECONDS
 
@@ -35,11 +35,19 @@ STATUS_NAMES = {
 def index() -> str:
     access.jobs_operator_or_404()
     if not on_postgresql():
-        return render_template("jobs/index.html", in_process=True)
+        return render_template(
+            "jobs/index.html",
+            in_process=True,
+            failed=failures.in_process(),
+            shown=failures.SHOWN_IN_PROCESS,
+            subjects=monitoring.subjects,
+        )
+    dead = monitoring.dead_jobs()
     return render_template(
         "jobs/index.html",
         in_process=False,
-        dead=monitoring.dead_jobs(),
+        dead=dead,
+        errors=failures.latest_errors(job.id for job in dead),
         figures=monitoring.figures(),
         statuses=monitoring.STATUSES,
         status_names=STATUS_NAMES,
