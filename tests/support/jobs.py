@@ -36,9 +36,10 @@ def fail(subject: str) -> None:
 
 #: Whoever leaves this trace lets ``tests.fail_until_allowed`` of that subject succeed.
 ALLOWED = "allowed:"
+FAIL_UNTIL_ALLOWED = "tests.fail_until_allowed"
 
 
-@jobs.task(name="tests.fail_until_allowed", max_attempts=1)
+@jobs.task(name=FAIL_UNTIL_ALLOWED, max_attempts=1)
 def fail_until_allowed(subject: str, case_id: int) -> None:
     """Fails (its one retry too) until the trace ``allowed:<subject>`` exists: a job that
     fails for good, then runs once an operator has fixed its cause and retried it."""
