@@ -102,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.dashboard.views import bp as dashboard_bp
     from portal.definitions.admin import bp as definitions_admin_bp
     from portal.health.views import bp as health_bp
+    from portal.jobs.views import bp as jobs_admin_bp
     from portal.journey.views import bp as journey_bp
     from portal.kpis.views import bp as kpis_bp
     from portal.mailbox.views import bp as mailbox_bp
@@ -118,6 +119,7 @@ def _register_blueprints(app: Flask) -> None:
         dashboard_bp,
         definitions_admin_bp,
         health_bp,
+        jobs_admin_bp,
         journey_bp,
         kpis_bp,
         mailbox_bp,

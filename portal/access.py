@@ -8,6 +8,7 @@ loads an object by id goes through a ``*_or_404`` function here. A denied object
 
 from __future__ import annotations
 
+import hmac
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -118,6 +119,11 @@ EMAIL_CONFIRMER = Rule("the account a confirmation link was sent for", guards=fr
 #: Forms and workflows: the portal's admins change the national ones, a municipality's admins
 #: read those and change their municipality's own.
 DEFINITIONS_ADMIN = Rule("the portal's admins and every municipality's", staff=True)
+#: The job queue's failures and figures: the portal's admins operate it.
+JOBS_OPERATOR = Rule("the portal's admins, who operate the job queue", staff=True)
+#: The job queue's figures for a monitoring system: whoever sends the metrics token as a
+#: bearer token; with no token set, nobody.
+METRICS_SCRAPER = Rule("a monitoring system holding the metrics token", sign_in=False)
 DEFINITION_VERSION_ADMIN = Rule(
     "for a national version the portal's admins (any admin reads it); for a municipality's, "
     "its admins and the portal's",
@@ -180,6 +186,22 @@ def portal_admin_or_404() -> Account:
     if not is_portal_admin(account):
         abort(404)
     return account
+
+
+def jobs_operator_or_404() -> Account:
+    """A job queue operator: a portal admin (the queue is the whole portal's)."""
+    return portal_admin_or_404()
+
+
+def metrics_scraper_or_404() -> None:
+    """A request bearing ``PORTAL_METRICS_TOKEN`` (``Authorization: Bearer ...``); without
+    it, or with no token set, the 404 of an unknown URL."""
+    expected = current_app.config["METRICS_TOKEN"].encode()
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if not expected or scheme.lower() != "bearer":
+        abort(404)
+    if not hmac.compare_digest(given.strip().encode(errors="replace"), expected):
+        abort(404)
 
 
 def may_manage_municipality(account: Account, municipality: Municipality) -> bool:

@@ -83,6 +83,7 @@ DEFAULTS: dict[str, Any] = {
     "SIGNING_TSA_URL": "",
     "SIGNING_TSA_ROOTS": "",
     "SIGNING_PADES_LEVEL": "B-LTA",
+    "METRICS_TOKEN": "",
 }
 
 #: Settings that must be strings even when the environment gives "123" (which
@@ -116,6 +117,7 @@ STRING_SETTINGS = (
     "SIGNING_TSA_URL",
     "SIGNING_TSA_ROOTS",
     "SIGNING_PADES_LEVEL",
+    "METRICS_TOKEN",
 )
 #: Settings that must be whole numbers, with the range production accepts.
 INTEGER_SETTINGS = {
@@ -283,6 +285,7 @@ def _refuse_unsafe(config: dict[str, Any]) -> None:
             '`python -c "import secrets; print(secrets.token_urlsafe(48))"`'
         )
     problems += _pseudonym_key_problems(config)
+    problems += _metrics_token_problems(config)
     problems += _base_url_problems(config)
     problems += _provider_problems(config)
     if not config["DATABASE_URL"] or config["DATABASE_URL"].startswith("sqlite"):
@@ -305,6 +308,14 @@ def _pseudonym_key_problems(config: dict[str, Any]) -> list[str]:
         return ["PORTAL_PSEUDONYM_KEY: set a random value of at least 32 characters"]
     if key == config["SECRET_KEY"]:
         return ["PORTAL_PSEUDONYM_KEY: use a value of its own, not PORTAL_SECRET_KEY"]
+    return []
+
+
+def _metrics_token_problems(config: dict[str, Any]) -> list[str]:
+    """Unset, the metrics endpoint answers nobody; set, it must not be guessable."""
+    token = config["METRICS_TOKEN"]
+    if token and (len(token) < 32 or secret_bits(token) < MIN_SECRET_BITS):
+        return ["PORTAL_METRICS_TOKEN: set a random value of at least 32 characters, or none"]
     return []
 
 

@@ -189,12 +189,15 @@ for _rule in (access.MUNICIPALITY_DEPARTMENT_ADMIN, access.MUNICIPALITY_ROLE_ADM
     OUTSIDERS[_rule] = OUTSIDERS[access.MUNICIPALITY_ADMIN]
     INSIDERS[_rule] = INSIDERS[access.MUNICIPALITY_ADMIN]
 #: The whole portal's (department kinds, its own admins): its admins alone.
-for _rule in (access.PORTAL_ADMIN, access.PORTAL_ROLE_ADMIN):
+for _rule in (access.PORTAL_ADMIN, access.PORTAL_ROLE_ADMIN, access.JOBS_OPERATOR):
     OUTSIDERS[_rule] = OUTSIDERS[access.MUNICIPALITY_ADMIN] | {
         "admin of the municipality filed with"
     }
     INSIDERS[_rule] = {"portal admin"}
 PERSONAS = sorted(set().union(*OUTSIDERS.values(), *INSIDERS.values()))
+#: The queue's figures: a monitoring system's, with a token no person's session carries.
+OUTSIDERS[access.METRICS_SCRAPER] = set(PERSONAS)
+INSIDERS[access.METRICS_SCRAPER] = set()
 
 
 @dataclass

@@ -74,6 +74,9 @@ MAIL = {
             {"PSEUDONYM_KEY": "q7Jx2mVbR9tLzW4kPc8nHs1dYf6gAe3uTo0iKvNw5Ma"},
             "PORTAL_PSEUDONYM_KEY",
         ),
+        # The metrics endpoint's token: none (the endpoint answers nobody), or a random one.
+        ({"METRICS_TOKEN": "prometheus"}, "PORTAL_METRICS_TOKEN"),
+        ({"METRICS_TOKEN": "m" * 40}, "PORTAL_METRICS_TOKEN"),
         # The development provider, named explicitly, or its published secret anywhere.
         (
             {"OIDC_DISCOVERY_URL": "http://127.0.0.1:5001/.well-known/openid-configuration"},

@@ -3,8 +3,9 @@
 There is no worker beside an embedded database. A deferred job waits on the session until
 its transaction ends: dropped when the transaction (or the savepoint it was deferred in)
 rolls back, run when the unit of work has committed, in an app context of its own, as a unit
-of work of its own. A job that fails is logged and not retried here; what it was to do stays
-to be done (an unsent mail stays in the outbox for ``flask --app portal mailbox send``).
+of work of its own. A job that fails is logged, its error written to ``job_failures`` for the
+operators' page, and not retried here; what it was to do stays to be done (an unsent mail
+stays in the outbox for ``flask --app portal mailbox send``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from portal.extensions import db
+from portal.jobs import failures
 from portal.jobs.registry import TASKS
 
 _PENDING = "portal.jobs.pending"
@@ -66,6 +68,15 @@ def _ended(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop(_PENDING, None)
 
 
+def _record_failure(job: Deferred, error: Exception) -> None:
+    try:
+        failures.record(job.task_name, job.kwargs, error)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        current_app.logger.exception("could not record the failure of job %s", job.task_name)
+
+
 def run_committed() -> None:
     """Run the jobs whose transaction has committed: called by the unit of work (a request's
     or a command's) after its commit. Each in an app context of its own, so in a session of
@@ -76,8 +87,9 @@ def run_committed() -> None:
             try:
                 TASKS[job.task_name].func(**job.kwargs)
                 db.session.commit()
-            except Exception:
+            except Exception as error:
                 db.session.rollback()
                 current_app.logger.exception("job %s %r failed", job.task_name, job.kwargs)
+                _record_failure(job, error)
                 continue
             run_committed()  # what the job deferred in its turn

@@ -7,11 +7,13 @@ workers on that commit. The worker (``flask --app portal worker``) runs each job
 context, as one unit of work; a job that raises is retried with a doubling wait. A worker
 killed mid-job leaves its job ``doing``: the workers retry such stalled jobs (whose worker
 sent no heartbeat for ``STALLED_AFTER_SECONDS``, or three of its heartbeats) once a minute,
-and each night remove finished jobs older than ``KEEP_FINISHED_DAYS``.
+and each night remove finished jobs older than ``KEEP_FINISHED_DAYS``. What a failed attempt
+raised is written to ``job_failures`` (see :mod:`portal.jobs.failures`), for the operators.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -20,6 +22,7 @@ from flask import Flask
 from sqlalchemy.engine import make_url
 
 from portal.extensions import db
+from portal.jobs import failures
 from portal.jobs.registry import TASKS, Task
 
 #: A worker whose heartbeat is older than this is taken for dead (it beats every 10 s).
@@ -38,7 +41,7 @@ def conninfo(app: Flask) -> str:
     return url.render_as_string(hide_password=False)
 
 
-def _procrastinate(app: Flask) -> procrastinate.App:
+def procrastinate_app(app: Flask) -> procrastinate.App:
     """One procrastinate app per portal app (its connector opens a pool only in a worker)."""
     proc = app.extensions.get("procrastinate")
     if proc is None:
@@ -51,7 +54,7 @@ def defer_in_transaction(app: Flask, task_name: str, kwargs: dict[str, Any]) -> 
     connection = db.session.connection().connection.driver_connection
     # The SAVEPOINT also begins a GET's transaction if nothing did yet (portal.transactions).
     with db.session.begin_nested():
-        deferrer = _procrastinate(app).configure_task(task_name, connection=connection)
+        deferrer = procrastinate_app(app).configure_task(task_name, connection=connection)
         return deferrer.defer(**kwargs)
 
 
@@ -71,19 +74,48 @@ def worker_app(app: Flask, stalled_after: float = STALLED_AFTER_SECONDS) -> proc
     @proc.task(name=REMOVE_OLD_TASK)
     async def remove_old_jobs(timestamp: int) -> None:
         await proc.job_manager.delete_old_jobs(nb_hours=KEEP_FINISHED_DAYS * 24)
+        await asyncio.to_thread(_remove_failures_of_removed_jobs, app)
 
     return proc
 
 
-def _register(proc: procrastinate.App, app: Flask, task: Task) -> None:
+def _remove_failures_of_removed_jobs(app: Flask) -> None:
     from portal.transactions import unit_of_work
 
-    def run(**kwargs: Any) -> None:
-        with app.app_context(), unit_of_work():
-            task.func(**kwargs)
+    with app.app_context(), unit_of_work():
+        failures.remove_those_of_removed_jobs()
+
+
+def _register(proc: procrastinate.App, app: Flask, task: Task) -> None:
+    """The task as procrastinate runs it: one unit of work; an attempt that raises is rolled
+    back, and its error written in a unit of its own before procrastinate retries it."""
+    from portal.transactions import unit_of_work
+
+    def run(context: procrastinate.JobContext, **kwargs: Any) -> None:
+        with app.app_context():
+            try:
+                with unit_of_work():
+                    task.func(**kwargs)
+            except Exception as error:
+                _record_failure(task, kwargs, error, context.job)
+                raise
 
     retry = procrastinate.RetryStrategy(max_attempts=task.max_attempts, exponential_wait=2)
-    proc.task(name=task.name, retry=retry)(run)
+    proc.task(name=task.name, retry=retry, pass_context=True)(run)
+
+
+def _record_failure(
+    task: Task, kwargs: dict[str, Any], error: Exception, job: procrastinate.jobs.Job
+) -> None:
+    """Write the attempt's error; a database that cannot take it leaves it to the log (the
+    job's own error is what procrastinate must see)."""
+    from portal.transactions import unit_of_work
+
+    try:
+        with unit_of_work():
+            failures.record(task.name, kwargs, error, job_id=job.id, attempt=job.attempts + 1)
+    except Exception:
+        logger.exception("could not record the failure of job %s (%s)", job.id, task.name)
 
 
 async def _retry_stalled(proc: procrastinate.App, seconds: float) -> list[int]:
@@ -96,7 +128,6 @@ async def _retry_stalled(proc: procrastinate.App, seconds: float) -> list[int]:
 
 def retry_stalled(app: Flask, seconds: float = STALLED_AFTER_SECONDS) -> list[int]:
     """Put back the jobs of workers that died mid-job; their ids."""
-    import asyncio
 
     async def run() -> list[int]:
         proc = worker_app(app)

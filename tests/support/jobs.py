@@ -34,6 +34,20 @@ def fail(subject: str) -> None:
     raise RuntimeError("the job failed")
 
 
+#: Whoever leaves this trace lets ``tests.fail_until_allowed`` of that subject succeed.
+ALLOWED = "allowed:"
+FAIL_UNTIL_ALLOWED = "tests.fail_until_allowed"
+
+
+@jobs.task(name=FAIL_UNTIL_ALLOWED, max_attempts=1)
+def fail_until_allowed(subject: str, case_id: int) -> None:
+    """Fails (its one retry too) until the trace ``allowed:<subject>`` exists: a job that
+    fails for good, then runs once an operator has fixed its cause and retried it."""
+    if ALLOWED + subject not in traces():
+        raise RuntimeError(f"{subject} is not allowed yet")
+    leave_trace(subject)
+
+
 def traces() -> list[str]:
     query = select(Account.subject).filter_by(issuer=TRACE_ISSUER).order_by(Account.subject)
     return list(db.session.scalars(query))
