@@ -155,6 +155,21 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
+def queue(app: Flask) -> Iterator[None]:
+    """The job queue, procrastinate's tables emptied before and after (they are not our
+    models', which ``_empty_tables`` empties); nothing to empty on SQLite."""
+    from tests.support.jobs import empty_queue
+
+    if TEST_DATABASE_URL:
+        with app.app_context():
+            empty_queue()
+    yield
+    if TEST_DATABASE_URL:
+        with app.app_context():
+            empty_queue()
+
+
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
 

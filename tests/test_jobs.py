@@ -22,7 +22,7 @@ from portal.mailbox.models import Message
 from portal.transactions import unit_of_work
 from tests.conftest import TEST_DATABASE_URL
 from tests.factories import AccountFactory, CaseFactory
-from tests.support.jobs import empty_queue, queued, run, start, subprocess_env, traces
+from tests.support.jobs import queued, run, start, subprocess_env, traces
 from tests.support.mail import SmtpSink
 
 ON_POSTGRESQL = bool(TEST_DATABASE_URL)
@@ -58,18 +58,6 @@ def deferring_app(app: Flask) -> Iterator[Flask]:
 
 def _database_url(app: Flask) -> str:
     return TEST_DATABASE_URL or app.config["SQLALCHEMY_DATABASE_URI"]
-
-
-@pytest.fixture
-def queue(app: Flask) -> Iterator[None]:
-    """procrastinate's tables emptied before and after (they are not our models')."""
-    if ON_POSTGRESQL:
-        with app.app_context():
-            empty_queue()
-    yield
-    if ON_POSTGRESQL:
-        with app.app_context():
-            empty_queue()
 
 
 def _done(app: Flask) -> list[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask
@@ -26,22 +25,11 @@ from portal.transactions import unit_of_work
 from tests.conftest import TEST_DATABASE_URL
 from tests.factories import AccountFactory, RoleFactory
 from tests.support.html import text as visible
-from tests.support.jobs import ALLOWED, empty_queue, leave_trace, queued, traces
+from tests.support.jobs import ALLOWED, leave_trace, queued, traces
 from tests.support.people import csrf_token, login_as
 
 ON_POSTGRESQL = bool(TEST_DATABASE_URL)
 TOKEN = "Zq8Lm3Xv7Rt1Wc5Hn9Bd2Kf6Jp0Gs4Ya-Ue_Oi"
-
-
-@pytest.fixture
-def queue(app: Flask) -> Iterator[None]:
-    if ON_POSTGRESQL:
-        with app.app_context():
-            empty_queue()
-    yield
-    if ON_POSTGRESQL:
-        with app.app_context():
-            empty_queue()
 
 
 @pytest.fixture

@@ -24,9 +24,10 @@ import tarfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
+
+from portal.japan.clock import utcnow
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -75,16 +76,17 @@ class ArchiveWriter:
             self.members[name] = hashing.digest.hexdigest()
 
     def finish(self, *, database: str, alembic_revision: str) -> Manifest:
+        now = utcnow()
         manifest = Manifest(
             database=database,
             alembic_revision=alembic_revision,
-            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            created_at=now.isoformat(timespec="seconds"),
             members=dict(self.members),
         )
         data = json.dumps(asdict(manifest), indent=2, sort_keys=True).encode()
         info = tarfile.TarInfo(MANIFEST)
         info.size = len(data)
-        info.mtime = int(datetime.now(UTC).timestamp())
+        info.mtime = int(now.timestamp())
         info.mode = 0o600
         self._archive.addfile(info, io.BytesIO(data))
         return manifest

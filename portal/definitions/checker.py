@@ -231,27 +231,31 @@ class _Checker:
         self._check_key_prefixes()
         if self.languages is not None:
             for source in [*self.forms, *self.workflows]:
-                self._check_languages(source, source.data, "")
+                self._check_languages(source, source.data, "", self.languages)
         return self.found
 
-    def _check_languages(self, source: Source, data: Any, path: str) -> None:
+    def _check_languages(
+        self, source: Source, data: Any, path: str, languages: tuple[str, ...]
+    ) -> None:
         """Every text (``{ja: ..., en: ...}``) in languages the portal is configured for: a
         text in another would never be shown (a language is configured first, then used)."""
         if isinstance(data, list):
-            for index, value in enumerate(data):
-                self._check_languages(source, value, f"{path}/{index}".lstrip("/"))
+            children = [(str(index), value) for index, value in enumerate(data)]
         elif isinstance(data, dict):
             if isinstance(data.get("ja"), str) and all(isinstance(v, str) for v in data.values()):
-                for language in sorted(set(data) - set(self.languages or ())):
+                for language in sorted(set(data) - set(languages)):
                     message = said(
                         "%(language)r is not a language of this portal (%(configured)s)",
                         language=language,
-                        configured=", ".join(self.languages or ()),
+                        configured=", ".join(languages),
                     )
                     self._add(source, f"{path}/{language}".lstrip("/"), message)
                 return
-            for name, value in data.items():
-                self._check_languages(source, value, f"{path}/{name}".lstrip("/"))
+            children = [(str(name), value) for name, value in data.items()]
+        else:
+            return
+        for name, value in children:
+            self._check_languages(source, value, f"{path}/{name}".lstrip("/"), languages)
 
     def _check_key_prefixes(self) -> None:
         """Answers are nested by their dotted keys for conditions, so no key may be a dotted

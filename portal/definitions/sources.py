@@ -44,7 +44,7 @@ class Said:
         return template % values
 
 
-def said(template: str, **params: Any) -> Said:
+def said(template: str, /, **params: Any) -> Said:
     """A fault's message (a keyword of message extraction: ``template`` is a message id)."""
     return Said(template, tuple(params.items()))
 

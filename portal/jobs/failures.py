@@ -1,8 +1,8 @@
 """The errors jobs raised: written when an attempt fails, read by the operators' page.
 
 A failed attempt's unit of work is rolled back; its failure is written in a unit of its own
-right after, by the worker (PostgreSQL) or by the portal's process (SQLite, in-process jobs).
-Flush only: the caller commits.
+right after (:func:`record_apart`), by the worker (PostgreSQL) or by the portal's process
+(SQLite, in-process jobs). The rest flushes only: the caller commits.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, select, text
 
 from portal.extensions import db
@@ -33,6 +34,25 @@ def record(
     db.session.add(failure)
     db.session.flush()
     return failure
+
+
+def record_apart(
+    task_name: str,
+    args: dict[str, Any],
+    error: BaseException,
+    *,
+    job_id: int | None = None,
+    attempt: int = 1,
+) -> None:
+    """Write a failed attempt's error and commit it, the attempt's own work having been
+    rolled back; a database that cannot take it leaves it to the log (the job's own error
+    is what its runner must go on with)."""
+    try:
+        record(task_name, args, error, job_id=job_id, attempt=attempt)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        current_app.logger.exception("could not record the failure of job %s", task_name)
 
 
 def latest_errors(job_ids: Iterable[int]) -> dict[int, str]:

@@ -68,15 +68,6 @@ def _ended(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop(_PENDING, None)
 
 
-def _record_failure(job: Deferred, error: Exception) -> None:
-    try:
-        failures.record(job.task_name, job.kwargs, error)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        current_app.logger.exception("could not record the failure of job %s", job.task_name)
-
-
 def run_committed() -> None:
     """Run the jobs whose transaction has committed: called by the unit of work (a request's
     or a command's) after its commit. Each in an app context of its own, so in a session of
@@ -90,6 +81,6 @@ def run_committed() -> None:
             except Exception as error:
                 db.session.rollback()
                 current_app.logger.exception("job %s %r failed", job.task_name, job.kwargs)
-                _record_failure(job, error)
+                failures.record_apart(job.task_name, job.kwargs, error)
                 continue
             run_committed()  # what the job deferred in its turn

@@ -24,8 +24,14 @@ FINISHED = ("succeeded", "failed", "cancelled", "aborted")
 #: The dead-letter list shows this many, the latest first.
 SHOWN_FAILURES = 200
 #: Argument names that say which object a job was about.
-SUBJECT_ARGUMENTS = ("case_id", "request_id", "certificate_id", "message_id", "hand_off_id")
-SUBJECT_ARGUMENTS += ("account_id",)
+SUBJECT_ARGUMENTS = (
+    "case_id",
+    "request_id",
+    "certificate_id",
+    "message_id",
+    "hand_off_id",
+    "account_id",
+)
 
 
 @dataclass(frozen=True)

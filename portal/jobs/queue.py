@@ -97,25 +97,14 @@ def _register(proc: procrastinate.App, app: Flask, task: Task) -> None:
                 with unit_of_work():
                     task.func(**kwargs)
             except Exception as error:
-                _record_failure(task, kwargs, error, context.job)
+                job = context.job
+                failures.record_apart(
+                    task.name, kwargs, error, job_id=job.id, attempt=job.attempts + 1
+                )
                 raise
 
     retry = procrastinate.RetryStrategy(max_attempts=task.max_attempts, exponential_wait=2)
     proc.task(name=task.name, retry=retry, pass_context=True)(run)
-
-
-def _record_failure(
-    task: Task, kwargs: dict[str, Any], error: Exception, job: procrastinate.jobs.Job
-) -> None:
-    """Write the attempt's error; a database that cannot take it leaves it to the log (the
-    job's own error is what procrastinate must see)."""
-    from portal.transactions import unit_of_work
-
-    try:
-        with unit_of_work():
-            failures.record(task.name, kwargs, error, job_id=job.id, attempt=job.attempts + 1)
-    except Exception:
-        logger.exception("could not record the failure of job %s (%s)", job.id, task.name)
 
 
 async def _retry_stalled(proc: procrastinate.App, seconds: float) -> list[int]:

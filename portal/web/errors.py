@@ -10,6 +10,11 @@ from werkzeug.exceptions import HTTPException
 from portal.extensions import db, login_manager
 from portal.web.security import apply_security_headers, forget_session_changes
 
+#: What the database raises when it did not answer or dropped the connection (a restart, a
+#: failover, no connection to be had), or refused this transaction for now (a deadlock, a
+#: serialization failure): the request may simply be sent again.
+UNAVAILABLE = (OperationalError, InterfaceError, PendingRollbackError)
+
 #: Seconds a browser or a client is asked to wait before sending again when the database
 #: does not answer (restarting, failing over, too busy to take a connection).
 RETRY_AFTER_SECONDS = 5
@@ -26,18 +31,9 @@ _LAST_RESORT = (
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_failed)
     app.register_error_handler(HTTPException, _http_error)
-    for unavailable in (OperationalError, InterfaceError, PendingRollbackError):
+    for unavailable in UNAVAILABLE:
         app.register_error_handler(unavailable, _database_unavailable)
     app.register_error_handler(Exception, _unexpected)
-
-
-def database_unavailable(error: BaseException | None) -> bool:
-    """The database did not answer or dropped the connection (a restart, a failover, no
-    connection to be had), or refused this transaction for now (a deadlock, a serialization
-    failure): the request may simply be sent again."""
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
-    return isinstance(error, OperationalError | InterfaceError | PendingRollbackError)
 
 
 def _csrf_failed(error: CSRFError) -> tuple[str, int]:
@@ -50,7 +46,9 @@ def _http_error(error: HTTPException) -> Response | HTTPException:
     if error.code >= 500:
         # A failed commit (after the view) arrives here as a 500 wrapping what the database
         # said.
-        if database_unavailable(getattr(error, "original_exception", None)):
+        said = getattr(error, "original_exception", None)
+        invalidated = isinstance(said, DBAPIError) and said.connection_invalidated
+        if invalidated or isinstance(said, UNAVAILABLE):
             return _database_unavailable(error)
         forget_session_changes()
     return _error_page(error.code)
