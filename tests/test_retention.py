@@ -15,6 +15,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select, text
 
+from portal import jobs
 from portal.audit.models import AccessPurpose, AccessRecord, AuditEntry
 from portal.audit.services import record_access
 from portal.casework.lifecycle import RequestStatus
@@ -26,6 +27,9 @@ from portal.journey.models import Attachment, Case, ProcedureRequest
 from portal.journey.services import attachment_path
 from portal.mailbox.models import Message
 from portal.retention import services as retention
+from portal.retention.tasks import RETENTION_TASK
+from portal.transactions import unit_of_work
+from tests.conftest import TEST_DATABASE_URL
 from tests.factories import (
     FACTORY_CODE,
     AttachmentFactory,
@@ -35,9 +39,23 @@ from tests.factories import (
     RoleFactory,
 )
 from tests.support.clerks import Clerk
+from tests.support.jobs import queued, subprocess_env
+from tests.support.jobs import run as run_portal
 from tests.support.people import login_as
 
 WORKFLOW_OF = {"moj.shussei": "birth", "moj.shibou": "death", "mic.tenshutsu": "moving"}
+
+
+def upload_dir_of(app: Flask) -> Path:
+    with app.app_context():
+        from portal.journey.services import upload_dir
+
+        return upload_dir()
+
+
+def certificate_dir_of(app: Flask) -> Path:
+    with app.app_context():
+        return storage.certificate_dir()
 
 
 def years_ago(years: float) -> datetime:
@@ -290,7 +308,6 @@ def test_a_case_followed_up_is_anonymised_not_deleted(app: Flask, runner) -> Non
 
 def test_the_nightly_run_is_a_periodic_job_at_0340_in_japan(app: Flask) -> None:
     from portal.jobs.queue import worker_app
-    from portal.retention.tasks import RETENTION_TASK
 
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         app = Flask(__name__)
@@ -300,6 +317,26 @@ def test_the_nightly_run_is_a_periodic_job_at_0340_in_japan(app: Flask) -> None:
         task.task.name: task.cron for task in proc.periodic_registry.periodic_tasks.values()
     }
     assert periodic[RETENTION_TASK] == "40 18 * * *"  # 18:40 UTC is 03:40 in Japan
+
+
+@pytest.mark.postgresql
+def test_a_worker_runs_the_retention_job(app: Flask, queue: None) -> None:
+    """What the nightly schedule defers (with the ``timestamp`` it was due at), a worker runs."""
+    with app.app_context():
+        case_id = decided_case("moj.shibou", 11).id
+        db.session.commit()
+        with unit_of_work():
+            jobs.defer(RETENTION_TASK, timestamp=1_700_000_000)
+    env = subprocess_env(
+        TEST_DATABASE_URL,
+        UPLOAD_DIR=str(upload_dir_of(app)),
+        CERTIFICATE_DIR=str(certificate_dir_of(app)),
+    )
+    result = run_portal(["worker", "--one-shot"], env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with app.app_context():
+        assert db.session.get(Case, case_id) is None
+        assert [job["status"] for job in queued()] == ["succeeded"]
 
 
 @pytest.mark.postgresql

@@ -204,8 +204,9 @@ def due_of(case: Case, now: datetime) -> Due | None:
     if add_years(last, years) > now:
         return None
     action = DELETE if all(r.action == DELETE for r in retentions) else ANONYMISE
-    if action == DELETE and any(f.anonymised_at is None for f in case.follow_ups):
-        # Deleting it would delete the cases that follow it up (their own retention runs).
+    if action == DELETE and case.follow_ups:
+        # Deleting it would delete the cases that follow it up (their own retention runs):
+        # once they are deleted, a later run deletes it.
         action = ANONYMISE
     return Due(case.id, action)
 
