@@ -216,6 +216,7 @@ def test_a_death_past_its_retention_is_deleted_and_its_certificate_still_answers
     assert client.get(f"/verify/{serial}?c=AAAA-AAAA").status_code == 404  # the code counts
     login_as(client, account_id)
     assert client.get(f"/cases/{case_id}/receipt").status_code == 404
+    assert client.get("/account/access-record").status_code == 200  # the record, unlinked
     # The municipality's chain (the access) and the portal's (the removal) both verify.
     assert "2 chain(s)" in audit_verified(runner)
 

@@ -38,11 +38,11 @@ from portal.journey import files
 from portal.journey.models import Attachment, Case, CaseStatus, ProcedureRequest
 from portal.journey.services import upload_dir
 from portal.mailbox.models import Message
+from portal.tenancy.management import PORTAL_CHAIN
 from portal.transactions import unit_of_work
 
 #: Cases handled per transaction: few enough to keep locks short, enough to be quick.
 BATCH_SIZE = 500
-AUDIT_CHAIN = "portal"
 ANONYMISE = "anonymise"
 DELETE = "delete"
 
@@ -129,7 +129,7 @@ def delete_drafts(cutoff: datetime, limit: int) -> int:
         return 0
     _remove(ids)
     audit.append(
-        AUDIT_CHAIN,
+        PORTAL_CHAIN,
         actor=None,
         action="retention.drafts_deleted",
         subject="cases",
@@ -251,7 +251,7 @@ def anonymise_cases(ids: list[int], now: datetime) -> None:
         .execution_options(synchronize_session=False)
     )
     audit.append(
-        AUDIT_CHAIN,
+        PORTAL_CHAIN,
         actor=None,
         action="retention.cases_anonymised",
         subject="cases",
@@ -267,7 +267,7 @@ def delete_cases(ids: list[int], now: datetime) -> None:
         return
     _remove(ids)
     audit.append(
-        AUDIT_CHAIN,
+        PORTAL_CHAIN,
         actor=None,
         action="retention.cases_deleted",
         subject="cases",
