@@ -342,8 +342,10 @@ def verify(
 ) -> Verified | Retired | None:
     """The issued certificate with this serial and code, or None, the same way and with the
     same work whether the serial is unknown, the code wrong or the certificate not issued.
-    A match is written into the holder's access record. A certificate of a removed case
-    answers as :class:`Retired` (its holder's data is gone: there is no record to write)."""
+    A match is written into the holder's access record. A serial not issued is looked up
+    among the retired certificates (one query more: serials are unguessable, so the time
+    says nothing of anyone's), and a match answers as :class:`Retired`, with no record to
+    write: its holder's data is gone."""
     found = db.session.scalar(
         select(Certificate).where(
             Certificate.serial == serial, Certificate.state == CertificateState.ISSUED
