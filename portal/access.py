@@ -268,9 +268,10 @@ def visible_requests(account: Account) -> Select[tuple[ProcedureRequest]]:
 
 
 def request_or_404(request_id: int) -> ProcedureRequest:
-    """A request, for the staff of its department."""
+    """A request, for the staff of its department; not one of an anonymised case, whose
+    personal data is gone (its figures stay in the KPIs)."""
     found = db.session.scalar(visible_requests(_account()).where(ProcedureRequest.id == request_id))
-    if found is None:
+    if found is None or found.case.anonymised_at is not None:
         abort(404)
     return found
 
@@ -345,8 +346,9 @@ def owns_case(account: Account) -> ColumnElement[bool]:
 
 
 def _filed_by(account_id: Any) -> ColumnElement[bool]:
-    """The owner rule itself, for an account id or a bound parameter standing for one."""
-    return Case.account_id == account_id
+    """The owner rule itself, for an account id or a bound parameter standing for one. An
+    anonymised case (its retention ended) is nobody's any more: its pages are 404s."""
+    return and_(Case.account_id == account_id, Case.anonymised_at.is_(None))
 
 
 def own_cases(account: Account) -> Select[tuple[Case]]:

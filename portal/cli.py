@@ -43,6 +43,7 @@ def init_app(app: Flask) -> None:
     from portal.certificates.signing_cli import signing_cli
     from portal.definitions.cli import definitions_cli
     from portal.mailbox.cli import mailbox_cli
+    from portal.retention.cli import retention_cli
 
     app.cli.add_command(staff_cli)
     app.cli.add_command(demo_cli)
@@ -50,6 +51,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(definitions_cli)
     app.cli.add_command(mailbox_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(retention_cli)
     app.cli.add_command(signing_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)

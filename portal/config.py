@@ -73,6 +73,8 @@ DEFAULTS: dict[str, Any] = {
     "STATUS_LIST_KEY_FILE": "",
     "STATUS_LIST_TTL": 300,
     "STATUS_LIST_SIZE": 131072,
+    #: Days a draft (a case never sent) is kept after it was last changed.
+    "DRAFT_RETENTION_DAYS": 90,
     "RATELIMIT_STORAGE_URI": "memory://",
     #: None: on, except in an app made for tests (which a test may switch on).
     "RATE_LIMITS_ENABLED": None,
@@ -130,6 +132,7 @@ INTEGER_SETTINGS = {
     "SMTP_PORT": (1, 65535),
     "STATUS_LIST_TTL": (60, 86400),
     "STATUS_LIST_SIZE": (16384, 1 << 24),
+    "DRAFT_RETENTION_DAYS": (1, 3650),
 }
 #: Limits every process shares (``limits``' storages with a moving window and a client we
 #: install); ``memory://`` counts per process, so N workers would allow N times the limit.
@@ -155,6 +158,12 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
     _rate_limits(config)
     if config["STATUS_LIST_SIZE"] % 8:
         raise UnsafeConfiguration("PORTAL_STATUS_LIST_SIZE: use a multiple of 8")
+    if config["DRAFT_RETENTION_DAYS"] < 1:
+        # Zero or fewer days would delete every draft, the one being filled in included.
+        raise UnsafeConfiguration(
+            f"PORTAL_DRAFT_RETENTION_DAYS: {config['DRAFT_RETENTION_DAYS']} is not a positive"
+            " number of days"
+        )
     production = config["ENV"] == "production"
     config["DEVELOPMENT_PROVIDER"] = not config["OIDC_DISCOVERY_URL"]
     config["SIGNING_KEY_DIR"] = config["SIGNING_KEY_DIR"] or str(instance_path / "signing")

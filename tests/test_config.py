@@ -250,3 +250,15 @@ def test_development_answers_for_any_host_unless_told() -> None:
     told = create_app({"TRUSTED_HOSTS": "localhost 127.0.0.1"})
     assert status_for_host(told, "localhost:5000") == 200
     assert status_for_host(told, "evil.example") == 400
+
+
+@pytest.mark.parametrize("days", [0, -5, "ninety", "1.5"])
+def test_the_draft_retention_must_be_a_positive_number_of_days(days: object) -> None:
+    """Everywhere, not only in production: zero days would delete the drafts being filled."""
+    with pytest.raises(UnsafeConfiguration, match="PORTAL_DRAFT_RETENTION_DAYS"):
+        create_app({"DRAFT_RETENTION_DAYS": days})
+
+
+def test_the_draft_retention_is_read_from_the_environment(monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setenv("PORTAL_DRAFT_RETENTION_DAYS", "30")
+    assert create_app({}).config["DRAFT_RETENTION_DAYS"] == 30

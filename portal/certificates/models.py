@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import Account
@@ -115,3 +115,34 @@ class Certificate(db.Model):
 
     def __repr__(self) -> str:
         return f"<Certificate {self.serial} {self.kind} {self.state.value}>"
+
+
+class RetiredCertificate(db.Model):
+    """A certificate whose case was removed at the end of its retention: what the verify
+    page still says about it (issued, by whom, when, revoked or not), and nothing about its
+    holder. The code's keyed hash stays, so only someone holding the paper learns this."""
+
+    __tablename__ = "retired_certificates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    serial: Mapped[str] = mapped_column(String(24), unique=True)
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(50))
+    #: The certificate's title in each language (``{"ja": ..., "en": ...}``), as the form
+    #: named it; empty for a receipt.
+    title: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"))
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departments.id", ondelete="SET NULL")
+    )
+    decision: Mapped[str] = mapped_column(String(20), default="")
+    issued_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    retired_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    municipality: Mapped[Municipality] = relationship(lazy="joined")
+    department: Mapped[Department | None] = relationship(lazy="joined")
+
+    @property
+    def is_receipt(self) -> bool:
+        return self.kind == RECEIPT_KIND

@@ -17,7 +17,8 @@ from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
 
-from sqlalchemy import select
+from flask_babel import gettext as _
+from sqlalchemy import delete, select
 
 from portal import jobs
 from portal.accounts.models import Account
@@ -25,9 +26,15 @@ from portal.audit import services as audit
 from portal.audit.models import AccessPurpose
 from portal.casework.lifecycle import RequestStatus
 from portal.certificates import codes, documents, signing, statuslist, storage
-from portal.certificates.models import RECEIPT_KIND, Certificate, CertificateState
+from portal.certificates.models import (
+    RECEIPT_KIND,
+    Certificate,
+    CertificateState,
+    RetiredCertificate,
+)
 from portal.certificates.statuslist_models import Status
 from portal.db import db
+from portal.definitions.model import Text
 from portal.japan.clock import utcnow
 from portal.journey.models import Case, ProcedureRequest
 from portal.mailbox.kinds import MessageKind
@@ -316,18 +323,39 @@ class Verified:
         return self.certificate.revoked_at
 
 
-def verify(serial: str, code: str, check: Check, pdf: bytes | None = None) -> Verified | None:
+@dataclass(frozen=True)
+class Retired:
+    """What the verify page shows of a genuine certificate whose case was removed at the
+    end of its retention: that it was issued, by whom and when; nothing of its holder."""
+
+    certificate: RetiredCertificate
+
+    @property
+    def title(self) -> str:
+        if self.certificate.is_receipt or not self.certificate.title:
+            return _("Submission receipt")
+        return str(Text.required(self.certificate.title))
+
+
+def verify(
+    serial: str, code: str, check: Check, pdf: bytes | None = None
+) -> Verified | Retired | None:
     """The issued certificate with this serial and code, or None, the same way and with the
     same work whether the serial is unknown, the code wrong or the certificate not issued.
-    A match is written into the holder's access record."""
+    A match is written into the holder's access record. A serial not issued is looked up
+    among the retired certificates (one query more: serials are unguessable, so the time
+    says nothing of anyone's), and a match answers as :class:`Retired`, with no record to
+    write: its holder's data is gone."""
     found = db.session.scalar(
         select(Certificate).where(
             Certificate.serial == serial, Certificate.state == CertificateState.ISSUED
         )
     )
-    stored_hash = found.code_hash if found is not None and found.code_hash else None
+    if found is None:
+        return _retired(serial, code)
+    stored_hash = found.code_hash if found.code_hash else None
     matches = codes.code_matches(code, stored_hash or _NO_CERTIFICATE_HASH)
-    if found is None or not matches:
+    if not matches:
         return None
     file_matches = signature = None
     if pdf is not None:
@@ -345,6 +373,59 @@ def verify(serial: str, code: str, check: Check, pdf: bytes | None = None) -> Ve
         request=request,
     )
     return Verified(found, file_matches, signature)
+
+
+def _retired(serial: str, code: str) -> Retired | None:
+    retired = db.session.scalar(
+        select(RetiredCertificate).where(RetiredCertificate.serial == serial)
+    )
+    stored_hash = retired.code_hash if retired is not None and retired.code_hash else None
+    if not codes.code_matches(code, stored_hash or _NO_CERTIFICATE_HASH) or retired is None:
+        return None
+    return Retired(retired)
+
+
+def retire_of_cases(case_ids: list[int]) -> list[str]:
+    """Replace the certificates of these cases, whose retention ended, by rows that keep
+    what the verify page says of them (see :class:`RetiredCertificate`); the storage names
+    of their files, for the caller to delete once the change is committed. Flush only."""
+    certificates = list(
+        db.session.scalars(select(Certificate).where(Certificate.case_id.in_(case_ids)))
+    )
+    files = [c.storage_name for c in certificates if c.storage_name]
+    retired_at = utcnow()
+    for certificate in certificates:
+        if certificate.is_issued:
+            db.session.add(
+                RetiredCertificate(
+                    serial=certificate.serial,
+                    code_hash=certificate.code_hash,
+                    kind=certificate.kind,
+                    title=_title_texts(certificate),
+                    municipality_id=certificate.municipality_id,
+                    department_id=certificate.department_id,
+                    decision=certificate.decision,
+                    issued_at=certificate.issued_at,
+                    revoked_at=certificate.revoked_at,
+                    retired_at=retired_at,
+                )
+            )
+    if certificates:
+        db.session.execute(delete(Certificate).where(Certificate.case_id.in_(case_ids)))
+    db.session.flush()
+    return files
+
+
+def _title_texts(certificate: Certificate) -> dict[str, str]:
+    """The certificate's title in every language its form gives, for a retired row."""
+    if certificate.request is None:
+        return {}
+    form = certificate.request.form_definition
+    text = form.certificate_title or form.title
+    texts = {"ja": text.ja, **dict(text.others)}
+    if text.en:
+        texts["en"] = text.en
+    return texts
 
 
 def masked_name(name: str) -> str:

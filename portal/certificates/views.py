@@ -130,7 +130,17 @@ def verify_link(serial: str) -> str | tuple[str, int]:
     return _result(form, services.verify(typed_serial, typed_code, Check.QR))
 
 
-def _result(form: VerifyForm, result: services.Verified | None) -> str | tuple[str, int]:
+def _result(
+    form: VerifyForm, result: services.Verified | services.Retired | None
+) -> str | tuple[str, int]:
+    if isinstance(result, services.Retired):
+        return render_template(
+            "certificates/verify.html",
+            form=form,
+            another=VerifyForm(formdata=None),
+            retired=result,
+            checked=True,
+        )
     page = render_template(
         "certificates/verify.html",
         form=form,

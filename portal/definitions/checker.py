@@ -126,6 +126,11 @@ TYPE_NAMES: Final = MappingProxyType(
 )
 
 
+#: The longest retention a form may give: a closed family register (除籍簿) is kept 150
+#: years (戸籍法施行規則 第5条), longer than any other record of a resident.
+MAX_RETENTION_YEARS: Final = 150
+
+
 #: A text or a list left empty (the editor says so in its own words beside the input).
 EMPTY: Final = said("must not be empty")
 
@@ -372,6 +377,18 @@ class _Checker:
         if "visit" in data and "counter_visit" not in data:
             self._add(
                 source, "visit", said("a form that requires a visit says why in counter_visit")
+            )
+        years = (data.get("retention") or {}).get("years")
+        if isinstance(years, int) and years > MAX_RETENTION_YEARS:
+            self._add(
+                source,
+                "retention/years",
+                said(
+                    "a retention of %(years)d years is longer than any record is kept"
+                    " (at most %(most)d)",
+                    years=years,
+                    most=MAX_RETENTION_YEARS,
+                ),
             )
         template = (data.get("certificate") or {}).get("template")
         if template is not None and not (CERTIFICATE_TEMPLATES / f"{template}.html").is_file():

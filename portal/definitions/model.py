@@ -134,6 +134,8 @@ class Form:
     certificate_issued_on: tuple[str, ...] = ()
     #: Clerks who must approve it: 2 for four eyes (a second, different clerk).
     approvals: int = 1
+    #: How long a decided case is kept after its last decision; None: kept.
+    retention: Retention | None = None
 
     def fields(self) -> Iterator[Field]:
         for section in self.sections:
@@ -146,6 +148,15 @@ class Form:
         optional. Made once per definition, like the definition itself, so that the page's
         form class (cached by the identity of its fields) is made once too."""
         return {f.key: replace(f, required=True) for f in self.attachments}
+
+
+@dataclass(frozen=True)
+class Retention:
+    """A form's retention: ``years`` after a case's last decision, then ``action``
+    (``anonymise``: personal data removed, the case kept for the figures; ``delete``)."""
+
+    years: int
+    action: str
 
 
 @dataclass(frozen=True)
@@ -291,6 +302,9 @@ def build_form(data: Mapping[str, Any], vocabulary: Mapping[str, Item]) -> Form:
         if certificate.get("template")
         else (),
         approvals=int(data.get("approvals", 1)),
+        retention=Retention(int(retention["years"]), retention["action"])
+        if (retention := data.get("retention"))
+        else None,
         sections=tuple(
             Section(
                 id=s["id"],

@@ -28,6 +28,7 @@ TASK_MODULES = (
     "portal.casework.tasks",
     "portal.notifications.tasks",
     "portal.certificates.tasks",
+    "portal.retention.tasks",
 )
 
 

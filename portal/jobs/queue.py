@@ -104,7 +104,9 @@ def _register(proc: procrastinate.App, app: Flask, task: Task) -> None:
                 raise
 
     retry = procrastinate.RetryStrategy(max_attempts=task.max_attempts, exponential_wait=2)
-    proc.task(name=task.name, retry=retry, pass_context=True)(run)
+    registered = proc.task(name=task.name, retry=retry, pass_context=True)(run)
+    if task.cron is not None:
+        proc.periodic(cron=task.cron, periodic_id=task.name)(registered)
 
 
 async def _retry_stalled(proc: procrastinate.App, seconds: float) -> list[int]:

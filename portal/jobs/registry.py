@@ -18,13 +18,17 @@ class Task:
     func: Callable[..., Any]
     #: Attempts in all; between them a worker waits 2, 4, 8, ... seconds (doubling).
     max_attempts: int = 12
+    #: A cron schedule (read in UTC) on which the workers defer it themselves, with the
+    #: ``timestamp`` it was due at; None: only deferred by the portal.
+    cron: str | None = None
 
 
 TASKS: dict[str, Task] = {}
 
 
-def task(*, name: str, max_attempts: int = 12) -> Callable[[F], F]:
-    """Register ``func`` as the task ``name``: ``@jobs.task(name="mailbox.send_email")``.
+def task(*, name: str, max_attempts: int = 12, cron: str | None = None) -> Callable[[F], F]:
+    """Register ``func`` as the task ``name``: ``@jobs.task(name="mailbox.send_email")``;
+    with ``cron`` the workers also run it on that schedule (in UTC).
 
     A task takes JSON keyword arguments (ids, not objects: the row may have changed by the time
     it runs), runs as one unit of work and must be idempotent: it may run again after a worker
@@ -35,7 +39,7 @@ def task(*, name: str, max_attempts: int = 12) -> Callable[[F], F]:
         known = TASKS.get(name)
         if known is not None and known.func.__qualname__ != func.__qualname__:
             raise ValueError(f"task {name!r} is already {known.func.__qualname__}")
-        TASKS[name] = Task(name, func, max_attempts)
+        TASKS[name] = Task(name, func, max_attempts, cron)
         return func
 
     return register

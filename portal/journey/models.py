@@ -37,6 +37,8 @@ class Case(db.Model):
 
     __tablename__ = "cases"
     __table_args__ = (
+        #: Drafts untouched for longer than their retention, found without reading the rest.
+        Index("ix_cases_status_updated_at", "status", "updated_at"),
         UniqueConstraint("follows_case_id", "follow_up_form"),
         CheckConstraint(
             "(follows_case_id IS NULL) = (follow_up_form IS NULL)", name="follow_up_names_its_form"
@@ -44,7 +46,8 @@ class Case(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(
+    #: The filer; None once the case is anonymised (see ``anonymised_at``).
+    account_id: Mapped[int | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
     snapshot_id: Mapped[int] = mapped_column(ForeignKey("definition_snapshots.id"))
@@ -74,8 +77,11 @@ class Case(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None]
+    #: When its forms' retention ran out and its personal data was removed: the case stays
+    #: for the figures, and no page shows it any more (see ``portal.retention``).
+    anonymised_at: Mapped[datetime | None]
 
-    account: Mapped[Account] = relationship()
+    account: Mapped[Account | None] = relationship()
     snapshot: Mapped[DefinitionSnapshot] = relationship()
     requests: Mapped[list[ProcedureRequest]] = relationship(
         back_populates="case", order_by="ProcedureRequest.id", cascade="all, delete-orphan"

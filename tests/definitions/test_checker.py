@@ -381,6 +381,27 @@ FAULTS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "workflows/moving.yaml:hand_off/to: the form is handed to its own municipality",
     ),
     (
+        "a retention longer than any record is kept",
+        lambda d: _form(d).update(retention={"years": 200, "action": "anonymise"}),
+        "forms/mic/tenshutsu.yaml:retention/years: a retention of 200 years is longer than"
+        " any record is kept (at most 150)",
+    ),
+    (
+        "a retention of no years",
+        lambda d: _form(d).update(retention={"years": 0, "action": "delete"}),
+        "forms/mic/tenshutsu.yaml:retention/years: must be 1 or more",
+    ),
+    (
+        "a retention that neither anonymises nor deletes",
+        lambda d: _form(d).update(retention={"years": 5, "action": "archive"}),
+        "forms/mic/tenshutsu.yaml:retention/action: 'archive' is not one of: 'anonymise', 'delete'",
+    ),
+    (
+        "a retention without its action",
+        lambda d: _form(d).update(retention={"years": 5}),
+        "forms/mic/tenshutsu.yaml:retention: 'action' is required here",
+    ),
+    (
         "a visit required without saying why",
         lambda d: (_form(d).pop("counter_visit", None), _form(d).update(visit="required")),
         "forms/mic/tenshutsu.yaml:visit: a form that requires a visit says why in counter_visit",
