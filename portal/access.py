@@ -18,6 +18,7 @@ from typing import Any, ParamSpec, TypeVar
 from flask import Flask, abort, current_app, g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import ColumnElement, Select, and_, bindparam, select
+from sqlalchemy.orm import aliased
 
 from portal.accounts.models import Account, Role, StaffRole
 from portal.audit.models import AccessRecord
@@ -260,18 +261,22 @@ def _worked_departments(account: Account) -> Select[tuple[int]]:
 
 
 def visible_requests(account: Account) -> Select[tuple[ProcedureRequest]]:
-    """The requests an account may open as staff: those of the departments it works in,
-    for queue pages to narrow (``.where``, ``.order_by``)."""
+    """The requests an account may open as staff: those of the departments it works in, for
+    queue pages to narrow (``.where``, ``.order_by``); never one of an anonymised case, whose
+    personal data is gone (its figures stay in the KPIs, which count without this)."""
+    case = aliased(Case)  # a queue joins Case itself: this one must not correlate with it
+    anonymised = select(case.id).where(
+        case.id == ProcedureRequest.case_id, case.anonymised_at.is_not(None)
+    )
     return select(ProcedureRequest).where(
-        ProcedureRequest.department_id.in_(_worked_departments(account))
+        ProcedureRequest.department_id.in_(_worked_departments(account)), ~anonymised.exists()
     )
 
 
 def request_or_404(request_id: int) -> ProcedureRequest:
-    """A request, for the staff of its department; not one of an anonymised case, whose
-    personal data is gone (its figures stay in the KPIs)."""
+    """A request, for the staff of its department."""
     found = db.session.scalar(visible_requests(_account()).where(ProcedureRequest.id == request_id))
-    if found is None or found.case.anonymised_at is not None:
+    if found is None:
         abort(404)
     return found
 

@@ -144,9 +144,11 @@ def test_a_birth_past_its_retention_is_anonymised(app: Flask, runner, client) ->
         MessageFactory(account=case.account, case=case)
         serial = db.session.scalars(select(Certificate.serial)).one()
         case_id, request_id, account_id = case.id, case.requests[0].id, case.account_id
-        clerk_id = clerk.account_id
-        paths = files_of(case_id)
+        clerk_id, department_id = clerk.account_id, case.requests[0].department_id
+        receipt, paths = case.receipt_number, files_of(case_id)
         db.session.commit()
+    queue = f"/staff/departments/{department_id}?state=approved"
+    assert receipt in Clerk(app, clerk_id).client.get(queue).text
 
     assert "decided cases anonymised: 1" in run(runner)
 
@@ -166,6 +168,7 @@ def test_a_birth_past_its_retention_is_anonymised(app: Flask, runner, client) ->
     assert client.get(f"/cases/{case_id}/receipt").status_code == 404
     assert client.get(f"/cases/{case_id}").status_code == 404
     assert Clerk(app, clerk_id).open(request_id).status_code == 404
+    assert receipt not in Clerk(app, clerk_id).client.get(queue).text  # nor listed in the queue
     verify = app.test_client().get(f"/verify/{serial}?c={FACTORY_CODE}")  # anyone, signed out
     assert verify.status_code == 200
     assert "発行済み（保有者の情報は" in verify.text  # the status, in the visitor's language
