@@ -1,5 +1,6 @@
 """A PostgreSQL server of a test's own, on a free loopback port: one it may stop, restart or
-break without touching the machine's server that the rest of the suite (and CI) uses."""
+break without touching the machine's server that the rest of the suite (and CI) uses; and
+its streaming standby (``standby()``: ``pg_basebackup -R`` on another port)."""
 
 from __future__ import annotations
 
@@ -65,10 +66,36 @@ class ScratchPostgres:
         )
         return self
 
+    def standby(self) -> ScratchPostgres:
+        """A hot standby of this running server, streaming from it (not started yet): a base
+        backup with its ``standby.signal`` and ``primary_conninfo`` (``-R``)."""
+        replica = ScratchPostgres()
+        if os.geteuid() == 0:
+            shutil.chown(replica.root, "postgres")
+        self._run(
+            str(BIN / "pg_basebackup"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-D",
+            str(replica.data),
+            "-R",
+            "-X",
+            "stream",
+            "--no-sync",
+            "--checkpoint=fast",
+            timeout=120,
+        )
+        return replica
+
     def start(self) -> None:
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off"
+            "-c synchronous_commit=off -c full_page_writes=off -c wal_level=replica "
+            "-c max_wal_senders=5 -c hot_standby=on"
         )
         self._run(
             str(BIN / "pg_ctl"),
