@@ -250,3 +250,43 @@ def test_development_answers_for_any_host_unless_told() -> None:
     told = create_app({"TRUSTED_HOSTS": "localhost 127.0.0.1"})
     assert status_for_host(told, "localhost:5000") == 200
     assert status_for_host(told, "evil.example") == 400
+
+
+@pytest.mark.parametrize(
+    ("override", "named_setting"),
+    [
+        ({"REPLICA_DATABASE_URL": "sqlite:////var/lib/replica.sqlite3"}, "REPLICA_DATABASE_URL"),
+        ({"REPLICA_DATABASE_URL": SAFE_PRODUCTION["DATABASE_URL"]}, "REPLICA_DATABASE_URL"),
+        ({"DATABASE_POOLER": "statement"}, "PORTAL_DATABASE_POOLER"),
+    ],
+)
+def test_a_replica_or_pooler_that_cannot_work_is_refused(
+    override: dict[str, str], named_setting: str
+) -> None:
+    with pytest.raises(UnsafeConfiguration, match=named_setting):
+        create_app({**SAFE_PRODUCTION, **override})
+
+
+def test_sqlite_has_neither_replica_nor_pooler() -> None:
+    for override in (
+        {"REPLICA_DATABASE_URL": "postgresql://portal@db-replica.internal/portal"},
+        {"DATABASE_POOLER": "transaction"},
+    ):
+        with pytest.raises(UnsafeConfiguration, match="PORTAL_(REPLICA_)?DATABASE_"):
+            create_app(override)
+
+
+def test_a_replica_and_a_transaction_pooler_are_taken() -> None:
+    app = create_app(
+        {
+            **SAFE_PRODUCTION,
+            "REPLICA_DATABASE_URL": "postgres://portal@db-replica.internal/portal",
+            "DATABASE_POOLER": "Transaction",
+        }
+    )
+    assert app.config["REPLICA_SQLALCHEMY_DATABASE_URI"] == (
+        "postgresql+psycopg://portal@db-replica.internal/portal"
+    )
+    assert app.config["DATABASE_POOLER"] == "transaction"
+    # psycopg never prepares a statement: the next transaction may be on another connection.
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] == {"prepare_threshold": None}
