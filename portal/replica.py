@@ -205,11 +205,14 @@ def _choose() -> Reading:
         replica.down_until = time.monotonic() + RETRY_AFTER_SECONDS
         logger.warning("PORTAL_REPLICA_DATABASE_URL is not a standby: reading from the primary")
         return Reading(None, "primary")
-    needed = session.get(LSN_KEY)
-    if isinstance(needed, str) and position(replayed) < position(needed):
+    chosen = Reading(replica.engine, f"replica:{port}")
+    # A browser that never wrote has nothing to wait for, and its session is left as it is.
+    if LSN_KEY not in session:
+        return chosen
+    if position(replayed) < position(session[LSN_KEY]):
         return Reading(None, "primary")
-    session.pop(LSN_KEY, None)  # replayed: the replica sees this browser's writes
-    return Reading(replica.engine, f"replica:{port}")
+    del session[LSN_KEY]  # replayed: the replica sees this browser's writes from now on
+    return chosen
 
 
 def position(lsn: str) -> int:

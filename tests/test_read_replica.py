@@ -28,7 +28,7 @@ from portal.casework.lifecycle import RequestStatus
 from portal.extensions import db
 from portal.japan.clock import today_in_japan
 from portal.journey.models import ProcedureRequest
-from portal.replica import READ_FROM_HEADER, WriteInReadOnlyView, reads_from_replica
+from portal.replica import LSN_KEY, READ_FROM_HEADER, WriteInReadOnlyView, reads_from_replica
 from portal.tenancy.models import Department
 from tests.conftest import CLIENT_SECRET, TEST_DATABASE_URL, Provider
 from tests.factories import (
@@ -224,11 +224,17 @@ def test_read_only_pages_answer_from_the_replica_and_a_clerks_claim_from_the_pri
         assert "KPIs of Oldtown" in text(dashboard.text)
         verify = world.app.test_client().get("/verify")
         assert verify.status_code == 200 and verify.headers[READ_FROM_HEADER] == standby
+        # A page for anyone sets no cookie (it stays cacheable).
+        open_data = world.app.test_client().get("/open-data/kpis.json")
+        assert open_data.status_code == 200 and open_data.headers[READ_FROM_HEADER] == standby
+        assert "Set-Cookie" not in open_data.headers
 
         # The clerk's own claim, on the primary; the queue they come back to reads the primary
         # while the replica has not replayed it.
         claimed = clerk.post(f"{queue}/claim-next", data={"csrf_token": csrf_token(page.text)})
         assert claimed.headers["Location"] == f"/staff/requests/{sooner}"
+        with clerk.session_transaction() as cookie:
+            assert LSN_KEY in cookie
         after = clerk.get(queue)
         assert after.headers[READ_FROM_HEADER] == "primary"
         assert _rows(after.text) == [sooner, world.request_id]
@@ -241,6 +247,8 @@ def test_read_only_pages_answer_from_the_replica_and_a_clerks_claim_from_the_pri
     again = clerk.get(queue)
     assert again.headers[READ_FROM_HEADER] == standby
     assert _rows(again.text) == [sooner, world.request_id]
+    with clerk.session_transaction() as cookie:
+        assert LSN_KEY not in cookie  # replayed: nothing left to wait for
     assert "KPIs of Newtown" in text(admin.get(kpis).text)
     with world.app.app_context():
         held = db.session.get(ProcedureRequest, sooner)
