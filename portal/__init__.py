@@ -58,7 +58,7 @@ class RowId(IntegerConverter):
 
 
 def _init_extensions(app: Flask) -> None:
-    from portal import access, cli, jobs, transactions
+    from portal import access, cli, jobs, replica, transactions
     from portal.auth import oidc, sessions
     from portal.certificates import statuslist_keys
     from portal.extensions import babel, csrf, db, login_manager, migrate
@@ -80,7 +80,9 @@ def _init_extensions(app: Flask) -> None:
     oidc.init_app(app)
     sessions.init_app(app)
     # After-request functions run last registered first: the security headers are set before
-    # the commit, so a response whose commit fails still carries them.
+    # the commit, so a response whose commit fails still carries them; the replica's note of
+    # the primary's WAL position is taken after it.
+    replica.init_app(app)
     transactions.init_app(app)
     security.init_app(app)
     templating.init_app(app)

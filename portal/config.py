@@ -33,6 +33,11 @@ DEFAULTS: dict[str, Any] = {
     "PSEUDONYM_KEY": "",
     "BASE_URL": "",
     "DATABASE_URL": "",
+    #: A streaming replica the read-only pages may read from (portal/replica.py).
+    "REPLICA_DATABASE_URL": "",
+    #: "transaction": DATABASE_URL is a pgbouncer in transaction mode (no prepared
+    #: statements); the workers, which LISTEN, connect to PostgreSQL itself.
+    "DATABASE_POOLER": "",
     "OIDC_DISCOVERY_URL": "",
     "OIDC_CLIENT_ID": "",
     "OIDC_CLIENT_SECRET": "",
@@ -96,6 +101,8 @@ STRING_SETTINGS = (
     "PSEUDONYM_KEY",
     "BASE_URL",
     "DATABASE_URL",
+    "REPLICA_DATABASE_URL",
+    "DATABASE_POOLER",
     "OIDC_DISCOVERY_URL",
     "OIDC_CLIENT_ID",
     "OIDC_CLIENT_SECRET",
@@ -180,19 +187,52 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
     if not config["STAFF_OIDC_DISCOVERY_URL"]:
         for name in ("DISCOVERY_URL", "CLIENT_ID", "CLIENT_SECRET", "ACR"):
             config[f"STAFF_OIDC_{name}"] = config[f"OIDC_{name}"]
-    database_url = config["DATABASE_URL"] or f"sqlite:///{instance_path / 'portal.sqlite3'}"
-    config["SQLALCHEMY_DATABASE_URI"] = _sqlalchemy_url(database_url)
-    if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        # A connection the server dropped (a restart, a failover) is found out when it is
-        # taken from the pool, and replaced, instead of failing the request that took it.
-        options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-        options.setdefault("pool_pre_ping", True)
-        config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    _databases(config, instance_path)
     for prefix in COOKIE_PREFIXES:
         config[prefix + "SECURE"] = config[prefix + "SECURE"] or production
     config["PREFERRED_URL_SCHEME"] = "https" if production else "http"
     config["TRUSTED_HOSTS"] = _trusted_hosts(config, production)
     config["MAX_FORM_MEMORY_SIZE"] = config["FORM_MAX_BYTES"]
+
+
+#: What PORTAL_DATABASE_POOLER may say: nothing (PostgreSQL itself, or a pooler in session
+#: mode), or "transaction" (pgbouncer's pool_mode=transaction).
+POOLERS = ("", "transaction")
+
+
+def _databases(config: dict[str, Any], instance_path: Path) -> None:
+    """The primary's URL and engine options; the replica's URL (both PostgreSQL, or none)."""
+    database_url = config["DATABASE_URL"] or f"sqlite:///{instance_path / 'portal.sqlite3'}"
+    config["SQLALCHEMY_DATABASE_URI"] = _sqlalchemy_url(database_url)
+    on_postgresql = config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+    replica = _sqlalchemy_url(config["REPLICA_DATABASE_URL"])
+    if replica and not (on_postgresql and replica.startswith("postgresql")):
+        raise UnsafeConfiguration(
+            "PORTAL_REPLICA_DATABASE_URL: a PostgreSQL standby of PORTAL_DATABASE_URL's "
+            "PostgreSQL (postgresql://...), or nothing"
+        )
+    if replica and replica == config["SQLALCHEMY_DATABASE_URI"]:
+        raise UnsafeConfiguration(
+            "PORTAL_REPLICA_DATABASE_URL: that is PORTAL_DATABASE_URL; name the standby"
+        )
+    config["REPLICA_SQLALCHEMY_DATABASE_URI"] = replica
+    pooler = config["DATABASE_POOLER"].strip().lower()
+    if pooler not in POOLERS or (pooler and not on_postgresql):
+        raise UnsafeConfiguration(
+            "PORTAL_DATABASE_POOLER: 'transaction' for a pgbouncer in transaction mode in front "
+            "of PostgreSQL, or nothing"
+        )
+    config["DATABASE_POOLER"] = pooler
+    if on_postgresql:
+        # A connection the server dropped (a restart, a failover) is found out when it is
+        # taken from the pool, and replaced, instead of failing the request that took it.
+        options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.setdefault("pool_pre_ping", True)
+        if pooler == "transaction":
+            # Each transaction may run on another server connection: a statement psycopg
+            # prepared on one is unknown on the next. Never prepare.
+            options["connect_args"] = {**options.get("connect_args", {}), "prepare_threshold": None}
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _trusted_hosts(config: dict[str, Any], production: bool) -> list[str] | None:

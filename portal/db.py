@@ -18,6 +18,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 from portal.japan.clock import utcnow
+from portal.replica import RoutingSession
 
 #: utcnow: the models' defaults, from the clock.
 __all__ = [
@@ -76,7 +77,8 @@ class Base(DeclarativeBase):
     )
 
 
-db = SQLAlchemy(model_class=Base)
+#: Its session sends a read-only view's reads to the replica, if any (portal/replica.py).
+db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
 
 
 #: The largest id a row can have (PostgreSQL's integer): an id from a URL or a form beyond it

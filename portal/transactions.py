@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, ExecutionContext
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, SessionTransaction
 
+from portal import replica
 from portal.accounts.models import Account
 from portal.auth import sessions
 from portal.db import READING_METHODS
@@ -41,8 +42,10 @@ def init_app(app: Flask) -> None:
         engine = db.engine
     if engine.dialect.name == "postgresql":
         event.listen(db.session, "after_begin", _reads_begin_nothing)
-        event.listen(engine, "before_cursor_execute", _begin_before_anything_but_a_read)
-        event.listen(engine.pool, "checkout", _transactions_again)
+        # The replica's connections too: its reads go without BEGIN alike.
+        for each in filter(None, (engine, replica.engine(app))):
+            event.listen(each, "before_cursor_execute", _begin_before_anything_but_a_read)
+            event.listen(each.pool, "checkout", _transactions_again)
 
 
 def _reads_begin_nothing(

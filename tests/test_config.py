@@ -262,3 +262,43 @@ def test_the_draft_retention_must_be_a_positive_number_of_days(days: object) -> 
 def test_the_draft_retention_is_read_from_the_environment(monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setenv("PORTAL_DRAFT_RETENTION_DAYS", "30")
     assert create_app({}).config["DRAFT_RETENTION_DAYS"] == 30
+
+
+@pytest.mark.parametrize(
+    ("override", "named_setting"),
+    [
+        ({"REPLICA_DATABASE_URL": "sqlite:////var/lib/replica.sqlite3"}, "REPLICA_DATABASE_URL"),
+        ({"REPLICA_DATABASE_URL": SAFE_PRODUCTION["DATABASE_URL"]}, "REPLICA_DATABASE_URL"),
+        ({"DATABASE_POOLER": "statement"}, "PORTAL_DATABASE_POOLER"),
+    ],
+)
+def test_a_replica_or_pooler_that_cannot_work_is_refused(
+    override: dict[str, str], named_setting: str
+) -> None:
+    with pytest.raises(UnsafeConfiguration, match=named_setting):
+        create_app({**SAFE_PRODUCTION, **override})
+
+
+def test_sqlite_has_neither_replica_nor_pooler() -> None:
+    for override in (
+        {"REPLICA_DATABASE_URL": "postgresql://portal@db-replica.internal/portal"},
+        {"DATABASE_POOLER": "transaction"},
+    ):
+        with pytest.raises(UnsafeConfiguration, match="PORTAL_(REPLICA_)?DATABASE_"):
+            create_app(override)
+
+
+def test_a_replica_and_a_transaction_pooler_are_taken() -> None:
+    app = create_app(
+        {
+            **SAFE_PRODUCTION,
+            "REPLICA_DATABASE_URL": "postgres://portal@db-replica.internal/portal",
+            "DATABASE_POOLER": "Transaction",
+        }
+    )
+    assert app.config["REPLICA_SQLALCHEMY_DATABASE_URI"] == (
+        "postgresql+psycopg://portal@db-replica.internal/portal"
+    )
+    assert app.config["DATABASE_POOLER"] == "transaction"
+    # psycopg never prepares a statement: the next transaction may be on another connection.
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] == {"prepare_threshold": None}

@@ -18,6 +18,7 @@ from portal.certificates.forms import RevokeForm, VerifyForm
 from portal.certificates.models import Certificate
 from portal.certificates.services import Check
 from portal.extensions import limits
+from portal.replica import reads_from_replica
 from portal.web.forms import ConfirmForm
 
 bp = Blueprint("certificates", __name__)
@@ -101,6 +102,7 @@ def _request_page(certificate: Certificate) -> str:
 @bp.route("/verify", methods=["GET", "POST"])
 @access.requires(access.ANYONE)
 @limits.verify
+@reads_from_replica  # the GET only; a POST writes the holder's access record
 def verify() -> str | tuple[str, int]:
     """Serial and code as typed (and optionally the PDF): the certificate's status."""
     form = VerifyForm()

@@ -19,6 +19,16 @@ def _postgresql_only() -> None:
         )
 
 
+def _connected_directly() -> None:
+    """A worker LISTENs for new jobs, and a LISTEN lasts as long as its session: through a
+    pooler in transaction mode it would hear nothing (or another client's connection would)."""
+    if current_app.config["DATABASE_POOLER"] == "transaction":
+        raise click.UsageError(
+            "a worker LISTENs, which pgbouncer's transaction mode cannot carry: run it with "
+            "PORTAL_DATABASE_URL naming PostgreSQL itself, and without PORTAL_DATABASE_POOLER"
+        )
+
+
 @click.command("worker")
 @click.option("--one-shot", is_flag=True, help="Stop once no job is ready (for cron or tests).")
 @click.option("--concurrency", default=1, show_default=True, help="Jobs run at once.")
@@ -32,6 +42,7 @@ def _postgresql_only() -> None:
 def worker_command(one_shot: bool, concurrency: int, heartbeat_seconds: float) -> None:
     """Run the portal's background jobs (procrastinate's worker, with the app context)."""
     _postgresql_only()
+    _connected_directly()
     queue.run_worker(
         current_app._get_current_object(),  # type: ignore[attr-defined]
         one_shot=one_shot,

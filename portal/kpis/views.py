@@ -14,6 +14,7 @@ from portal.kpis.chart import BarChart
 from portal.kpis.forms import PeriodForm, PortalPeriodForm, selector_args
 from portal.kpis.period import Period
 from portal.kpis.presenter import life_event_chart, number
+from portal.replica import reads_from_replica
 from portal.tenancy.models import Municipality
 from portal.web.security import publicly_cacheable
 
@@ -25,6 +26,7 @@ OPEN_DATA_MAX_AGE = 24 * 3600
 
 @bp.get("/admin/kpis")
 @access.requires(access.PORTAL_ADMIN)
+@reads_from_replica
 def portal() -> Response | tuple[str, int] | str:
     access.portal_admin_or_404()
     form = _portal_form()
@@ -36,6 +38,7 @@ def portal() -> Response | tuple[str, int] | str:
 
 @bp.get("/admin/kpis.csv")
 @access.requires(access.PORTAL_ADMIN)
+@reads_from_replica
 def portal_csv() -> Response | tuple[str, int]:
     access.portal_admin_or_404()
     form = _portal_form()
@@ -46,6 +49,7 @@ def portal_csv() -> Response | tuple[str, int]:
 
 @bp.get("/admin/municipalities/<int:municipality_id>/kpis")
 @access.requires(access.MUNICIPALITY_ADMIN)
+@reads_from_replica
 def municipality(municipality_id: int) -> tuple[str, int] | str:
     found = access.municipality_or_404(municipality_id)
     form = PeriodForm(selector_args(request.args), today_in_japan())
@@ -57,6 +61,7 @@ def municipality(municipality_id: int) -> tuple[str, int] | str:
 
 @bp.get("/admin/municipalities/<int:municipality_id>/kpis.csv")
 @access.requires(access.MUNICIPALITY_ADMIN)
+@reads_from_replica
 def municipality_csv(municipality_id: int) -> Response | tuple[str, int]:
     found = access.municipality_or_404(municipality_id)
     form = PeriodForm(selector_args(request.args), today_in_japan())
@@ -68,6 +73,7 @@ def municipality_csv(municipality_id: int) -> Response | tuple[str, int]:
 @bp.get("/open-data/kpis.json")
 @access.requires(access.ANYONE)
 @publicly_cacheable
+@reads_from_replica
 def open_data_json() -> Response:
     """Counts per municipality, life event and month; small cells suppressed. No sign-in."""
     period = queries.open_data_period(today_in_japan())
@@ -78,6 +84,7 @@ def open_data_json() -> Response:
 @bp.get("/open-data/kpis.csv")
 @access.requires(access.ANYONE)
 @publicly_cacheable
+@reads_from_replica
 def open_data_csv() -> Response:
     period = queries.open_data_period(today_in_japan())
     body = downloads.open_data_csv(queries.open_data(period))

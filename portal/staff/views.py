@@ -18,6 +18,7 @@ from portal.casework import services as casework
 from portal.casework.lifecycle import Action
 from portal.certificates import services as certificates
 from portal.japan.clock import today_in_japan
+from portal.replica import reads_from_replica
 from portal.staff.forms import (
     FORMS,
     ActionForm,
@@ -48,6 +49,7 @@ def home() -> str:
 
 @bp.get("/departments/<int:department_id>")
 @access.requires(access.DEPARTMENT_STAFF)
+@reads_from_replica
 def department(department_id: int) -> str:
     """The department's queue: counts per state, then its requests by adjusted deadline,
     narrowed by the GET parameters (a bad one is ignored, and the page says so)."""
