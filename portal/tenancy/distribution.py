@@ -128,10 +128,6 @@ _CASE = (
     "a case is the resident's and spans municipalities (moving out of one into another): "
     "on Citus this reference is kept by the service, not by a foreign key"
 )
-_REQUEST = (
-    "add municipality_id, copied from the request where each row is written, then the "
-    "key and its reference to the request include it"
-)
 _GLOBAL = (
     "unique across all municipalities: a random value found without its municipality "
     "(a verifier types the serial; a file's name); on Citus unique per municipality"
@@ -144,6 +140,9 @@ KNOWN_GAPS: Final[Mapping[str, str]] = MappingProxyType(
         f"status_lists: {_PK.format('id')}": _SWAP,
         f"certificates: {_PK.format('id')}": _SWAP,
         f"access_records: {_PK.format('id')}": _SWAP,
+        f"request_events: {_PK.format('id')}": _SWAP,
+        f"corrections: {_PK.format('id')}": _SWAP,
+        f"bookings: {_PK.format('id')}": _SWAP,
         "requests: unique (case_id, form_id) lacks municipality_id": (
             "one request per form of a case, whichever municipality it went to: a rule of "
             "the resident's case, checked by the service that files it on Citus"
@@ -163,15 +162,6 @@ KNOWN_GAPS: Final[Mapping[str, str]] = MappingProxyType(
             "read a request of its city): co-locating needs the request's municipality "
             "on the record as well"
         ),
-        "request_events: no municipality_id": _REQUEST,
-        "request_events (request_id) -> requests: not co-located (no municipality_id on "
-        "both sides)": _REQUEST,
-        "corrections: no municipality_id": _REQUEST,
-        "corrections (request_id) -> requests: not co-located (no municipality_id on both "
-        "sides)": _REQUEST,
-        "bookings: no municipality_id": _REQUEST,
-        "bookings (request_id) -> requests: not co-located (no municipality_id on both "
-        "sides)": _REQUEST,
         "slot_counts: no municipality_id": (
             "add municipality_id, the department's (a reference table's), where a booking "
             "counts its slot"
