@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.casework.models import of_its_request
 from portal.db import db, text_enum, utcnow
 from portal.journey.models import ProcedureRequest
 from portal.tenancy.models import Department
@@ -117,9 +118,11 @@ class Booking(db.Model):
 
     __tablename__ = "bookings"
     __table_args__ = (
+        of_its_request(),
         Index(
             "uq_bookings_active_request",
             "request_id",
+            "municipality_id",
             unique=True,
             sqlite_where=text("status = 'booked'"),
             postgresql_where=text("status = 'booked'"),
@@ -131,9 +134,9 @@ class Booking(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    request_id: Mapped[int] = mapped_column(
-        ForeignKey("requests.id", ondelete="CASCADE"), index=True
-    )
+    request_id: Mapped[int] = mapped_column(index=True)
+    #: The request's municipality, set with the request: the tenant key, in its reference.
+    municipality_id: Mapped[int]
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id", ondelete="CASCADE"))
     slot_start: Mapped[datetime]
     status: Mapped[BookingStatus] = mapped_column(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, Text
+from sqlalchemy import JSON, ForeignKey, ForeignKeyConstraint, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import Account
@@ -22,6 +22,16 @@ if TYPE_CHECKING:
 REASON_MAX = 1000
 
 
+def of_its_request() -> ForeignKeyConstraint:
+    """A row of a request's, its municipality's too: both columns are set with the request
+    (co-located with it on Citus, ``portal.tenancy.distribution``)."""
+    return ForeignKeyConstraint(
+        ["request_id", "municipality_id"],
+        ["requests.id", "requests.municipality_id"],
+        ondelete="CASCADE",
+    )
+
+
 class RequestEvent(db.Model):
     """One step in a request's history: who, when, from which status to which, and why.
 
@@ -29,11 +39,12 @@ class RequestEvent(db.Model):
     """
 
     __tablename__ = "request_events"
+    __table_args__ = (of_its_request(),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    request_id: Mapped[int] = mapped_column(
-        ForeignKey("requests.id", ondelete="CASCADE"), index=True
-    )
+    request_id: Mapped[int] = mapped_column(index=True)
+    #: The request's municipality, set with the request: the tenant key, in its reference.
+    municipality_id: Mapped[int]
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     actor_kind: Mapped[Actor] = mapped_column(text_enum(Actor, 10))
@@ -58,11 +69,12 @@ class Correction(db.Model):
     """
 
     __tablename__ = "corrections"
+    __table_args__ = (of_its_request(),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    request_id: Mapped[int] = mapped_column(
-        ForeignKey("requests.id", ondelete="CASCADE"), index=True
-    )
+    request_id: Mapped[int] = mapped_column(index=True)
+    #: The request's municipality, set with the request: the tenant key, in its reference.
+    municipality_id: Mapped[int]
     asked_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     asked_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: Vocabulary keys of the answers to correct.

@@ -6,7 +6,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import Account
@@ -49,6 +59,13 @@ class Certificate(db.Model):
             sqlite_where=text("request_id IS NULL"),
         ),
         CheckConstraint("(kind = 'receipt') = (request_id IS NULL)", name="receipt_has_no_request"),
+        # A decided request's, of its municipality (co-located on Citus).
+        UniqueConstraint("request_id", "municipality_id"),
+        ForeignKeyConstraint(
+            ["request_id", "municipality_id"],
+            ["requests.id", "requests.municipality_id"],
+            ondelete="CASCADE",
+        ),
         CheckConstraint(
             "state != 'issued' OR (issued_at IS NOT NULL AND sha256 IS NOT NULL"
             " AND storage_name IS NOT NULL AND code_hash IS NOT NULL)",
@@ -64,9 +81,7 @@ class Certificate(db.Model):
     code_hash: Mapped[str | None] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(50))
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    request_id: Mapped[int | None] = mapped_column(
-        ForeignKey("requests.id", ondelete="CASCADE"), unique=True
-    )
+    request_id: Mapped[int | None] = mapped_column()
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"), index=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     holder_id: Mapped[int] = mapped_column(
@@ -95,7 +110,10 @@ class Certificate(db.Model):
     )
 
     case: Mapped[Case] = relationship()
-    request: Mapped[ProcedureRequest | None] = relationship()
+    #: Set through ``request_id`` alone: ``municipality_id`` is the municipality's own.
+    request: Mapped[ProcedureRequest | None] = relationship(
+        primaryjoin="Certificate.request_id == ProcedureRequest.id", foreign_keys=[request_id]
+    )
     municipality: Mapped[Municipality] = relationship(lazy="joined")
     department: Mapped[Department | None] = relationship(lazy="joined")
     holder: Mapped[Account] = relationship(foreign_keys=[holder_id])

@@ -236,9 +236,13 @@ class Published:
     claims: dict[str, Any]
     version: int
     kid: str
-    #: A hash of the claims: a token signed again with the same claims (ECDSA signatures
-    #: differ each time) is the same content, hence a weak validator (``W/"..."``).
+    #: A hash of what the token says (its list, statuses, ``ttl`` and key), not of when it
+    #: was signed: every process, signing at its own moment (and ECDSA signatures differ
+    #: each time), gives the same content the same weak validator (``W/"..."``).
     digest: str
+    #: When a status of the list last changed (or it was made), from the database: the
+    #: same ``Last-Modified`` from every process.
+    changed_at: datetime
 
     @property
     def issued_at(self) -> int:
@@ -253,13 +257,17 @@ def published(list_id: int) -> Published | None:
     """The list's current token, signed again when a status changed or its ``ttl`` ran out;
     None for an unknown list. Kept per process: a GET signs at most once per ``ttl``."""
     row = db.session.execute(
-        select(StatusList.version, StatusList.bits, StatusList.size, StatusList.created_at).where(
-            StatusList.id == list_id
-        )
+        select(
+            StatusList.version,
+            StatusList.bits,
+            StatusList.size,
+            StatusList.created_at,
+            StatusList.updated_at,
+        ).where(StatusList.id == list_id)
     ).one_or_none()
     if row is None:
         return None
-    version, bits, size, created_at = row
+    version, bits, size, created_at, updated_at = row
     key = statuslist_keys.signing_key()
     # By list id: the token and the (version, creation) of the list it says; the creation
     # tells apart a list of an emptied test database whose id was handed out again.
@@ -291,7 +299,16 @@ def published(list_id: int) -> Published | None:
     }
     header = {"alg": statuslist_keys.ALGORITHM, "typ": TOKEN_TYPE, "kid": key.kid}
     token = jwt.encode(header, claims, key)
-    digest = hashlib.sha256(json.dumps(claims, sort_keys=True).encode()).hexdigest()[:32]
-    fresh = Published(token=token, claims=claims, version=version, kid=key.kid or "", digest=digest)
+    said = {name: claims[name] for name in ("sub", "ttl", "status_list")}
+    said["kid"] = key.kid
+    digest = hashlib.sha256(json.dumps(said, sort_keys=True).encode()).hexdigest()[:32]
+    fresh = Published(
+        token=token,
+        claims=claims,
+        version=version,
+        kid=key.kid or "",
+        digest=digest,
+        changed_at=updated_at,
+    )
     cache[list_id] = ((version, created_at), fresh)
     return fresh

@@ -12,7 +12,13 @@ from __future__ import annotations
 from datetime import datetime
 from enum import IntEnum, StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, SmallInteger
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    SmallInteger,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import db, text_enum, utcnow
@@ -46,6 +52,8 @@ class StatusList(db.Model):
         CheckConstraint("bits IN (1, 2, 4, 8)", name="bits"),
         CheckConstraint("size > 0 AND (size * bits) % 8 = 0", name="whole_bytes"),
         CheckConstraint("allocated >= 0 AND allocated <= size", name="allocated"),
+        # What the entries' key names, municipality included (co-located on Citus).
+        UniqueConstraint("id", "municipality_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -68,15 +76,22 @@ class StatusListEntry(db.Model):
     index from being handed out twice, even by two allocations racing."""
 
     __tablename__ = "status_list_entries"
-    __table_args__ = (CheckConstraint("idx >= 0 AND status >= 0 AND status <= 255", name="idx"),)
-
-    list_id: Mapped[int] = mapped_column(
-        ForeignKey("status_lists.id", ondelete="RESTRICT"), primary_key=True
+    __table_args__ = (
+        CheckConstraint("idx >= 0 AND status >= 0 AND status <= 255", name="idx"),
+        # The list's and its municipality's: an entry is never in another municipality's
+        # list, and on Citus both live on one node (``portal.tenancy.distribution``).
+        ForeignKeyConstraint(
+            ["list_id", "municipality_id"],
+            ["status_lists.id", "status_lists.municipality_id"],
+            ondelete="RESTRICT",
+        ),
     )
+
+    list_id: Mapped[int] = mapped_column(primary_key=True)
     idx: Mapped[int] = mapped_column(primary_key=True)
-    #: The list's municipality, repeated: the tenant key of every row.
+    #: The list's municipality, repeated: the tenant key of every row, in its primary key.
     municipality_id: Mapped[int] = mapped_column(
-        ForeignKey("municipalities.id", ondelete="RESTRICT"), index=True
+        ForeignKey("municipalities.id", ondelete="RESTRICT"), primary_key=True, index=True
     )
     status: Mapped[int] = mapped_column(SmallInteger, default=Status.VALID)
     allocated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -7,6 +7,7 @@ import json
 import time
 
 from flask import Blueprint, Response, abort, request
+from werkzeug.http import http_date
 
 from portal import access
 from portal.certificates import statuslist, statuslist_keys
@@ -27,7 +28,9 @@ JWKS_MAX_AGE = 3600
 @limits.status_list
 def token(list_id: int) -> Response:
     """The signed token (``application/statuslist+jwt``), or its claims unsigned for a reader
-    who asks for ``application/statuslist+json``; cacheable for the ``ttl`` it has left."""
+    who asks for ``application/statuslist+json``; cacheable for the ``ttl`` it has left.
+    Its validators (``ETag``, ``Last-Modified``) come from what it says and the database,
+    so every process answers a conditional request alike."""
     wanted = (
         request.accept_mimetypes.best_match([statuslist.MEDIA_TYPE_JWT, statuslist.MEDIA_TYPE_JSON])
         if request.accept_mimetypes
@@ -40,12 +43,19 @@ def token(list_id: int) -> Response:
         body, tag = json.dumps(found.claims), f"{found.digest}-json"
     else:
         body, tag = found.token, found.digest
+    changed = found.changed_at.replace(microsecond=0)
     headers = {
         **_CORS,
         "ETag": f'W/"{tag}"',
+        "Last-Modified": http_date(changed),
         "Cache-Control": f"public, max-age={found.fresh_for(time.time())}",
     }
-    if request.if_none_match.contains_weak(tag):
+    if request.if_none_match:
+        unchanged = request.if_none_match.contains_weak(tag)
+    else:
+        since = request.if_modified_since
+        unchanged = since is not None and changed <= since
+    if unchanged:
         return Response(status=304, headers=headers)
     return Response(body, 200, headers=headers, content_type=wanted)
 

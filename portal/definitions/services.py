@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.db import db, utcnow
@@ -199,11 +199,17 @@ LIVE = (VersionState.PUBLISHED, VersionState.RETIRED)
 
 
 def _stamp() -> tuple[object, ...]:
-    """Changes on every publication (one more live row) and every retirement (a later
-    ``retired_at``), never on a draft's save: one cheap aggregate."""
+    """Changes on every publication (one more live row) and every retirement (one more
+    retired row), never on a draft's save: one cheap aggregate, read from the database by
+    every process, so a change made through one process is seen by all. Counted, not only
+    timed: a retirement stamped by a machine whose clock is behind another's leaves the
+    latest ``retired_at`` as it was."""
+    retired = case((DefinitionVersion.state == VersionState.RETIRED, 1), else_=0)
     row = db.session.execute(
         select(
             func.count(),
+            func.coalesce(func.sum(retired), 0),
+            func.max(DefinitionVersion.id),
             func.max(DefinitionVersion.published_at),
             func.max(DefinitionVersion.retired_at),
         ).where(DefinitionVersion.state.in_(LIVE))

@@ -128,6 +128,8 @@ class ProcedureRequest(db.Model):
     __tablename__ = "requests"
     __table_args__ = (
         UniqueConstraint("case_id", "form_id"),
+        # What a certificate's key names, municipality included (co-located on Citus).
+        Index("uq_requests_id_municipality_id", "id", "municipality_id", unique=True),
         CheckConstraint(
             "(status = 'at_counter' AND department_id IS NULL)"
             " OR (status != 'at_counter' AND department_id IS NOT NULL)",

@@ -4,6 +4,7 @@ each other's versions unseen."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,14 @@ import yaml
 from sqlalchemy import select
 
 from portal.audit.models import AuditEntry
+from portal.db import utcnow
 from portal.definitions import services, versions
 from portal.definitions.model import Text, build_snapshot
 from portal.definitions.models import DefinitionVersion, VersionOrigin, VersionState
 from portal.definitions.sources import read_sources, to_yaml
 from portal.extensions import db
 from portal.i18n import force_locale
+from portal.japan.clock import as_of
 from tests.definitions import minimal
 from tests.factories import AccountFactory, MunicipalityFactory
 from tests.support.people import Person
@@ -163,6 +166,22 @@ def test_retiring_brings_back_the_version_before(app, tmp_path: Path) -> None:
         with force_locale("en"), pytest.raises(versions.VersionRefused, match="break"):
             versions.retire(only, actor=admin)
         assert only.state == VersionState.PUBLISHED
+        assert title_now() == "Moving-out notification"
+
+
+def test_a_retirement_stamped_by_a_clock_behind_is_still_seen(app, tmp_path: Path) -> None:
+    """Processes on several machines stamp with their own clocks: a retirement from one
+    whose clock is behind another's changes no ``max(retired_at)``, and must still reach
+    every process's catalog."""
+    with app.app_context():
+        admin = AccountFactory()
+        load_minimal(tmp_path)
+        versions.retire(admin_publishes(admin, "Moving out"), actor=admin)
+        first_retirement = utcnow()
+        leaving = admin_publishes(admin, "Leaving")
+        assert title_now() == "Leaving"
+        with as_of(first_retirement - timedelta(hours=1)):
+            versions.retire(leaving, actor=admin)
         assert title_now() == "Moving-out notification"
 
 
