@@ -1,0 +1,437 @@
+"""The production profile in deploy/: the settings file starts a production portal, the units
+and the nginx site pass their own tools' checks, and gunicorn's settings fit the machine."""
+
+from __future__ import annotations
+
+import configparser
+import hashlib
+import os
+import re
+import secrets
+import shlex
+import signal
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from flask import Flask
+from gunicorn.app.base import Application
+
+from portal import create_app
+from portal.certificates.statuslist_keys import ensure_key
+from portal.config import DEFAULTS, UnsafeConfiguration
+from portal.japan.clock import utcnow
+from tests.certificates.pki import CA
+from tests.support.servers import free_port
+
+REPO = Path(__file__).resolve().parent.parent
+DEPLOY = REPO / "deploy"
+ENV_EXAMPLE = DEPLOY / "portal.env.example"
+NGINX_SITE = DEPLOY / "nginx" / "madoguchi.conf"
+GUNICORN_CONFIG = REPO / "gunicorn.conf.py"
+UNITS = ("madoguchi-web.service", "madoguchi-worker@.service", "madoguchi-migrate.service")
+#: Where the units and the nginx site expect the repository (and its .venv).
+INSTALLED_AT = "/srv/madoguchi"
+PLACEHOLDER = "CHANGE-ME"
+#: What nginx's variables hold for a visitor at 203.0.113.7 who asked for the portal's host.
+NGINX_VARIABLES = {
+    "$host": "portal.city.example.jp",
+    "$scheme": "https",
+    "$remote_addr": "203.0.113.7",
+}
+
+
+def read_environment_file(path: Path) -> dict[str, str]:
+    """As systemd's EnvironmentFile= (and a shell) read the example: KEY=value lines, ``#``
+    comments, a value in double quotes."""
+    values = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, separator, value = line.partition("=")
+        assert separator and re.fullmatch(r"[A-Z_][A-Z0-9_]*", key), f"not KEY=value: {line!r}"
+        if value.startswith('"') and value.endswith('"'):
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+def completed_example(root: Path, *, fill: bool = True) -> dict[str, str]:
+    """The example as an operator completes it: each CHANGE-ME a random value of its own, each
+    file and folder it names made where it says (under ``root``), as README says to make them."""
+    environment = {}
+    for key, value in read_environment_file(ENV_EXAMPLE).items():
+        while fill and PLACEHOLDER in value:
+            value = value.replace(PLACEHOLDER, secrets.token_urlsafe(32), 1)
+        if value.startswith("/"):
+            value = str(root / value.lstrip("/"))
+        environment[key] = value
+    ensure_key(Path(environment["PORTAL_STATUS_LIST_KEY_FILE"]))
+    signing = Path(environment["PORTAL_SIGNING_KEY_DIR"])
+    signing.mkdir(parents=True)
+    CA.make().write_pkcs12(
+        signing / "131016.p12", passphrase=environment["PORTAL_SIGNING_KEY_PASSPHRASE"]
+    )
+    for key in ("PORTAL_UPLOAD_DIR", "PORTAL_CERTIFICATE_DIR", "PORTAL_INSTANCE_PATH"):
+        Path(environment[key]).mkdir(parents=True, exist_ok=True)
+    return environment
+
+
+@contextmanager
+def environment_of(values: dict[str, str]) -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in values.items():
+            patch.setenv(key, value)
+        yield
+
+
+def production_app(environment: dict[str, str]) -> Flask:
+    with environment_of(environment):
+        return create_app()
+
+
+def refused_settings(environment: dict[str, str]) -> set[str]:
+    """The settings production's refusal names (none: it starts)."""
+    try:
+        production_app(environment)
+    except UnsafeConfiguration as refusal:
+        return set(re.findall(r"PORTAL_[A-Z_]+", str(refusal)))
+    return set()
+
+
+# --------------------------------------------------------------------------- the settings
+
+
+def test_the_completed_example_starts_a_production_portal(tmp_path: Path) -> None:
+    app = production_app(completed_example(tmp_path))
+    assert app.config["ENV"] == "production"
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["TRUSTED_PROXIES"] == 1
+    assert app.config["STAFF_OIDC_CLIENT_ID"] != app.config["OIDC_CLIENT_ID"]
+    assert app.config["SMTP_HOST"] and app.config["SIGNING_KEY_PASSPHRASE"]
+
+
+def test_the_example_as_shipped_is_refused(tmp_path: Path) -> None:
+    refused = refused_settings(completed_example(tmp_path, fill=False))
+    assert {"PORTAL_SECRET_KEY", "PORTAL_PSEUDONYM_KEY"} <= refused
+
+
+def test_the_example_names_every_setting_production_requires(tmp_path: Path) -> None:
+    """Required is what production's refusal names: starting from nothing, each setting it names
+    is taken from the example, until it starts. Conditional ones (a client id once a provider is
+    named, a passphrase once key files are found) come out as they arise."""
+    example = completed_example(tmp_path)
+    given = {"PORTAL_ENV": "production"}
+    while refused := refused_settings(given):
+        assert refused <= example.keys(), f"not in {ENV_EXAMPLE.name}: {refused - example.keys()}"
+        assert not refused <= given.keys(), f"refused as the example gives them: {refused}"
+        given |= {key: example[key] for key in refused}
+    assert len(given) > 8  # secrets, addresses, providers, keys, limits' storage
+
+
+def test_the_example_sets_only_settings_that_exist() -> None:
+    """A misspelt name would be ignored, and its default used, without a word."""
+    names = read_environment_file(ENV_EXAMPLE).keys()
+    known = {f"PORTAL_{key}" for key in DEFAULTS} | {"PORTAL_INSTANCE_PATH"}
+    assert {name for name in names if name.startswith("PORTAL_")} <= known
+    gunicorn_settings = set(
+        re.findall(r'"((?:WEB|GUNICORN)_[A-Z_]+)"', GUNICORN_CONFIG.read_text())
+    )
+    commented = re.findall(r"^#((?:WEB|GUNICORN)_[A-Z_]+)=", ENV_EXAMPLE.read_text(), re.MULTILINE)
+    assert commented and set(commented) <= gunicorn_settings
+
+
+# --------------------------------------------------------------------------- systemd
+
+
+def unit(name: str) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None, strict=True)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read(DEPLOY / name, encoding="utf-8")
+    return parser
+
+
+def installed(path: str) -> Path:
+    """A path of an installed unit, in this checkout."""
+    assert path.startswith(INSTALLED_AT), path
+    return REPO / path.removeprefix(INSTALLED_AT).lstrip("/")
+
+
+@pytest.mark.parametrize("name", UNITS)
+def test_each_unit_runs_a_command_of_this_checkout_hardened(name: str) -> None:
+    service = unit(name)["Service"]
+    program, *arguments = shlex.split(service["ExecStart"])
+    assert os.access(installed(program), os.X_OK), program
+    assert service["WorkingDirectory"] == INSTALLED_AT
+    assert service["EnvironmentFile"] == "/etc/madoguchi/portal.env"
+    assert service["User"] == "madoguchi" and service["Restart"] == "on-failure"
+    assert service["ProtectSystem"] == "strict"
+    assert service["NoNewPrivileges"] == service["PrivateTmp"] == "yes"
+
+
+def test_web_and_workers_start_after_the_migrations() -> None:
+    for name in ("madoguchi-web.service", "madoguchi-worker@.service"):
+        section = unit(name)["Unit"]
+        assert "madoguchi-migrate.service" in section["Requires"].split()
+        assert "madoguchi-migrate.service" in section["After"].split()
+    assert unit("madoguchi-migrate.service")["Service"]["Type"] == "oneshot"
+
+
+def test_web_and_workers_may_write_where_the_example_keeps_files() -> None:
+    example = read_environment_file(ENV_EXAMPLE)
+    for name in ("madoguchi-web.service", "madoguchi-worker@.service"):
+        writable = unit(name)["Service"]["ReadWritePaths"].split()
+        assert {example["PORTAL_UPLOAD_DIR"], example["PORTAL_CERTIFICATE_DIR"]} <= set(writable)
+
+
+@pytest.mark.parametrize("name", UNITS)
+def test_each_units_command_is_one_the_portal_has(name: str, tmp_path: Path) -> None:
+    """The command runs: gunicorn loads its settings and the app, flask finds the subcommand."""
+    program, *arguments = shlex.split(unit(name)["Service"]["ExecStart"])
+    check = ["--check-config"] if Path(program).name == "gunicorn" else ["--help"]
+    arguments = [str(installed(a)) if a.startswith(INSTALLED_AT) else a for a in arguments]
+    environment = {**os.environ, "PORTAL_INSTANCE_PATH": str(tmp_path)}
+    result = subprocess.run(
+        [str(installed(program)), *arguments, *check],
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_systemd_accepts_the_units(tmp_path: Path) -> None:
+    """``systemd-analyze verify``: every key known, every command executable (here, in this
+    checkout; installed, in /srv/madoguchi); the template checked as worker@1."""
+    for name in UNITS:
+        text = (DEPLOY / name).read_text(encoding="utf-8")
+        (tmp_path / name).write_text(text.replace(INSTALLED_AT, str(REPO)), encoding="utf-8")
+    result = subprocess.run(
+        [
+            "systemd-analyze",
+            "verify",
+            "--man=no",
+            *(str(tmp_path / name.replace("@.", "@1.")) for name in UNITS),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+
+
+# --------------------------------------------------------------------------- nginx
+
+
+def nginx_site() -> str:
+    return NGINX_SITE.read_text(encoding="utf-8")
+
+
+def test_nginx_accepts_the_site(tmp_path: Path) -> None:
+    """``nginx -t`` with the site inside a minimal nginx.conf, a certificate of our own in the
+    place of the real one, and this checkout where /srv/madoguchi is."""
+    site = nginx_site()
+    certificates, logs = tmp_path / "ssl", tmp_path / "log"
+    certificates.mkdir()
+    logs.mkdir()
+    write_certificate(certificates / "fullchain.pem", certificates / "privkey.pem")
+    for installed_path, here in {
+        "/etc/ssl/madoguchi": certificates,
+        "/var/log/nginx": logs,
+        INSTALLED_AT: REPO,
+    }.items():
+        assert installed_path in site
+        site = site.replace(installed_path, str(here))
+    (tmp_path / "madoguchi.conf").write_text(site, encoding="utf-8")
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {logs}/error.log;\nevents {{}}\n"
+        f"http {{\n  include /etc/nginx/mime.types;\n  access_log {logs}/access.log;\n"
+        f"  include {tmp_path}/madoguchi.conf;\n}}\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [
+            "nginx",
+            "-t",
+            "-p",
+            str(tmp_path),
+            "-c",
+            str(tmp_path / "nginx.conf"),
+            "-e",
+            str(logs / "error.log"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0 and "test is successful" in result.stderr, result.stderr
+    aliases = re.findall(r"^\s*alias\s+(\S+);", site, re.MULTILINE)
+    assert [Path(alias) for alias in aliases] == [REPO / "portal" / "static"]
+
+
+def write_certificate(certificate_path: Path, key_path: Path) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "portal.city.example.jp")])
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(utcnow() - timedelta(days=1))
+        .not_valid_after(utcnow() + timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    certificate_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+
+
+def nginx_size(value: str) -> int:
+    number, unit_letter = re.fullmatch(r"(\d+)([kKmMgG]?)", value).groups()  # type: ignore[union-attr]
+    return int(number) * 1024 ** " kmg".index(unit_letter.lower() or " ")
+
+
+def test_nginx_passes_every_body_the_portal_accepts_and_no_larger(tmp_path: Path) -> None:
+    app = production_app(completed_example(tmp_path))
+    sizes = re.findall(r"^\s*client_max_body_size\s+(\S+);", nginx_site(), re.MULTILINE)
+    assert [nginx_size(size) for size in sizes] == [app.config["MAX_CONTENT_LENGTH"]]
+    assert app.config["UPLOAD_MAX_BYTES"] < app.config["MAX_CONTENT_LENGTH"]
+
+
+def test_the_headers_nginx_sets_are_those_the_portal_believes(tmp_path: Path) -> None:
+    """Through ``PORTAL_TRUSTED_PROXIES=1``: the host nginx names passes the host check, the
+    scheme makes the request secure (HSTS), and the header nginx hides comes once, its own."""
+    sets = dict(re.findall(r"^\s*proxy_set_header\s+(\S+)\s+(\S+);", nginx_site(), re.MULTILINE))
+    headers = {name: NGINX_VARIABLES[value] for name, value in sets.items()}
+    assert {"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host"} <= headers.keys()
+    client = production_app(completed_example(tmp_path)).test_client()
+    with client.get("/static/favicon.svg", headers=headers) as response:
+        assert response.status_code == 200
+        assert "Strict-Transport-Security" in response.headers
+    assert "proxy_hide_header Strict-Transport-Security;" in nginx_site()
+    without_host = {k: v for k, v in headers.items() if k not in ("Host", "X-Forwarded-Host")}
+    assert client.get("/static/favicon.svg", headers=without_host).status_code == 400
+
+
+def test_static_urls_carry_their_files_digest(client: Any) -> None:
+    """nginx lets browsers keep static files for a year; a changed file has a new URL."""
+    assert "immutable" in nginx_site()
+    digest = hashlib.sha256((REPO / "portal/static/css/portal.css").read_bytes()).hexdigest()
+    page = client.get("/no-such-page").get_data(as_text=True)
+    assert f'/static/css/portal.css?v={digest[:12]}"' in page
+
+
+# --------------------------------------------------------------------------- gunicorn
+
+
+class Settings(Application):
+    """gunicorn's own loading of gunicorn.conf.py, without a command line."""
+
+    def load_config(self) -> None:
+        self.load_config_from_file(str(GUNICORN_CONFIG))
+
+    def load(self) -> None:
+        raise AssertionError("only the settings are read")
+
+
+def settings_on(cores: int, monkeypatch: pytest.MonkeyPatch, **environment: str) -> Any:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)))
+    for name in ("WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_MAX_REQUESTS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    return Settings().cfg
+
+
+@pytest.mark.parametrize(("cores", "workers"), [(1, 3), (2, 5), (8, 12)])
+def test_gunicorn_runs_two_sync_workers_a_core(
+    cores: int, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_on(cores, monkeypatch)
+    assert settings.workers == workers and settings.threads == 1
+    assert settings.worker_class_str == "sync"
+    assert 0 < settings.max_requests_jitter < settings.max_requests
+    assert settings.timeout < nginx_read_timeout()
+    assert "%(M)s" in settings.access_log_format
+    # Forwarded headers stay the portal's to believe (PORTAL_TRUSTED_PROXIES).
+    assert settings.forwarded_allow_ips == [] and settings.secure_scheme_headers == {}
+
+
+def nginx_read_timeout() -> int:
+    return int(re.search(r"proxy_read_timeout\s+(\d+)s;", nginx_site()).group(1))  # type: ignore[union-attr]
+
+
+def test_gunicorn_settings_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = settings_on(
+        8, monkeypatch, WEB_CONCURRENCY="3", GUNICORN_THREADS="4", GUNICORN_MAX_REQUESTS="500"
+    )
+    assert (settings.workers, settings.threads) == (3, 4)
+    assert settings.worker_class_str == "gthread"
+    assert settings.max_requests == 500 and settings.max_requests_jitter == 50
+
+
+def test_gunicorn_serves_the_portal_and_stops_cleanly(app: Flask, tmp_path: Path) -> None:
+    """A real gunicorn with gunicorn.conf.py, two gthread workers, on a free port: /healthz
+    answers 200 from the test database, the access log has the time taken, SIGTERM ends it."""
+    port, log = free_port(), tmp_path / "gunicorn.log"
+    environment = {
+        **os.environ,
+        "PORTAL_INSTANCE_PATH": str(tmp_path),
+        "PORTAL_DATABASE_URL": app.config["DATABASE_URL"],
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_THREADS": "2",
+    }
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [
+                str(REPO / ".venv/bin/gunicorn"),
+                "--config",
+                str(GUNICORN_CONFIG),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "wsgi:app",
+            ],
+            cwd=REPO,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        assert healthz(f"http://127.0.0.1:{port}/healthz", server) == 200, log.read_text()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        returncode = server.wait(timeout=60)
+    text = log.read_text()
+    assert returncode == 0, text
+    assert "Using worker: gthread" in text and text.count("Booting worker") == 2
+    assert re.search(r'^203\.0\.113\.7 "GET /healthz" 200 \d+ \d+ms ', text, re.MULTILINE), text
+    assert "Shutting down: Master" in text
+
+
+def healthz(url: str, server: subprocess.Popen[bytes], seconds: float = 60) -> int:
+    """The first answer once gunicorn listens (its workers import the app first)."""
+    request = urllib.request.Request(url, headers={"X-Forwarded-For": "203.0.113.7"})
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return int(response.status)
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"gunicorn did not answer (exit status {server.poll()})")
