@@ -32,7 +32,7 @@ from gunicorn.app.base import Application
 
 from portal import create_app
 from portal.certificates.statuslist_keys import ensure_key
-from portal.config import DEFAULTS, UnsafeConfiguration
+from portal.config import DEFAULTS, PLACEHOLDER, UnsafeConfiguration
 from portal.japan.clock import utcnow
 from tests.certificates.pki import CA
 from tests.support.servers import free_port
@@ -45,7 +45,6 @@ GUNICORN_CONFIG = REPO / "gunicorn.conf.py"
 UNITS = ("madoguchi-web.service", "madoguchi-worker@.service", "madoguchi-migrate.service")
 #: Where the units and the nginx site expect the repository (and its .venv).
 INSTALLED_AT = "/srv/madoguchi"
-PLACEHOLDER = "CHANGE-ME"
 #: What nginx's variables hold for a visitor at 203.0.113.7 who asked for the portal's host.
 NGINX_VARIABLES = {
     "$host": "portal.city.example.jp",
@@ -103,13 +102,17 @@ def production_app(environment: dict[str, str]) -> Flask:
         return create_app()
 
 
-def refused_settings(environment: dict[str, str]) -> set[str]:
-    """The settings production's refusal names (none: it starts)."""
+def refusal(environment: dict[str, str]) -> list[str]:
+    """The problems production's refusal lists, one a line (none: it starts)."""
     try:
         production_app(environment)
     except UnsafeConfiguration as refusal:
-        return set(re.findall(r"PORTAL_[A-Z_]+", str(refusal)))
-    return set()
+        return [line[2:] for line in str(refusal).splitlines() if line.startswith("- ")]
+    return []
+
+
+def settings_in(lines: list[str]) -> set[str]:
+    return {name for line in lines for name in re.findall(r"PORTAL_[A-Z_]+", line)}
 
 
 # --------------------------------------------------------------------------- the settings
@@ -123,9 +126,14 @@ def test_the_completed_example_starts_a_production_portal(tmp_path: Path) -> Non
     assert app.config["SMTP_HOST"] and app.config["SIGNING_KEY_PASSPHRASE"]
 
 
-def test_the_example_as_shipped_is_refused(tmp_path: Path) -> None:
-    refused = refused_settings(completed_example(tmp_path, fill=False))
-    assert {"PORTAL_SECRET_KEY", "PORTAL_PSEUDONYM_KEY"} <= refused
+def test_the_example_as_shipped_is_refused_naming_each_placeholder(tmp_path: Path) -> None:
+    """A CHANGE-ME left in (a provider's secret, the database's password) stops the start,
+    rather than failing the first sign-in or connection."""
+    example = completed_example(tmp_path, fill=False)
+    placeholders = {key for key, value in example.items() if PLACEHOLDER in value}
+    assert "PORTAL_OIDC_CLIENT_SECRET" in placeholders and "PORTAL_DATABASE_URL" in placeholders
+    problems = refusal(example)
+    assert settings_in([problem.split(": ")[0] for problem in problems]) == placeholders, problems
 
 
 def test_the_example_names_every_setting_production_requires(tmp_path: Path) -> None:
@@ -134,7 +142,7 @@ def test_the_example_names_every_setting_production_requires(tmp_path: Path) -> 
     named, a passphrase once key files are found) come out as they arise."""
     example = completed_example(tmp_path)
     given = {"PORTAL_ENV": "production"}
-    while refused := refused_settings(given):
+    while refused := settings_in(refusal(given)):
         assert refused <= example.keys(), f"not in {ENV_EXAMPLE.name}: {refused - example.keys()}"
         assert not refused <= given.keys(), f"refused as the example gives them: {refused}"
         given |= {key: example[key] for key in refused}
