@@ -46,6 +46,7 @@ UNITS = ("madoguchi-web.service", "madoguchi-worker@.service", "madoguchi-migrat
 #: Where the units and the nginx site expect the repository (and its .venv).
 INSTALLED_AT = "/srv/madoguchi"
 #: What nginx's variables hold for a visitor at 203.0.113.7 who asked for the portal's host.
+NGINX_TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 NGINX_VARIABLES = {
     "$host": "portal.city.example.jp",
     "$scheme": "https",
@@ -251,8 +252,9 @@ def nginx_site() -> str:
 
 def nginx_here(tmp_path: Path, ports: dict[str, int] | None = None) -> Path:
     """The site inside a minimal nginx.conf, a certificate of our own in the place of the real
-    one, this checkout where /srv/madoguchi is; with ``ports``, on loopback ports instead of
-    443, 80 and gunicorn's 8000. Returns the nginx.conf."""
+    one, this checkout where /srv/madoguchi is, on free loopback ports instead of 443, 80 and
+    gunicorn's 8000 (``nginx -t`` binds them too). Returns the nginx.conf."""
+    ports = ports or {"https": free_port(), "http": free_port(), "gunicorn": free_port()}
     site = nginx_site()
     certificates, logs = tmp_path / "ssl", tmp_path / "log"
     certificates.mkdir()
@@ -260,11 +262,10 @@ def nginx_here(tmp_path: Path, ports: dict[str, int] | None = None) -> Path:
     write_certificate(certificates / "fullchain.pem", certificates / "privkey.pem")
     replacements = {"/etc/ssl/madoguchi": str(certificates), "/var/log/nginx": str(logs)}
     replacements[INSTALLED_AT] = str(REPO)
-    if ports:
-        site = re.sub(r"^\s*listen \[::\].*\n", "", site, flags=re.MULTILINE)
-        replacements["listen 443 "] = f"listen 127.0.0.1:{ports['https']} "
-        replacements["listen 80;"] = f"listen 127.0.0.1:{ports['http']};"
-        replacements["server 127.0.0.1:8000;"] = f"server 127.0.0.1:{ports['gunicorn']};"
+    site = re.sub(r"^\s*listen \[::\].*\n", "", site, flags=re.MULTILINE)  # IPv6 may be off
+    replacements["listen 443 "] = f"listen 127.0.0.1:{ports['https']} "
+    replacements["listen 80;"] = f"listen 127.0.0.1:{ports['http']};"
+    replacements["server 127.0.0.1:8000;"] = f"server 127.0.0.1:{ports['gunicorn']};"
     for installed_text, here in replacements.items():
         assert installed_text in site
         site = site.replace(installed_text, here)
@@ -273,7 +274,9 @@ def nginx_here(tmp_path: Path, ports: dict[str, int] | None = None) -> Path:
     config.write_text(
         f"pid {tmp_path}/nginx.pid;\nerror_log {logs}/error.log;\nevents {{}}\n"
         f"http {{\n  include /etc/nginx/mime.types;\n  access_log {logs}/access.log;\n"
-        f"  include {tmp_path}/madoguchi.conf;\n}}\n",
+        # Debian's nginx keeps these in /var/lib/nginx, which only root may write.
+        + "".join(f"  {kind}_temp_path {tmp_path}/{kind};\n" for kind in NGINX_TEMP_PATHS)
+        + f"  include {tmp_path}/madoguchi.conf;\n}}\n",
         encoding="utf-8",
     )
     return config
