@@ -149,6 +149,8 @@ RATE_LIMIT_SETTINGS = ("VERIFY_RATE_LIMIT", "STATUS_LIST_RATE_LIMIT")
 #: or a repeated pattern carries far fewer.
 MIN_SECRET_BITS = 80
 COOKIE_PREFIXES = ("SESSION_COOKIE_", "REMEMBER_COOKIE_")
+#: What deploy/portal.env.example writes where the operator's own value goes.
+PLACEHOLDER = "CHANGE-ME"
 
 
 class UnsafeConfiguration(RuntimeError):
@@ -333,6 +335,11 @@ def _refuse_unsafe(config: dict[str, Any]) -> None:
             "PORTAL_SECRET_KEY: too predictable; use e.g. "
             '`python -c "import secrets; print(secrets.token_urlsafe(48))"`'
         )
+    problems += [
+        f"PORTAL_{key}: still {PLACEHOLDER}, as in deploy/portal.env.example; set your own value"
+        for key in STRING_SETTINGS
+        if PLACEHOLDER in config[key]
+    ]
     problems += _pseudonym_key_problems(config)
     problems += _metrics_token_problems(config)
     problems += _base_url_problems(config)

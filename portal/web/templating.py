@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, request, url_for
 from flask_babel import gettext as _
+from werkzeug.security import safe_join
 
 from portal.i18n import current_language, translations_in_force
 from portal.japan.dates import (
@@ -30,6 +34,7 @@ def init_app(app: Flask) -> None:
         newstyle=True,
     )
     app.context_processor(_globals)
+    app.url_defaults(_static_version)
     app.add_template_global(field_attributes)
     app.add_template_filter(format_iso_date)
     app.add_template_filter(format_resident_date)
@@ -49,6 +54,26 @@ def _globals() -> dict[str, Any]:
         # Outside a request (an e-mail's template) no URL can be built, nor is one shown.
         "layout_url": _made_once(("urls", request.script_root), _layout_urls) if request else {},
     }
+
+
+def _static_version(endpoint: str, values: dict[str, Any]) -> None:
+    """A static file's URL carries its content's digest (``?v=``): in production browsers keep
+    static files for a year (deploy/nginx/madoguchi.conf), and a changed file gets a new URL."""
+    if endpoint != "static" or "v" in values or not current_app.static_folder:
+        return
+    path = safe_join(current_app.static_folder, values.get("filename", ""))
+    try:
+        stat = Path(path).stat() if path else None
+    except OSError:
+        return
+    if stat is not None:
+        values["v"] = _digest(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=64)
+def _digest(path: str, mtime_ns: int, size: int) -> str:
+    """Read once per version of the file (its name, time and size)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
 
 
 def _made_once(key: tuple[str, str], make: Callable[[], dict[str, str]]) -> dict[str, str]:
