@@ -291,7 +291,7 @@ def load_persona(persona_id: str, count: int) -> Persona | None:
         given_name="試験",
         family_name_kana="フカ",
         given_name_kana="シケン",
-        birthdate=f"{1950 + number % 50}-{1 + number % 12:02d}-{1 + number % 28:02d}",
+        birthdate=f"{1980 + number % 20}-{1 + number % 12:02d}-{1 + number % 28:02d}",
         gender="female" if number % 2 else "male",
         address=_KASUMIGASEKI,
         municipality_code=CHIYODA,
