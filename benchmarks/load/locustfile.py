@@ -65,28 +65,54 @@ class Unexpected(Exception):
     """The portal answered something a browser would not have gone on from."""
 
 
+class Stopping(Exception):
+    """The run's time is up: the visit ends before its next request, so that no request is
+    cut off half-way (a submit the portal filed but locust never heard back from)."""
+
+
+STOPPING = False
+
+
+@events.test_start.add_listener
+def _started(**_kwargs: Any) -> None:
+    global STOPPING
+    STOPPING = False
+
+
+@events.test_stopping.add_listener
+def _stopping(**_kwargs: Any) -> None:
+    global STOPPING
+    STOPPING = True
+
+
 # What every process counts, sent to the master with each report ---------------------------
 
 COUNTS: Counter[str] = Counter()
 RECEIPTS: list[str] = []
+#: The ids of the cases whose submit POST succeeded (302 to the receipt).
+SENT: list[int] = []
 #: (persona, case id) of cases this process submitted, for the returning residents.
 SUBMITTED: list[tuple[str, int]] = []
 TOTALS: Counter[str] = Counter()
 ALL_RECEIPTS: list[str] = []
+ALL_SENT: list[int] = []
 
 
 @events.report_to_master.add_listener
 def _report(client_id: str, data: dict[str, Any]) -> None:
     data["load_counts"] = dict(COUNTS)
     data["load_receipts"] = list(RECEIPTS)
+    data["load_sent"] = list(SENT)
     COUNTS.clear()
     RECEIPTS.clear()
+    SENT.clear()
 
 
 @events.worker_report.add_listener
 def _received(client_id: str, data: dict[str, Any]) -> None:
     TOTALS.update(data.get("load_counts", {}))
     ALL_RECEIPTS.extend(data.get("load_receipts", []))
+    ALL_SENT.extend(data.get("load_sent", []))
 
 
 @events.quitting.add_listener
@@ -96,6 +122,7 @@ def _write_summary(environment: Any, **_kwargs: Any) -> None:
     if not isinstance(environment.runner, MasterRunner):
         TOTALS.update(COUNTS)
         ALL_RECEIPTS.extend(RECEIPTS)
+        ALL_SENT.extend(SENT)
     stats = environment.stats
     groups = {group: _group(stats, group) for group in ("page", "idp", "pdf")}
     summary = {
@@ -107,6 +134,7 @@ def _write_summary(environment: Any, **_kwargs: Any) -> None:
         "groups": groups,
         "counts": dict(TOTALS),
         "receipts": ALL_RECEIPTS,
+        "sent": ALL_SENT,
         "errors": [
             {
                 "name": e.name,
@@ -235,7 +263,7 @@ class Browser(FastHttpUser):
         )
 
     def think(self) -> None:
-        if THINK > 0:
+        if THINK > 0 and not STOPPING:
             time.sleep(random.uniform(0.5, 1.5) * THINK)
 
     def fresh_browser(self) -> None:
@@ -252,6 +280,8 @@ class Browser(FastHttpUser):
     ) -> Any:
         """One request; a status other than ``expect`` (or a redirect elsewhere than ``to``)
         fails it and raises, ending the visit as a person would give up."""
+        if STOPPING:
+            raise Stopping
         headers = {}
         body = None
         if url.startswith("/"):
@@ -301,6 +331,8 @@ class Browser(FastHttpUser):
     def visit(self) -> None:
         try:
             self.one_visit()
+        except Stopping:
+            return
         except (Unexpected, KeyError, StopIteration, AttributeError):
             COUNTS["visits_given_up"] += 1
             self.fresh_browser()
@@ -357,6 +389,7 @@ class Resident(Browser):
             to="/receipt",
         )
         COUNTS["submissions"] += 1
+        SENT.append(case_id)
         receipt = self.call("GET", local(sent), "GET /cases/:id/receipt", 200)
         numbers = RECEIPT.findall(receipt.text)
         if numbers:

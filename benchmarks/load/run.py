@@ -72,6 +72,7 @@ from benchmarks.journey import (  # noqa: E402
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 SAMPLE_SECONDS = 10.0
+BACKENDS = "postgresql backends (sum)"
 USER_CLASSES = ("Resident", "ReturningResident", "Clerk")
 CLIENT_ID = "madoguchi-portal"
 
@@ -383,7 +384,11 @@ class Sampler:
         self.database = database
         self.rss: dict[str, list[float]] = {}
         self.connections: list[int] = []
-        self.cpu_seconds: dict[str, float] = {}
+        #: CPU seconds of each process when first and last seen (a backend: by its pid).
+        self.cpu_first: dict[str, float] = {}
+        self.cpu_last: dict[str, float] = {}
+        self.machine_first = machine_busy()
+        self.machine_last = self.machine_first
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -422,8 +427,7 @@ class Sampler:
         for label, process in self.processes().items():
             with contextlib.suppress(psutil.Error):
                 self.rss.setdefault(label, []).append(process.memory_info().rss / 2**20)
-                times = process.cpu_times()
-                self.cpu_seconds[label] = times.user + times.system
+                self._cpu(label, process)
         with contextlib.suppress(psycopg.Error):
             with psycopg.connect(self.database_url, autocommit=True) as connection:
                 rows = connection.execute(
@@ -435,8 +439,42 @@ class Sampler:
             backends = 0.0
             for (pid,) in rows:
                 with contextlib.suppress(psutil.Error):
-                    backends += psutil.Process(pid).memory_info().rss / 2**20
-            self.rss.setdefault("postgresql backends (sum)", []).append(backends)
+                    backend = psutil.Process(pid)
+                    backends += backend.memory_info().rss / 2**20
+                    self._cpu(f"{BACKENDS} {pid}", backend)
+            self.rss.setdefault(BACKENDS, []).append(backends)
+        self.machine_last = machine_busy()
+
+    def _cpu(self, label: str, process: psutil.Process) -> None:
+        times = process.cpu_times()
+        self.cpu_first.setdefault(label, times.user + times.system)
+        self.cpu_last[label] = times.user + times.system
+
+    def cpu(self, label: str) -> float | None:
+        """CPU seconds used while sampled; the backends' summed over their pids."""
+        if label == BACKENDS:
+            pids = [k for k in self.cpu_last if k.startswith(BACKENDS + " ")]
+            return sum(self.cpu_last[k] - self.cpu_first[k] for k in pids)
+        if label not in self.cpu_last:
+            return None
+        return self.cpu_last[label] - self.cpu_first[label]
+
+    def cpu_summary(self) -> dict[str, float]:
+        ours = sum(self.cpu(label) or 0.0 for label in self.rss)
+        busy = self.machine_last[0] - self.machine_first[0]
+        return {
+            "seconds": round(self.machine_last[1] - self.machine_first[1], 1),
+            "machine_busy": round(busy, 1),
+            "ours": round(ours, 1),
+            "others": round(max(busy - ours, 0.0), 1),
+        }
+
+
+def machine_busy() -> tuple[float, float]:
+    """(CPU seconds all cores were busy since boot, seconds now): /proc/stat's first line."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK"), time.monotonic()
 
 
 # Locust ---------------------------------------------------------------------------------------
@@ -456,7 +494,7 @@ def run_locust(
     command = [
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", host,
         "--users", str(args.users), "--spawn-rate", str(args.spawn_rate),
-        "--run-time", f"{args.duration}s", "--stop-timeout", "10", "--only-summary",
+        "--run-time", f"{args.duration}s", "--stop-timeout", "60", "--only-summary",
         "--loglevel", "WARNING", "--exit-code-on-error", "0", *classes,
     ]  # fmt: skip
     if args.processes > 1:
@@ -487,27 +525,32 @@ def submitted_cases(database_url: str) -> int:
     return int(row[0]) if row else 0
 
 
-def check_receipts(database_url: str, receipts: list[str]) -> dict[str, Any]:
-    """Each receipt number locust read is one submitted case; none is there twice."""
+def check_submissions(database_url: str, sent: list[int], receipts: list[str]) -> dict[str, Any]:
+    """Each case locust submitted is submitted in the database with a receipt number of its
+    own; each receipt number it read is one case; no number is there twice."""
     import psycopg
 
     with psycopg.connect(database_url) as connection:
-        found = dict(
-            connection.execute(
-                "SELECT receipt_number, count(*) FROM cases"
-                " WHERE receipt_number = ANY(%s) AND status = 'submitted' GROUP BY receipt_number",
-                (receipts,),
-            ).fetchall()
-        )
+        filed = connection.execute(
+            "SELECT count(*) FROM cases"
+            " WHERE id = ANY(%s) AND status = 'submitted' AND receipt_number IS NOT NULL",
+            (sorted(set(sent)),),
+        ).fetchone()
+        read = connection.execute(
+            "SELECT count(DISTINCT receipt_number) FROM cases WHERE receipt_number = ANY(%s)",
+            (sorted(set(receipts)),),
+        ).fetchone()
         duplicates = connection.execute(
             "SELECT count(*) FROM (SELECT receipt_number FROM cases"
             " WHERE receipt_number IS NOT NULL"
             " GROUP BY receipt_number HAVING count(*) > 1) AS twice"
         ).fetchone()
     return {
-        "seen_by_locust": len(receipts),
-        "distinct_seen": len(set(receipts)),
-        "found_in_database": sum(1 for r in set(receipts) if found.get(r) == 1),
+        "submitted_by_locust": len(sent),
+        "distinct_cases": len(set(sent)),
+        "submitted_in_database": int(filed[0]) if filed else 0,
+        "receipts_read": len(set(receipts)),
+        "receipts_found": int(read[0]) if read else 0,
         "duplicated_receipt_numbers": int(duplicates[0]) if duplicates else 0,
     }
 
@@ -528,7 +571,7 @@ def report(results: dict[str, Any]) -> str:
     duration = load["duration"] or 1e-9
     groups, counts = load["groups"], load["counts"]
     steps, sent = counts.get("journey_steps", 0), counts.get("submissions", 0)
-    receipts = db["receipts"]
+    checks, cpu = db["checks"], results["cpu"]
     staff = ", ".join(
         str(counts.get(k, 0)) for k in ("sign_ins", "claims", "approvals", "certificate_downloads")
     )
@@ -543,11 +586,12 @@ def report(results: dict[str, Any]) -> str:
         ("journey steps/s", f"{steps / duration:.1f} ({steps} in {duration:.0f} s)"),
         ("submissions/s", f"{sent / duration:.2f} ({sent})"),
         ("sign-ins, claims, approvals, certificate downloads", staff),
-        ("submitted cases new in the database (locust's submits)",
-         f"{db['new_submitted_cases']} ({sent})"),
-        ("receipt numbers seen / found once in the database / duplicated",
-         f"{receipts['distinct_seen']} / {receipts['found_in_database']} / "
-         f"{receipts['duplicated_receipt_numbers']}"),
+        ("cases submitted: locust's 302s / distinct / submitted in the database / new there",
+         f"{checks['submitted_by_locust']} / {checks['distinct_cases']} / "
+         f"{checks['submitted_in_database']} / {db['new_submitted_cases']}"),
+        ("receipt numbers read / found in the database / numbers held twice",
+         f"{checks['receipts_read']} / {checks['receipts_found']} / "
+         f"{checks['duplicated_receipt_numbers']}"),
         ("PostgreSQL connections first / last / max", results["connections"]),
     ]  # fmt: skip
     if "ceiling" in results:
@@ -564,6 +608,8 @@ def report(results: dict[str, Any]) -> str:
         f"command:  {results['command']}",
         f"settings: {results['settings']}",
         f"jobs run before the load (the demo data's backlog): {results['backlog']}",
+        f"CPU while sampled: {cpu['seconds']} s x {m['cores']} cores; busy {cpu['machine_busy']}"
+        f" core-s, of which these processes {cpu['ours']}, others on the machine {cpu['others']}",
         "```",
         "",
         "| figure | value |",
@@ -587,7 +633,7 @@ def report(results: dict[str, Any]) -> str:
 def memory_table(sampler: Sampler) -> dict[str, tuple[float, float, float, str]]:
     table = {}
     for label, values in sampler.rss.items():
-        cpu = sampler.cpu_seconds.get(label)
+        cpu = sampler.cpu(label)
         table[label] = (values[0], values[-1], max(values), "–" if cpu is None else f"{cpu:.1f}")
     return table
 
@@ -644,11 +690,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         results["load"] = run_locust(args, portal.url, USER_CLASSES, env, workdir, "portal", roles)
         sampler.stop()
         results["memory"] = memory_table(sampler)
+        results["cpu"] = sampler.cpu_summary()
         c = sampler.connections
         results["connections"] = f"{c[0]} / {c[-1]} / {max(c)}" if c else "–"
         results["database"] = {
             "new_submitted_cases": submitted_cases(database_url) - before,
-            "receipts": check_receipts(database_url, results["load"]["receipts"]),
+            "checks": check_submissions(
+                database_url, results["load"].pop("sent"), results["load"].pop("receipts")
+            ),
         }
         if args.ceiling:
             cleanup.run_one("portal")
@@ -665,7 +714,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             results["ceiling"] = run_locust(
                 args, hello.url, ("Hello",), env, workdir, "ceiling", {}
             )
-        results["load"].pop("receipts")
         print(report(results))
         if args.json:
             args.json.write_text(json.dumps(results, indent=1, ensure_ascii=False))
