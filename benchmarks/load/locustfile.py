@@ -198,7 +198,7 @@ def forms(html: str) -> list[tuple[str, dict[str, str]]]:
     return found
 
 
-def encoded(data: dict[str, Any]) -> tuple[str, str]:
+def encoded(data: dict[str, Any]) -> tuple[str | bytes, str]:
     """A form body as a browser sends it; file answers (``{"file": base64}``) as multipart."""
     if not any(isinstance(v, dict) and "file" in v for v in data.values()):
         return urlencode(data, doseq=True), "application/x-www-form-urlencoded"
@@ -216,9 +216,8 @@ def encoded(data: dict[str, Any]) -> tuple[str, str]:
                 + body
                 + b"\r\n"
             )
-    return (b"".join(parts) + f"--{boundary}--\r\n".encode()).decode("latin-1"), (
-        f"multipart/form-data; boundary={boundary}"
-    )
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
 
 
 def _route() -> tuple[str, list[tuple[str, dict[str, Any]]]]:
