@@ -344,6 +344,11 @@ def _refuse_unsafe(config: dict[str, Any]) -> None:
     problems += _metrics_token_problems(config)
     problems += _base_url_problems(config)
     problems += _provider_problems(config)
+    if config.get("DEVIDP_LOAD_PERSONAS") not in (None, 0, "0", "", False):
+        problems.append(
+            "PORTAL_DEVIDP_LOAD_PERSONAS: load-test personas (one PIN for all) are for load "
+            "tests of a development set-up; unset it"
+        )
     if not config["DATABASE_URL"] or config["DATABASE_URL"].startswith("sqlite"):
         problems.append("PORTAL_DATABASE_URL: SQLite is for development; use PostgreSQL")
     problems += _request_handling_problems(config)

@@ -108,6 +108,9 @@ MAIL = {
             },
             "PORTAL_STAFF_OIDC_DISCOVERY_URL",
         ),
+        # Load-test personas sign anyone in with one PIN.
+        ({"DEVIDP_LOAD_PERSONAS": 100}, "PORTAL_DEVIDP_LOAD_PERSONAS"),
+        ({"DEVIDP_LOAD_PERSONAS": "5"}, "PORTAL_DEVIDP_LOAD_PERSONAS"),
         ({"OIDC_ACR": ""}, "PORTAL_OIDC_ACR"),
         ({"OIDC_ACR": "   "}, "PORTAL_OIDC_ACR"),
         # The portal's own address: required, https, no path.

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 from portal.japan.clock import JAPAN_ZONE_NAME
 
+from .personas import LOAD_PERSONAS_MAX
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INSTANCE_PATH = REPO_ROOT / "instance"
 TEMPLATE_FOLDER = REPO_ROOT / "templates"
@@ -51,6 +53,8 @@ DEFAULTS: dict[str, Any] = {
     "DEVIDP_CODE_LIFETIME": 60,
     "DEVIDP_PIN_ATTEMPTS": 3,
     "DEVIDP_LOCK_SECONDS": 900,
+    #: Load-test residents load-0001 … load-N (one PIN); 0: none (see personas.py).
+    "DEVIDP_LOAD_PERSONAS": 0,
     # True: the ID token carries no profile, address or email claims, only /userinfo does.
     "DEVIDP_CLAIMS_IN_USERINFO_ONLY": False,
     # The portal runs on the same host in development: a cookie of its own name.
@@ -91,6 +95,7 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
         "DEVIDP_CODE_LIFETIME",
         "DEVIDP_PIN_ATTEMPTS",
         "DEVIDP_LOCK_SECONDS",
+        "DEVIDP_LOAD_PERSONAS",
     ):
         config[key] = int(config[key])
     config["DEVIDP_CLAIMS_IN_USERINFO_ONLY"] = _boolean(
@@ -98,6 +103,8 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
     )
     if config["DEVIDP_PIN_ATTEMPTS"] < 1:
         raise ValueError("DEVIDP_PIN_ATTEMPTS must be at least 1")
+    if not 0 <= config["DEVIDP_LOAD_PERSONAS"] <= LOAD_PERSONAS_MAX:
+        raise ValueError(f"DEVIDP_LOAD_PERSONAS must be between 0 and {LOAD_PERSONAS_MAX}")
     config["OAUTH2_TOKEN_EXPIRES_IN"] = {
         "authorization_code": config["DEVIDP_ACCESS_TOKEN_LIFETIME"]
     }

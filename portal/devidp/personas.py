@@ -7,6 +7,7 @@ PINs are documented in README.md: keep them stable.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -257,6 +258,43 @@ PERSONAS: tuple[Persona, ...] = (
 
 _BY_ID = {persona.id: persona for persona in PERSONAS}
 
+#: Load-test residents (``DEVIDP_LOAD_PERSONAS``): ``load-0001`` and on, one PIN for all, so
+#: a load test signs in thousands of distinct residents through the real sign-in form.
+LOAD_PREFIX = "load-"
+LOAD_PIN = "7777"
+LOAD_PERSONAS_MAX = 100_000
+_LOAD_ID = re.compile(r"load-([0-9]{4,6})")
 
-def persona_by_id(persona_id: str) -> Persona | None:
-    return _BY_ID.get(persona_id)
+
+def persona_by_id(persona_id: str, load_personas: int = 0) -> Persona | None:
+    """A demo persona, or with ``load_personas`` > 0 one of that many load personas."""
+    return _BY_ID.get(persona_id) or load_persona(persona_id, load_personas)
+
+
+def load_persona_id(number: int) -> str:
+    return f"{LOAD_PREFIX}{number:04d}"
+
+
+def load_persona(persona_id: str, count: int) -> Persona | None:
+    """``load-NNNN`` for 1 <= NNNN <= count: a Chiyoda resident, as 山田 太郎 is, so that the
+    moving journey's answers recorded for one fit them all; only the ``sub`` differs."""
+    found = _LOAD_ID.fullmatch(persona_id)
+    if found is None or not 1 <= (number := int(found.group(1))) <= count:
+        return None
+    if load_persona_id(number) != persona_id:  # one spelling per persona: no load-00001
+        return None
+    return Persona(
+        id=persona_id,
+        pin=LOAD_PIN,
+        acr=ACR_CARD,
+        family_name="負荷",
+        given_name="試験",
+        family_name_kana="フカ",
+        given_name_kana="シケン",
+        birthdate=f"{1980 + number % 20}-{1 + number % 12:02d}-{1 + number % 28:02d}",
+        gender="female" if number % 2 else "male",
+        address=_KASUMIGASEKI,
+        municipality_code=CHIYODA,
+        description_ja=f"負荷試験用の住民 {number}（千代田区）",
+        description_en=f"Load-test resident {number} of Chiyoda City",
+    )

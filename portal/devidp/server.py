@@ -51,6 +51,8 @@ class ProviderState:
     #: Profile and address claims only at /userinfo, as most providers do; the ID token then
     #: names only whom it is about.
     claims_in_userinfo_only: bool
+    #: How many load personas (load-0001 …) may sign in; 0: the demo personas alone.
+    load_personas: int
     server: DevAuthorizationServer
     issuer_parameter: DevIssuerParameter
 
@@ -235,7 +237,9 @@ def init_provider(app: Flask) -> ProviderState:
     config = app.config
     server = DevAuthorizationServer()
     clients = ClientRegistry.from_config(config["DEVIDP_CLIENTS"])
-    store = SharedStore(config["DEVIDP_KEY_DIR"], clients)
+    store = SharedStore(
+        config["DEVIDP_KEY_DIR"], clients, load_personas=config["DEVIDP_LOAD_PERSONAS"]
+    )
     issuer_parameter = DevIssuerParameter(config["DEVIDP_ISSUER"])
     state = ProviderState(
         issuer=config["DEVIDP_ISSUER"],
@@ -250,6 +254,7 @@ def init_provider(app: Flask) -> ProviderState:
         id_token_lifetime=config["DEVIDP_ID_TOKEN_LIFETIME"],
         code_lifetime=config["DEVIDP_CODE_LIFETIME"],
         claims_in_userinfo_only=config["DEVIDP_CLAIMS_IN_USERINFO_ONLY"],
+        load_personas=config["DEVIDP_LOAD_PERSONAS"],
         server=server,
         issuer_parameter=issuer_parameter,
     )

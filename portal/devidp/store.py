@@ -140,10 +140,12 @@ class SharedStore:
         key_dir: str | os.PathLike[str],
         clients: ClientRegistry,
         clock: Callable[[], float] = time.time,
+        load_personas: int = 0,
     ) -> None:
         self.file = StateFile(key_dir, SCHEMA)
         self.clients = clients
         self.clock = clock
+        self.load_personas = load_personas
 
     def save_code(self, code: AuthorizationCode) -> None:
         user = code.user
@@ -239,9 +241,10 @@ class SharedStore:
             revoked=bool(row[8]),
         )
 
-    @staticmethod
-    def _signed_in(persona_id: str, acr: str, auth_time: int, client_id: str) -> SignedIn | None:
-        persona = persona_by_id(persona_id)
+    def _signed_in(
+        self, persona_id: str, acr: str, auth_time: int, client_id: str
+    ) -> SignedIn | None:
+        persona = persona_by_id(persona_id, self.load_personas)
         return None if persona is None else SignedIn(persona, acr, auth_time, client_id)
 
     def _purge(self, database: sqlite3.Connection) -> None:

@@ -28,7 +28,7 @@ from .forms import PIN_PATTERN, SignInForm
 from .i18n import LANGUAGE_NAMES, current_language, other_language_url
 from .keys import public_jwks
 from .lockout import Outcome, PinCheck
-from .personas import PERSONAS, persona_by_id
+from .personas import PERSONAS, Persona, load_persona, persona_by_id
 from .server import ProviderState
 from .store import SignedIn
 
@@ -91,23 +91,26 @@ def authorize() -> Response | tuple[str, int] | str:
         return _authorization_error(state, error)
 
     form = SignInForm()
+    hint = request.args.get("login_hint")
+    shown = _personas_shown(state, request.form.get("persona") or hint)
+    form.persona.choices = [persona.id for persona in shown]
     if request.method == "GET":
-        hint = request.args.get("login_hint")
-        form.persona.data = hint if persona_by_id(hint or "") else session.get(LAST_PERSONA)
-        return _sign_in_page(state, grant, form)
+        known = persona_by_id(hint or "", state.load_personas)
+        form.persona.data = hint if known else session.get(LAST_PERSONA)
+        return _sign_in_page(state, grant, form, shown)
 
     if request.form.get("action") == "cancel":
         # The person declined: the client hears error=access_denied (with state and iss).
         return state.server.create_authorization_response(grant=grant, grant_user=None)
 
     if not form.validate():
-        return _sign_in_page(state, grant, form)
-    persona = persona_by_id(form.persona.data)
+        return _sign_in_page(state, grant, form, shown)
+    persona = persona_by_id(form.persona.data, state.load_personas)
     assert persona is not None  # the form accepts only the personas' ids
     check = state.pins.check(persona, form.pin.data or "")
     if not check.accepted:
         form.pin.errors = [*form.pin.errors, _pin_message(check)]
-        return _sign_in_page(state, grant, form)
+        return _sign_in_page(state, grant, form, shown)
 
     session[LAST_PERSONA] = persona.id
     user = SignedIn(
@@ -255,7 +258,19 @@ def _pin_message(check: PinCheck) -> str:
     )
 
 
-def _sign_in_page(state: ProviderState, grant: AuthorizationCodeGrant, form: SignInForm) -> str:
+def _personas_shown(state: ProviderState, named: str | None) -> list[Persona]:
+    """The demo personas, and the one load persona named by ``login_hint`` or the form:
+    a page never lists the thousands a load test may have."""
+    extra = load_persona(named or "", state.load_personas)
+    return [*PERSONAS, *([extra] if extra else [])]
+
+
+def _sign_in_page(
+    state: ProviderState,
+    grant: AuthorizationCodeGrant,
+    form: SignInForm,
+    shown: list[Persona],
+) -> str:
     requested_acr = request.args.get("acr_values", "").split()
     personas = [
         {
@@ -263,7 +278,7 @@ def _sign_in_page(state: ProviderState, grant: AuthorizationCodeGrant, form: Sig
             "locked": state.pins.locked_seconds(persona.id) > 0,
             "below_request": bool(requested_acr) and persona.acr not in requested_acr,
         }
-        for persona in PERSONAS
+        for persona in shown
     ]
     query = request.query_string.decode("ascii", "replace")
     return render_template(
