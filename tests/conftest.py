@@ -106,20 +106,27 @@ def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'portal.sqlite3'}"
 
 
+def portal_app(database_url: str, provider: Provider, **settings: object) -> Flask:
+    """The portal as tests make it, on ``database_url``, signing in at ``provider``: the
+    session's app, and the apps of tests that run their own PostgreSQL servers."""
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key",
+            "DATABASE_URL": database_url,
+            "DEVIDP_ISSUER": provider.issuer,
+            "DEVIDP_KEY_DIR": str(provider.key_dir),
+            "OIDC_CLIENT_SECRET": CLIENT_SECRET,
+            **settings,
+        }
+    )
+
+
 @pytest.fixture(scope="session")
 def app(provider: Provider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     from flask_migrate import upgrade
 
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret-key",
-            "DATABASE_URL": _database_url(tmp_path_factory),
-            "DEVIDP_ISSUER": provider.issuer,
-            "DEVIDP_KEY_DIR": str(provider.key_dir),
-            "OIDC_CLIENT_SECRET": CLIENT_SECRET,
-        }
-    )
+    app = portal_app(_database_url(tmp_path_factory), provider)
     with app.app_context():
         _drop_everything()
         upgrade()

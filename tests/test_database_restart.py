@@ -18,12 +18,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from portal import create_app
 from portal import demo as demo_data
 from portal.definitions import services as definitions
 from portal.extensions import db
 from portal.journey.models import Case, CaseStatus, ProcedureRequest
-from tests.conftest import CLIENT_SECRET, TEST_DATABASE_URL, Provider
+from tests.conftest import TEST_DATABASE_URL, Provider, portal_app
 from tests.journey.test_concurrency import WITHIN, tab_of
 from tests.support import postgres
 from tests.support.html import post_form
@@ -53,16 +52,7 @@ def portal(server: postgres.ScratchPostgres, provider: Provider) -> Iterator[Fla
     """The portal on the scratch server, with the demo municipalities and the definitions."""
     from flask_migrate import upgrade
 
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret-key",
-            "DATABASE_URL": server.url,
-            "DEVIDP_ISSUER": provider.issuer,
-            "DEVIDP_KEY_DIR": str(provider.key_dir),
-            "OIDC_CLIENT_SECRET": CLIENT_SECRET,
-        }
-    )
+    app = portal_app(server.url, provider)
     with app.app_context():
         upgrade()
         demo_data.load()

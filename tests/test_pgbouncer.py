@@ -17,7 +17,6 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, text
 
-from portal import create_app
 from portal import demo as demo_data
 from portal.casework.lifecycle import RequestStatus
 from portal.certificates import statuslist
@@ -25,7 +24,7 @@ from portal.definitions import services as definitions
 from portal.extensions import db
 from portal.journey.models import Case, CaseStatus, ProcedureRequest
 from portal.transactions import unit_of_work
-from tests.conftest import CLIENT_SECRET, TEST_DATABASE_URL, Provider
+from tests.conftest import TEST_DATABASE_URL, Provider, portal_app
 from tests.factories import CaseFactory, MunicipalityFactory, RequestFactory, RoleFactory
 from tests.journey.test_concurrency import WITHIN, at_once
 from tests.support import postgres
@@ -59,17 +58,7 @@ def pooled(provider: Provider) -> Iterator[Pooled]:
     try:
         server.start()
         bouncer = postgres.Pgbouncer(server, pool_mode="transaction", pool_size=2).start()
-        app = create_app(
-            {
-                "TESTING": True,
-                "SECRET_KEY": "test-secret-key",
-                "DATABASE_URL": bouncer.url,
-                "DATABASE_POOLER": "transaction",
-                "DEVIDP_ISSUER": provider.issuer,
-                "DEVIDP_KEY_DIR": str(provider.key_dir),
-                "OIDC_CLIENT_SECRET": CLIENT_SECRET,
-            }
-        )
+        app = portal_app(bouncer.url, provider, DATABASE_POOLER="transaction")
         with app.app_context():
             upgrade()
             demo_data.load()

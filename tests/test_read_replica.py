@@ -22,7 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from portal import access, create_app, replica
+from portal import access, replica
 from portal.audit.models import AccessPurpose, AccessRecord
 from portal.casework.lifecycle import RequestStatus
 from portal.extensions import db
@@ -30,7 +30,7 @@ from portal.japan.clock import today_in_japan
 from portal.journey.models import ProcedureRequest
 from portal.replica import LSN_KEY, READ_FROM_HEADER, WriteInReadOnlyView, reads_from_replica
 from portal.tenancy.models import Department
-from tests.conftest import CLIENT_SECRET, TEST_DATABASE_URL, Provider
+from tests.conftest import TEST_DATABASE_URL, Provider, portal_app
 from tests.factories import (
     FACTORY_CODE,
     CaseFactory,
@@ -111,17 +111,7 @@ def world(servers: Servers, provider: Provider) -> Iterator[World]:
     with a clerk and one new request, and the portal's admin."""
     from flask_migrate import upgrade
 
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret-key",
-            "DATABASE_URL": servers.primary.url,
-            "REPLICA_DATABASE_URL": servers.standby.url,
-            "DEVIDP_ISSUER": provider.issuer,
-            "DEVIDP_KEY_DIR": str(provider.key_dir),
-            "OIDC_CLIENT_SECRET": CLIENT_SECRET,
-        }
-    )
+    app = portal_app(servers.primary.url, provider, REPLICA_DATABASE_URL=servers.standby.url)
     _add_writing_views(app)
     with app.app_context():
         upgrade()
