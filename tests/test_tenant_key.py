@@ -15,7 +15,6 @@ from sqlalchemy import (
     MetaData,
     Table,
     inspect,
-    text,
 )
 
 from portal.extensions import db
@@ -121,59 +120,3 @@ def test_a_new_table_is_placed_and_a_distributed_one_keyed() -> None:
     assert "gone: placed but not a table" in found
     del placed["labels"]
     assert "labels: not placed" in faults(_schema(), placed)
-
-
-def test_the_upgrade_gives_a_requests_rows_its_municipality(tmp_path) -> None:
-    """A deployment's events, corrections and bookings get their request's municipality,
-    and from then on a row naming another municipality than its request's is refused."""
-    from flask_migrate import upgrade
-    from sqlalchemy.exc import IntegrityError
-
-    from portal import create_app
-
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'm.sqlite3'}", "TESTING": True})
-    now = "2026-12-01 00:00:00"
-    rows = [
-        "INSERT INTO municipalities (id, code, prefecture_ja, name_ja, name_en, kind) VALUES"
-        " (1, '131016', '東京都', '千代田区', 'Chiyoda', 'special_ward'),"
-        " (2, '141003', '神奈川県', '横浜市', 'Yokohama', 'designated_city')",
-        "INSERT INTO departments (id, municipality_id, kind, name_ja, name_en)"
-        " VALUES (1, 2, 'resident_registration', '住民課', 'Residents')",
-        "INSERT INTO accounts (id, issuer, subject, display_name, identity, created_at)"
-        f" VALUES (7, 'https://id.example.jp', 's', '', '{{}}', '{now}')",
-        "INSERT INTO definition_snapshots (id, digest, workflow_key, workflow_version,"
-        f" content, created_at) VALUES (1, 'd', 'moving', 1, '{{}}', '{now}')",
-        "INSERT INTO cases (id, account_id, snapshot_id, snapshot_digest, workflow_key, status,"
-        " answers, locked_keys, declined_forms, completed_pages, language, created_at,"
-        f" updated_at) VALUES (1, 7, 1, 'd', 'moving', 'submitted', '{{}}', '[]', '[]', '[]',"
-        f" 'ja', '{now}', '{now}')",
-        "INSERT INTO requests (id, case_id, form_id, form_version, municipality_id, office_id,"
-        " department_id, status, created_at, version, answers, answers_digest, resident_code,"
-        f" paused_days) VALUES (1, 1, 'mic.tennyu', 1, 2, 2, 1, 'in_review', '{now}', 2, '{{}}',"
-        " '', '', 0)",
-        "INSERT INTO request_events (id, request_id, at, actor_kind, action, from_status,"
-        f" to_status, version, reason, changes) VALUES (1, 1, '{now}', 'clerk', 'claim',"
-        " 'submitted', 'in_review', 2, '', '{}')",
-        "INSERT INTO corrections (id, request_id, asked_at, fields, documents, reason, changes)"
-        f" VALUES (1, 1, '{now}', '[]', '[]', 'blurred', '{{}}')",
-        "INSERT INTO bookings (id, request_id, department_id, slot_start, status, created_at)"
-        f" VALUES (1, 1, 1, '{now}', 'booked', '{now}')",
-    ]
-    with app.app_context():
-        upgrade(revision="c4a9e2f71b36")
-        with db.engine.begin() as connection:
-            for row in rows:
-                connection.execute(text(row))
-        upgrade()
-        with db.engine.connect() as connection:
-            for table in ("request_events", "corrections", "bookings"):
-                copied = connection.execute(text(f"SELECT municipality_id FROM {table}"))
-                assert copied.scalar_one() == 2, table
-        with pytest.raises(IntegrityError), db.engine.begin() as connection:
-            connection.execute(
-                text(
-                    "INSERT INTO corrections (request_id, municipality_id, asked_at, fields,"
-                    f" documents, reason, changes) VALUES (1, 1, '{now}', '[]', '[]', 'x', '{{}}')"
-                )
-            )
-        db.engine.dispose()

@@ -353,9 +353,7 @@ def verify(
     )
     if found is None:
         return _retired(serial, code)
-    stored_hash = found.code_hash if found.code_hash else None
-    matches = codes.code_matches(code, stored_hash or _NO_CERTIFICATE_HASH)
-    if not matches:
+    if not _code_matches(code, found):
         return None
     file_matches = signature = None
     if pdf is not None:
@@ -379,10 +377,15 @@ def _retired(serial: str, code: str) -> Retired | None:
     retired = db.session.scalar(
         select(RetiredCertificate).where(RetiredCertificate.serial == serial)
     )
-    stored_hash = retired.code_hash if retired is not None and retired.code_hash else None
-    if not codes.code_matches(code, stored_hash or _NO_CERTIFICATE_HASH) or retired is None:
+    if not _code_matches(code, retired) or retired is None:
         return None
     return Retired(retired)
+
+
+def _code_matches(code: str, found: Certificate | RetiredCertificate | None) -> bool:
+    """Whether ``code`` is the certificate's, with the same work when there is none."""
+    stored_hash = found.code_hash if found is not None else None
+    return codes.code_matches(code, stored_hash or _NO_CERTIFICATE_HASH)
 
 
 def retire_of_cases(case_ids: list[int]) -> list[str]:
@@ -421,11 +424,7 @@ def _title_texts(certificate: Certificate) -> dict[str, str]:
     if certificate.request is None:
         return {}
     form = certificate.request.form_definition
-    text = form.certificate_title or form.title
-    texts = {"ja": text.ja, **dict(text.others)}
-    if text.en:
-        texts["en"] = text.en
-    return texts
+    return (form.certificate_title or form.title).as_dict()
 
 
 def masked_name(name: str) -> str:

@@ -51,6 +51,11 @@ class Text:
         others = tuple(sorted((k, v) for k, v in data.items() if k not in ("ja", "en")))
         return cls(data["ja"], data.get("en"), others)
 
+    def as_dict(self) -> dict[str, str]:
+        """Every language given, as :meth:`required` reads it back."""
+        given = {"ja": self.ja, **({"en": self.en} if self.en else {})}
+        return {**given, **dict(self.others)}
+
 
 @dataclass(frozen=True)
 class Option:

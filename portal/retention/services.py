@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from dateutil.relativedelta import relativedelta
 from flask import current_app
 from sqlalchemy import Select, delete, exists, func, or_, select, update
 from sqlalchemy.orm import selectinload
@@ -104,7 +105,7 @@ def run(*, dry_run: bool = False, batch_size: int = BATCH_SIZE) -> Outcome:
             if batch is None:
                 break
             anonymise_cases(batch.anonymise, now)
-            delete_cases(batch.delete, now)
+            delete_cases(batch.delete)
         after = batch.last_id
         outcome.cases_anonymised += len(batch.anonymise)
         outcome.cases_deleted += len(batch.delete)
@@ -128,13 +129,7 @@ def delete_drafts(cutoff: datetime, limit: int) -> int:
     if not ids:
         return 0
     _remove(ids)
-    audit.append(
-        PORTAL_CHAIN,
-        actor=None,
-        action="retention.drafts_deleted",
-        subject="cases",
-        details={"cases": ids, "untouched_since": cutoff.isoformat()},
-    )
+    _record("retention.drafts_deleted", ids, untouched_since=cutoff.isoformat())
     return len(ids)
 
 
@@ -201,7 +196,7 @@ def due_of(case: Case, now: datetime) -> Due | None:
         return None
     years = max(r.years for r in retentions)
     last = max(r.decided_at or r.created_at for r in case.requests)
-    if add_years(last, years) > now:
+    if last + relativedelta(years=years) > now:  # 29 February: the 28th without one
         return None
     action = DELETE if all(r.action == DELETE for r in retentions) else ANONYMISE
     if action == DELETE and case.follow_ups:
@@ -209,14 +204,6 @@ def due_of(case: Case, now: datetime) -> Due | None:
         # once they are deleted, a later run deletes it.
         action = ANONYMISE
     return Due(case.id, action)
-
-
-def add_years(moment: datetime, years: int) -> datetime:
-    """The same day ``years`` later (29 February: the 28th in a year without one)."""
-    try:
-        return moment.replace(year=moment.year + years)
-    except ValueError:
-        return moment.replace(year=moment.year + years, day=28)
 
 
 def anonymise_cases(ids: list[int], now: datetime) -> None:
@@ -250,28 +237,23 @@ def anonymise_cases(ids: list[int], now: datetime) -> None:
         .values(account_id=None, answers={}, locked_keys=[], unsaved=None, anonymised_at=now)
         .execution_options(synchronize_session=False)
     )
-    audit.append(
-        PORTAL_CHAIN,
-        actor=None,
-        action="retention.cases_anonymised",
-        subject="cases",
-        details={"cases": ids},
-    )
+    _record("retention.cases_anonymised", ids)
 
 
-def delete_cases(ids: list[int], now: datetime) -> None:
+def delete_cases(ids: list[int]) -> None:
     """Delete these cases and all that hangs on them (the database's cascades: requests,
     their history, hand-offs, bookings, messages; access records keep their row without the
     link). Flush only; files go once committed."""
     if not ids:
         return
     _remove(ids)
+    _record("retention.cases_deleted", ids)
+
+
+def _record(action: str, ids: list[int], **details: str) -> None:
+    """The batch's one entry in the portal's audit chain, naming its cases by id."""
     audit.append(
-        PORTAL_CHAIN,
-        actor=None,
-        action="retention.cases_deleted",
-        subject="cases",
-        details={"cases": ids},
+        PORTAL_CHAIN, actor=None, action=action, subject="cases", details={"cases": ids, **details}
     )
 
 

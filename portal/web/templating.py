@@ -20,6 +20,7 @@ from portal.japan.dates import (
     format_resident_time,
     format_weekday_date,
 )
+from portal.keyfiles import stamp
 
 LANGUAGE_NAMES = {"ja": "日本語", "en": "English"}
 
@@ -63,11 +64,11 @@ def _static_version(endpoint: str, values: dict[str, Any]) -> None:
         return
     path = safe_join(current_app.static_folder, values.get("filename", ""))
     try:
-        stat = Path(path).stat() if path else None
+        version = stamp(Path(path)) if path else None
     except OSError:
         return
-    if stat is not None:
-        values["v"] = _digest(str(path), stat.st_mtime_ns, stat.st_size)
+    if version is not None:
+        values["v"] = _digest(str(path), *version)
 
 
 @lru_cache(maxsize=64)

@@ -102,3 +102,12 @@ def test_a_case_keeps_the_definitions_it_started_with(
     other = app.test_client()
     assert Person(other, "sato-hanako").sign_in().response.status_code == 302
     assert "引越し（新様式）" in other.get("/").text
+
+
+def test_a_text_reads_back_as_it_was_given() -> None:
+    """``as_dict`` is ``required``'s inverse (a retired certificate keeps its title so)."""
+    from portal.definitions.model import Text
+
+    given = {"ja": "転出証明書", "en": "Moving-out certificate", "ko": "전출증명서"}
+    assert Text.required(given).as_dict() == given
+    assert Text.required({"ja": "受理証明書"}).as_dict() == {"ja": "受理証明書"}
