@@ -53,6 +53,26 @@ max_requests_jitter = _number("GUNICORN_MAX_REQUESTS_JITTER", max_requests // 10
 timeout = _number("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _number("GUNICORN_GRACEFUL_TIMEOUT", 30)
 
+# The app is made once, in the master, before the workers are forked (wsgi.py compiles every
+# template there and freezes what it made): a worker starts warm, replaced by max_requests or
+# not, and the workers share those pages of memory. The master opens no database connection;
+# post_fork drops any pool it might have all the same. Code changes need a restart: a reload
+# (HUP) forks new workers from the master's code.
+preload_app = os.environ.get("GUNICORN_PRELOAD", "true").lower() not in ("0", "false", "no")
+
+
+def post_fork(server, worker):  # noqa: ANN001, ARG001 - gunicorn's hook signature
+    """A forked worker must not share a connection with its siblings (SQLAlchemy's advice for
+    os.fork: dispose of the inherited pools without closing their connections)."""
+    app = server.app.wsgi() if preload_app else None
+    extension = getattr(app, "extensions", {}).get("sqlalchemy")
+    if extension is None:
+        return
+    with app.app_context():
+        for engine in extension.engines.values():
+            engine.dispose(close=False)
+
+
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
 errorlog = os.environ.get("GUNICORN_ERRORLOG", "-")
 # The path without its query string (a search may carry a resident's name), the client as the

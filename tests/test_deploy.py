@@ -9,6 +9,7 @@ import hashlib
 import http.client
 import os
 import re
+import runpy
 import secrets
 import shlex
 import signal
@@ -21,6 +22,7 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -376,6 +378,42 @@ class Settings(Application):
 
     def load(self) -> None:
         raise AssertionError("only the settings are read")
+
+
+def test_job_workers_yield_the_cores_to_the_web() -> None:
+    """In the March peak, pages first: certificates wait for the cores the web leaves."""
+    web, worker = (
+        unit("madoguchi-web.service")["Service"],
+        unit("madoguchi-worker@.service")["Service"],
+    )
+    assert int(worker["CPUWeight"]) < int(web.get("CPUWeight", "100"))
+    assert int(worker["Nice"]) > int(web.get("Nice", "0"))
+
+
+def test_a_forked_worker_does_not_share_the_masters_database_connections(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With preload_app, gunicorn's post_fork hook gives each worker fresh pools; a connection
+    the master held stays open for the master alone (``dispose(close=False)``)."""
+    from flask_sqlalchemy import SQLAlchemy
+    from sqlalchemy import text
+
+    monkeypatch.delenv("GUNICORN_PRELOAD", raising=False)
+    hooks = runpy.run_path(str(GUNICORN_CONFIG))
+    assert hooks["preload_app"] is True
+    master = Flask("master")
+    master.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'master.sqlite'}"
+    database = SQLAlchemy(master)
+    with master.app_context():
+        held = database.engine.connect()
+        held.execute(text("SELECT 1"))
+        inherited = database.engine.pool
+    server = SimpleNamespace(app=SimpleNamespace(wsgi=lambda: master))
+    hooks["post_fork"](server, None)
+    with master.app_context():
+        assert database.engine.pool is not inherited and database.engine.pool.checkedout() == 0
+        assert held.execute(text("SELECT 1")).scalar() == 1  # not closed under the master
+    held.close()
 
 
 def settings_on(cores: int, monkeypatch: pytest.MonkeyPatch, **environment: str) -> Any:

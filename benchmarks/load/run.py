@@ -92,6 +92,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--processes", type=int, default=1, help="locust processes (1)")
     parser.add_argument("--web-workers", type=int, default=5, help="gunicorn workers (5)")
     parser.add_argument("--job-workers", type=int, default=1, help="procrastinate workers")
+    parser.add_argument(
+        "--job-nice",
+        type=int,
+        default=10,
+        help="the job workers' niceness (10, as deploy/madoguchi-worker@.service; 0: none)",
+    )
     parser.add_argument("--personas", type=int, default=100_000, help="load personas")
     parser.add_argument("--database", default="load", help="PostgreSQL database (dropped!)")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432")
@@ -99,6 +105,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ceiling", action="store_true", help="then hello.py, as long")
     parser.add_argument("--keep", action="store_true", help="keep the database and folder")
     parser.add_argument("--json", type=Path, help="write the figures here as JSON too")
+    parser.add_argument(
+        "--profile", type=Path, help="profile each portal request into this folder (profiles.py)"
+    )
     args = parser.parse_args(argv)
     if args.database in ("postgres", "template0", "template1"):
         parser.error(f"refusing to drop the database {args.database!r}")
@@ -334,13 +343,15 @@ def wait_for_provider(url: str, limit: float = 60.0) -> None:
 
 
 def job_workers(
-    count: int, env: dict[str, str], workdir: Path, cleanup: Cleanup
+    count: int, nice: int, env: dict[str, str], workdir: Path, cleanup: Cleanup
 ) -> list[psutil.Popen]:
+    """The job workers, below the web workers' priority as under systemd: here every process
+    shares one cgroup, so ``nice`` does what the unit's CPUWeight does there."""
     started = []
     for index in range(count):
         out = open(workdir / f"worker-{index + 1}.log", "ab")  # noqa: SIM115 - the process keeps it
         process = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "portal", "worker"],
+            ["nice", "-n", str(nice), sys.executable, "-m", "flask", "--app", "portal", "worker"],
             cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out,
             stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
@@ -350,8 +361,10 @@ def job_workers(
 
 
 def drain_jobs(database_url: str, limit: float = 900.0) -> int:
-    """Wait until the workers have run every job ready now (the demo queues' certificates):
-    a portal in service has no such backlog, and rendering it would load the measurement."""
+    """Wait until the workers have run every job ready now, and return how many there were.
+
+    Before the load: the demo queues' certificates (a portal in service has no such backlog,
+    and rendering it would load the measurement). After it: what the peak left for later."""
     import psycopg
 
     started = time.monotonic()
@@ -374,9 +387,18 @@ def drain_jobs(database_url: str, limit: float = 900.0) -> int:
 # Sampling ---------------------------------------------------------------------------------------
 
 
+#: Roles served by a gunicorn master whose workers ``max_requests`` replaces during a run.
+SERVED = ("portal", "provider", "hello")
+
+
 class Sampler:
     """Every 10 s: the RSS of each process by role, and PostgreSQL's connections to the
-    database (``pg_stat_activity``), the backends' RSS summed."""
+    database (``pg_stat_activity``), the backends' RSS summed.
+
+    A gunicorn worker replaced after ``max_requests`` is a new process: the CPU of a served
+    role is its master's, its live workers' and what its master reaped (the workers that
+    exited, their whole lives), so replaced workers count; a worker's own row then shows none.
+    """
 
     def __init__(self, roles: dict[str, list[int]], database_url: str, database: str) -> None:
         self.roles = roles  # role -> top pids; their children are counted apart by pid
@@ -387,6 +409,12 @@ class Sampler:
         #: CPU seconds of each process when first and last seen (a backend: by its pid).
         self.cpu_first: dict[str, float] = {}
         self.cpu_last: dict[str, float] = {}
+        #: The pid a row was first sampled with; a row whose pid changed was replaced.
+        self.pids: dict[str, int] = {}
+        self.replaced: set[str] = set()
+        #: CPU seconds of each served role, every process it ever had (see the class).
+        self.role_first: dict[str, float] = {}
+        self.role_last: dict[str, float] = {}
         self.machine_first = machine_busy()
         self.machine_last = self.machine_first
         self._stop = threading.Event()
@@ -411,7 +439,7 @@ class Sampler:
                 with contextlib.suppress(psutil.Error):
                     top = psutil.Process(pid)
                     children = top.children(recursive=True)
-                    if role.startswith(("portal", "provider", "hello")):
+                    if role in SERVED:
                         found[f"{role} master"] = top
                         for index, child in enumerate(sorted(children, key=lambda c: c.pid)):
                             found[f"{role} worker {index + 1}"] = child
@@ -424,10 +452,15 @@ class Sampler:
     def sample(self) -> None:
         import psycopg
 
-        for label, process in self.processes().items():
+        processes = self.processes()
+        for label, process in processes.items():
             with contextlib.suppress(psutil.Error):
                 self.rss.setdefault(label, []).append(process.memory_info().rss / 2**20)
                 self._cpu(label, process)
+        for role in SERVED:
+            if f"{role} master" in processes:
+                with contextlib.suppress(psutil.Error):
+                    self._role_cpu(role, processes)
         with contextlib.suppress(psycopg.Error):
             with psycopg.connect(self.database_url, autocommit=True) as connection:
                 rows = connection.execute(
@@ -445,7 +478,20 @@ class Sampler:
             self.rss.setdefault(BACKENDS, []).append(backends)
         self.machine_last = machine_busy()
 
+    def _role_cpu(self, role: str, processes: dict[str, psutil.Process]) -> None:
+        master = processes[f"{role} master"].cpu_times()
+        total = master.user + master.system + master.children_user + master.children_system
+        for label, process in processes.items():
+            if label.startswith(f"{role} worker "):
+                with contextlib.suppress(psutil.Error):
+                    times = process.cpu_times()
+                    total += times.user + times.system
+        self.role_first.setdefault(role, total)
+        self.role_last[role] = total
+
     def _cpu(self, label: str, process: psutil.Process) -> None:
+        if self.pids.setdefault(label, process.pid) != process.pid:
+            self.replaced.add(label)
         times = process.cpu_times()
         self.cpu_first.setdefault(label, times.user + times.system)
         self.cpu_last[label] = times.user + times.system
@@ -455,12 +501,21 @@ class Sampler:
         if label == BACKENDS:
             pids = [k for k in self.cpu_last if k.startswith(BACKENDS + " ")]
             return sum(self.cpu_last[k] - self.cpu_first[k] for k in pids)
-        if label not in self.cpu_last:
+        if label not in self.cpu_last or label in self.replaced:
             return None
         return self.cpu_last[label] - self.cpu_first[label]
 
+    def role_cpu(self, role: str) -> float | None:
+        """CPU seconds of a served role, its replaced workers included."""
+        if role not in self.role_last:
+            return None
+        return self.role_last[role] - self.role_first[role]
+
     def cpu_summary(self) -> dict[str, float]:
-        ours = sum(self.cpu(label) or 0.0 for label in self.rss)
+        served = [label for label in self.rss if label.split(" ", 1)[0] in SERVED]
+        ours = sum(self.role_cpu(role) or 0.0 for role in SERVED) + sum(
+            self.cpu(label) or 0.0 for label in self.rss if label not in served
+        )
         busy = self.machine_last[0] - self.machine_first[0]
         return {
             "seconds": round(self.machine_last[1] - self.machine_first[1], 1),
@@ -515,6 +570,41 @@ def run_locust(
 
 
 # Counting in the database -------------------------------------------------------------------
+
+
+def database_now(database_url: str) -> Any:
+    import psycopg
+
+    with psycopg.connect(database_url) as connection:
+        row = connection.execute("SELECT now()").fetchone()
+    assert row is not None
+    return row[0]
+
+
+def certificate_delays(database_url: str, since: Any) -> dict[str, Any]:
+    """How long the certificates asked for during the load waited to be issued (created,
+    issued: the job's queueing and rendering), by kind; after the backlog has drained."""
+    import psycopg
+
+    with psycopg.connect(database_url) as connection:
+        rows = connection.execute(
+            "SELECT kind, count(*), count(issued_at),"
+            " percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP"
+            " (ORDER BY extract(epoch FROM issued_at - created_at)),"
+            " max(extract(epoch FROM issued_at - created_at))"
+            " FROM certificates WHERE created_at >= %s GROUP BY kind ORDER BY kind",
+            (since,),
+        ).fetchall()
+    return {
+        kind: {
+            "count": count,
+            "issued": issued,
+            "p50": float(p[0]) if p and p[0] is not None else None,
+            "p95": float(p[1]) if p and p[1] is not None else None,
+            "max": float(longest) if longest is not None else None,
+        }
+        for kind, count, issued, p, longest in rows
+    }
 
 
 def submitted_cases(database_url: str) -> int:
@@ -593,7 +683,16 @@ def report(results: dict[str, Any]) -> str:
          f"{checks['receipts_read']} / {checks['receipts_found']} / "
          f"{checks['duplicated_receipt_numbers']}"),
         ("PostgreSQL connections first / last / max", results["connections"]),
+        ("jobs left when the load stopped; drained in", f"{results['left']['jobs']};"
+         f" {results['left']['seconds']:.0f} s"),
     ]  # fmt: skip
+    for kind, delay in results["certificates"].items():
+        rows.append(
+            (f"certificates {kind}: asked / issued; wait p50 / p95 / max",
+             f"{delay['count']} / {delay['issued']}; " + " / ".join(
+                 "–" if delay[k] is None else f"{delay[k]:.1f} s" for k in ("p50", "p95", "max")
+             ))
+        )  # fmt: skip
     if "ceiling" in results:
         hello = results["ceiling"]
         rate = hello["requests"] / (hello["duration"] or 1e-9)
@@ -631,10 +730,20 @@ def report(results: dict[str, Any]) -> str:
 
 
 def memory_table(sampler: Sampler) -> dict[str, tuple[float, float, float, str]]:
-    table = {}
+    """Each process's RSS and CPU; a served role's row of all its processes' CPU after them."""
+    table: dict[str, tuple[float, float, float, str]] = {}
     for label, values in sampler.rss.items():
         cpu = sampler.cpu(label)
-        table[label] = (values[0], values[-1], max(values), "–" if cpu is None else f"{cpu:.1f}")
+        shown = "replaced" if label in sampler.replaced else "–" if cpu is None else f"{cpu:.1f}"
+        table[label] = (values[0], values[-1], max(values), shown)
+    for role in SERVED:
+        total = sampler.role_cpu(role)
+        rows = [row for label, row in table.items() if label.split(" ", 1)[0] == role]
+        if total is not None and rows:
+            table[f"{role}: all its processes, replaced workers too (RSS summed)"] = (
+                sum(r[0] for r in rows), sum(r[1] for r in rows), sum(r[2] for r in rows),
+                f"{total:.1f}",
+            )  # fmt: skip
     return table
 
 
@@ -668,11 +777,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "provider", "portal.devidp:create_app()", ports.idp, 2, env, workdir, cleanup
         )
         wait_for_provider(provider.url)
-        portal = gunicorn(
-            "portal", "wsgi:app", ports.portal, args.web_workers, env, workdir, cleanup
-        )
+        if args.profile:
+            args.profile.mkdir(parents=True, exist_ok=True)
+            env["LOAD_PROFILE_DIR"] = str(args.profile.resolve())
+        spec = "benchmarks.load.profiled:app" if args.profile else "wsgi:app"
+        portal = gunicorn("portal", spec, ports.portal, args.web_workers, env, workdir, cleanup)
         wait_until_healthy(portal)
-        workers = job_workers(args.job_workers, env, workdir, cleanup)
+        workers = job_workers(args.job_workers, args.job_nice, env, workdir, cleanup)
         results["backlog"] = drain_jobs(database_url)
         roles = {
             "portal": [portal.process.pid],
@@ -681,10 +792,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         }
         results["settings"] = (
             f"gunicorn --workers {args.web_workers} (sync, gunicorn.conf.py), "
-            f"{args.job_workers} job worker(s), {args.users} users, think {args.think} s, "
+            f"{args.job_workers} job worker(s) at nice {args.job_nice}, "
+            f"{args.users} users, think {args.think} s, "
             f"{args.processes} locust process(es), limits in {redis_url}"
         )
         before = submitted_cases(database_url)
+        load_began = database_now(database_url)
         sampler = Sampler(roles, database_url, args.database)
         sampler.start()
         results["load"] = run_locust(args, portal.url, USER_CLASSES, env, workdir, "portal", roles)
@@ -693,6 +806,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         results["cpu"] = sampler.cpu_summary()
         c = sampler.connections
         results["connections"] = f"{c[0]} / {c[-1]} / {max(c)}" if c else "–"
+        drained = time.monotonic()
+        results["left"] = {
+            "jobs": drain_jobs(database_url),
+            "seconds": round(time.monotonic() - drained, 1),
+        }
+        results["certificates"] = certificate_delays(database_url, load_began)
         results["database"] = {
             "new_submitted_cases": submitted_cases(database_url) - before,
             "checks": check_submissions(
