@@ -7,6 +7,7 @@ The shipped forms give the retentions: 出生届 (``moj.shussei``) 10 years then
 
 from __future__ import annotations
 
+import copy
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,6 +22,8 @@ from portal.audit.services import record_access
 from portal.casework.lifecycle import RequestStatus
 from portal.certificates import storage
 from portal.certificates.models import Certificate, RetiredCertificate
+from portal.definitions.models import DefinitionSnapshot
+from portal.definitions.sources import content_digest
 from portal.extensions import db
 from portal.japan.clock import utcnow
 from portal.journey.models import Attachment, Case, ProcedureRequest
@@ -241,6 +244,48 @@ def test_what_retention_keeps(app: Flask, runner) -> None:  # noqa: ANN001
         assert len(cases) == 3 and all(c.anonymised_at is None for c in cases)
         assert db.session.scalar(select(func.count()).select_from(Certificate)) == 3
         assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 0
+
+
+def filed_before_retention(case: Case) -> None:
+    """Refreeze the case against its definitions with its forms' ``retention`` taken out, as
+    a case filed before v3 of 出生届 and 死亡届 (which first gave one) is frozen."""
+    content = copy.deepcopy(case.snapshot.content)
+    for form in content["forms"].values():
+        form.pop("retention", None)
+    digest = content_digest(content)
+    snapshot = db.session.scalar(select(DefinitionSnapshot).filter_by(digest=digest))
+    snapshot = snapshot or DefinitionSnapshot(
+        digest=digest,
+        workflow_key=case.snapshot.workflow_key,
+        workflow_version=case.snapshot.workflow_version,
+        content=content,
+    )
+    case.snapshot, case.snapshot_digest = snapshot, snapshot.digest
+    db.session.flush()
+    assert case.requests[0].form_definition.retention is None
+
+
+def test_a_case_filed_before_its_form_gave_a_retention_takes_the_published_one(
+    app: Flask,
+    runner,  # noqa: ANN001
+    definitions: None,
+) -> None:
+    with app.app_context():
+        birth = decided_case("moj.shussei", 11)
+        young_birth = decided_case("moj.shussei", 9)
+        moving = decided_case("mic.tenshutsu", 30)  # its published form gives none either
+        for case in (birth, young_birth, moving):
+            filed_before_retention(case)
+        ids = birth.id, young_birth.id, moving.id
+        db.session.commit()
+
+    output = run(runner)
+    assert "decided cases anonymised: 1" in output, output
+
+    with app.app_context():
+        anonymised = {c.id: c.anonymised_at for c in db.session.scalars(select(Case))}
+        assert anonymised[ids[0]] is not None
+        assert anonymised[ids[1]] is None and anonymised[ids[2]] is None
 
 
 def test_a_dry_run_counts_and_changes_nothing(app: Flask, runner) -> None:  # noqa: ANN001

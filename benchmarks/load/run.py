@@ -784,7 +784,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         portal = gunicorn("portal", spec, ports.portal, args.web_workers, env, workdir, cleanup)
         wait_until_healthy(portal)
         workers = job_workers(args.job_workers, args.job_nice, env, workdir, cleanup)
-        results["backlog"] = drain_jobs(database_url)
+        # --job-workers 0: the web alone (certificates stay pending; none is downloaded).
+        results["backlog"] = drain_jobs(database_url) if workers else 0
         roles = {
             "portal": [portal.process.pid],
             "provider": [provider.process.pid],
@@ -808,7 +809,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         results["connections"] = f"{c[0]} / {c[-1]} / {max(c)}" if c else "–"
         drained = time.monotonic()
         results["left"] = {
-            "jobs": drain_jobs(database_url),
+            "jobs": drain_jobs(database_url) if workers else 0,
             "seconds": round(time.monotonic() - drained, 1),
         }
         results["certificates"] = certificate_delays(database_url, load_began)

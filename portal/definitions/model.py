@@ -163,6 +163,11 @@ class Retention:
     years: int
     action: str
 
+    @classmethod
+    def of(cls, data: Mapping[str, Any] | None) -> Retention | None:
+        """A form's ``retention:`` as written, or None where it gives none."""
+        return cls(int(data["years"]), data["action"]) if data else None
+
 
 @dataclass(frozen=True)
 class WorkflowForm:
@@ -307,9 +312,7 @@ def build_form(data: Mapping[str, Any], vocabulary: Mapping[str, Item]) -> Form:
         if certificate.get("template")
         else (),
         approvals=int(data.get("approvals", 1)),
-        retention=Retention(int(retention["years"]), retention["action"])
-        if (retention := data.get("retention"))
-        else None,
+        retention=Retention.of(data.get("retention")),
         sections=tuple(
             Section(
                 id=s["id"],

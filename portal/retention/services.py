@@ -2,7 +2,9 @@
 
 A draft (a case never sent) untouched for ``DRAFT_RETENTION_DAYS`` is deleted with its
 uploads. A sent case whose every request is decided is kept for the longest ``retention`` its
-forms give (in the case's own frozen definitions), counted from its last decision; then it is
+forms give (in the case's own frozen definitions; where the version it was filed against gave
+none, the form's version published now: the period is the procedure's, set by law, so a case
+filed before its form stated one is not kept for ever), counted from its last decision; then it is
 deleted when every such form says ``delete``, and anonymised otherwise: its answers, documents,
 certificates, messages and reasons go, its account link too, and the case stays for the
 figures (``cases.anonymised_at``), shown on no page. A case none of whose forms gives a
@@ -34,6 +36,8 @@ from portal.casework.models import Correction, HandOff, RequestEvent
 from portal.certificates import services as certificates
 from portal.certificates import storage
 from portal.db import db, on_postgresql
+from portal.definitions.model import Retention
+from portal.definitions.services import Catalog, current_catalog
 from portal.japan.clock import utcnow
 from portal.journey import files
 from portal.journey.models import Attachment, Case, CaseStatus, ProcedureRequest
@@ -174,8 +178,9 @@ def _next_decided_batch(now: datetime, after: int, size: int, *, lock: bool) -> 
     if not cases:
         return None
     batch = _Batch(last_id=cases[-1].id)
+    catalog = current_catalog()
     for case in cases:
-        due = due_of(case, now)
+        due = due_of(case, now, catalog)
         if due is None:
             batch.kept += 1
         elif due.action == DELETE:
@@ -185,12 +190,12 @@ def _next_decided_batch(now: datetime, after: int, size: int, *, lock: bool) -> 
     return batch
 
 
-def due_of(case: Case, now: datetime) -> Due | None:
+def due_of(case: Case, now: datetime, catalog: Catalog) -> Due | None:
     """What retention says of a decided case now: None while it is kept."""
     retentions = [
         retention
         for request in case.requests
-        if (retention := request.form_definition.retention) is not None
+        if (retention := _retention_of(request, catalog)) is not None
     ]
     if not retentions or not case.requests:
         return None
@@ -204,6 +209,17 @@ def due_of(case: Case, now: datetime) -> Due | None:
         # once they are deleted, a later run deletes it.
         action = ANONYMISE
     return Due(case.id, action)
+
+
+def _retention_of(request: ProcedureRequest, catalog: Catalog) -> Retention | None:
+    """The request's form's retention as filed, or else as the form is published now (the
+    municipality's own version of it first, as when a case is filed)."""
+    filed = request.form_definition.retention
+    if filed is not None:
+        return filed
+    local = catalog.overrides.get(request.municipality.code, {}).get(request.form_id)
+    published = local or catalog.forms.get(request.form_id) or {}
+    return Retention.of(published.get("retention"))
 
 
 def anonymise_cases(ids: list[int], now: datetime) -> None:
