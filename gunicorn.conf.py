@@ -62,15 +62,12 @@ preload_app = os.environ.get("GUNICORN_PRELOAD", "true").lower() not in ("0", "f
 
 
 def post_fork(server, worker):  # noqa: ANN001, ARG001 - gunicorn's hook signature
-    """A forked worker must not share a connection with its siblings (SQLAlchemy's advice for
-    os.fork: dispose of the inherited pools without closing their connections)."""
+    """A forked worker shares no database connection with the master or its siblings."""
     app = server.app.wsgi() if preload_app else None
-    extension = getattr(app, "extensions", {}).get("sqlalchemy")
-    if extension is None:
-        return
-    with app.app_context():
-        for engine in extension.engines.values():
-            engine.dispose(close=False)
+    if "sqlalchemy" in getattr(app, "extensions", {}):  # the portal (not hello.py, say)
+        from portal.db import forget_inherited_connections
+
+        forget_inherited_connections(app)
 
 
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")

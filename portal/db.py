@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
+from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import Date, DateTime, Engine, Enum, MetaData, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -19,6 +20,7 @@ from sqlalchemy.types import TypeDecorator
 
 from portal.japan.clock import utcnow
 from portal.replica import RoutingSession
+from portal.replica import engine as replica_engine
 
 #: utcnow: the models' defaults, from the clock.
 __all__ = [
@@ -88,6 +90,18 @@ MAX_ID = 2**31 - 1
 #: Requests that usually only read: on PostgreSQL their transaction begins at their first
 #: write, and a case they name is read without a lock.
 READING_METHODS = frozenset({"GET", "HEAD"})
+
+
+def forget_inherited_connections(app: Flask) -> None:
+    """In a process forked from one that holds the app (gunicorn's ``preload_app``): new
+    pools for every engine, the replica's too, so that no connection is shared with the
+    parent or a sibling; the inherited ones are left open for the parent (SQLAlchemy's
+    advice for ``os.fork``: ``dispose(close=False)``)."""
+    with app.app_context():
+        engines = [*app.extensions["sqlalchemy"].engines.values(), replica_engine(app)]
+    for engine in engines:
+        if engine is not None:
+            engine.dispose(close=False)
 
 
 def on_postgresql() -> bool:

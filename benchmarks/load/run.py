@@ -415,6 +415,10 @@ class Sampler:
         #: CPU seconds of each served role, every process it ever had (see the class).
         self.role_first: dict[str, float] = {}
         self.role_last: dict[str, float] = {}
+        #: /proc/PID/schedstat of each portal worker, first and last seen: (on a CPU, runnable
+        #: and waiting for one), in ns. A worker replaced between samples loses its last bit.
+        self.sched_first: dict[int, tuple[int, int]] = {}
+        self.sched_last: dict[int, tuple[int, int]] = {}
         self.machine_first = machine_busy()
         self.machine_last = self.machine_first
         self._stop = threading.Event()
@@ -457,6 +461,11 @@ class Sampler:
             with contextlib.suppress(psutil.Error):
                 self.rss.setdefault(label, []).append(process.memory_info().rss / 2**20)
                 self._cpu(label, process)
+            if label.startswith("portal worker "):
+                with contextlib.suppress(OSError):
+                    running, waiting = map(int, schedstat(process.pid)[:2])
+                    self.sched_first.setdefault(process.pid, (running, waiting))
+                    self.sched_last[process.pid] = (running, waiting)
         for role in SERVED:
             if f"{role} master" in processes:
                 with contextlib.suppress(psutil.Error):
@@ -505,6 +514,14 @@ class Sampler:
             return None
         return self.cpu_last[label] - self.cpu_first[label]
 
+    def waiting_for_cpu(self) -> tuple[float, float]:
+        """Seconds the portal's workers spent on a CPU, and runnable waiting for one."""
+        deltas = [
+            (last[0] - self.sched_first[pid][0], last[1] - self.sched_first[pid][1])
+            for pid, last in self.sched_last.items()
+        ]
+        return sum(d[0] for d in deltas) / 1e9, sum(d[1] for d in deltas) / 1e9
+
     def role_cpu(self, role: str) -> float | None:
         """CPU seconds of a served role, its replaced workers included."""
         if role not in self.role_last:
@@ -523,6 +540,10 @@ class Sampler:
             "ours": round(ours, 1),
             "others": round(max(busy - ours, 0.0), 1),
         }
+
+
+def schedstat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/schedstat").read_text().split()
 
 
 def machine_busy() -> tuple[float, float]:
@@ -709,6 +730,8 @@ def report(results: dict[str, Any]) -> str:
         f"jobs run before the load (the demo data's backlog): {results['backlog']}",
         f"CPU while sampled: {cpu['seconds']} s x {m['cores']} cores; busy {cpu['machine_busy']}"
         f" core-s, of which these processes {cpu['ours']}, others on the machine {cpu['others']}",
+        f"portal workers: on a CPU {cpu['portal_running']} s, runnable and waiting for one"
+        f" {cpu['portal_waiting']} s (/proc/PID/schedstat)",
         "```",
         "",
         "| figure | value |",
@@ -805,6 +828,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         sampler.stop()
         results["memory"] = memory_table(sampler)
         results["cpu"] = sampler.cpu_summary()
+        results["cpu"]["portal_running"], results["cpu"]["portal_waiting"] = (
+            round(value, 1) for value in sampler.waiting_for_cpu()
+        )
         c = sampler.connections
         results["connections"] = f"{c[0]} / {c[-1]} / {max(c)}" if c else "–"
         drained = time.monotonic()
