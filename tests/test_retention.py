@@ -1,4 +1,4 @@
-"""Retention: old drafts deleted, decided cases past their forms' retention anonymised or
+"""Retention: old drafts anonymised, decided cases past their forms' retention anonymised or
 deleted, by ``flask --app portal retention run``, with the audit chain still whole.
 
 The shipped forms give the retentions: 出生届 (``moj.shussei``) 10 years then anonymise,
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -28,9 +28,12 @@ from portal.extensions import db
 from portal.japan.clock import utcnow
 from portal.journey.models import Attachment, Case, ProcedureRequest
 from portal.journey.services import attachment_path
+from portal.kpis import queries
+from portal.kpis.period import Period
 from portal.mailbox.models import Message
 from portal.retention import services as retention
 from portal.retention.tasks import RETENTION_TASK
+from portal.tenancy.models import Municipality
 from portal.transactions import unit_of_work
 from tests.conftest import TEST_DATABASE_URL
 from tests.factories import (
@@ -41,11 +44,15 @@ from tests.factories import (
     MessageFactory,
     RoleFactory,
 )
+from tests.kpis.seed import NOW as KPI_NOW
+from tests.kpis.seed import TODAY as KPI_TODAY
+from tests.kpis.seed import seed
 from tests.support.clerks import Clerk
 from tests.support.jobs import queued, subprocess_env
 from tests.support.jobs import run as run_portal
 from tests.support.people import login_as
 
+KPI_MONTH = Period(date(2026, 10, 1), date(2026, 10, 1))
 WORKFLOW_OF = {"moj.shussei": "birth", "moj.shibou": "death", "mic.tenshutsu": "moving"}
 
 
@@ -111,20 +118,30 @@ def files_of(case_id: int) -> list[Path]:
     ]
 
 
-def test_old_drafts_go_with_their_uploads_and_recent_ones_stay(app: Flask, runner) -> None:  # noqa: ANN001
+def test_old_drafts_are_anonymised_their_uploads_gone_and_recent_ones_stay(
+    app: Flask,
+    runner,  # noqa: ANN001
+) -> None:
     with app.app_context():
         old, recent = draft(91), draft(89)
         old_id, recent_id = old.id, recent.id
+        MessageFactory(account=old.account, case=old)
         old_files = files_of(old_id)
+        untouched_since = old.updated_at
         db.session.commit()
     assert all(path.exists() for path in old_files)
 
-    assert "drafts deleted: 1" in run(runner)
+    assert "drafts anonymised: 1" in run(runner)
 
     with app.app_context():
-        assert db.session.get(Case, old_id) is None
-        assert db.session.get(Case, recent_id) is not None
+        shell = db.session.get(Case, old_id)
+        assert shell is not None and shell.anonymised_at is not None
+        assert shell.account_id is None and shell.answers == {} and shell.unsaved is None
+        assert shell.updated_at == untouched_since  # still abandoned since then
+        kept = db.session.get(Case, recent_id)
+        assert kept.anonymised_at is None and kept.answers == {"applicant.family_name": "山田"}
         assert db.session.scalar(select(func.count()).select_from(Attachment)) == 1
+        assert db.session.scalar(select(func.count()).where(Message.case_id == old_id)) == 0
     assert not any(path.exists() for path in old_files)
     assert "1 chain(s), 1 entries verified" in audit_verified(runner)
 
@@ -135,7 +152,7 @@ def test_the_draft_retention_is_a_setting(app: Flask, runner) -> None:  # noqa: 
         with app.app_context():
             draft(11)
             db.session.commit()
-        assert "drafts deleted: 1" in run(runner)
+        assert "drafts anonymised: 1" in run(runner)
     finally:
         app.config["DRAFT_RETENTION_DAYS"] = 90
 
@@ -265,6 +282,42 @@ def filed_before_retention(case: Case) -> None:
     assert case.requests[0].form_definition.retention is None
 
 
+def test_anonymised_drafts_leave_the_kpis_as_they_were(
+    app: Flask, runner, definitions: None
+) -> None:  # noqa: ANN001
+    """Started, submitted, abandoned and in progress, for a municipality (placed by the
+    draft's address) and for the whole portal, the same after retention took the drafts."""
+    with app.app_context():
+        seeded = seed()
+        db.session.commit()
+
+    def figures() -> dict[int | None, list[tuple[object, ...]]]:
+        with app.test_request_context():
+            found = {}
+            for municipality_id in (seeded.a_id, None):
+                municipality = db.session.get(Municipality, municipality_id or 0)
+                rows = queries.dashboard(KPI_MONTH, municipality, KPI_NOW, KPI_TODAY).life_events
+                found[municipality_id] = [
+                    (r.workflow_key, r.started, r.submitted, r.abandoned, r.in_progress)
+                    for r in rows
+                ]
+            return found
+
+    before = figures()
+    assert ("moving", 7, 5, 1, 1) in before[seeded.a_id]
+    app.config["DRAFT_RETENTION_DAYS"] = 1
+    try:
+        output = run(runner)
+    finally:
+        app.config["DRAFT_RETENTION_DAYS"] = 90
+    with app.app_context():
+        drafts = db.session.scalars(select(Case).where(Case.status == "draft")).all()
+        assert f"drafts anonymised: {len(drafts)}" in output and drafts
+        assert all(d.anonymised_at is not None and d.account_id is None for d in drafts)
+        assert all(len(d.answers) <= 1 for d in drafts)  # the address's municipality code only
+    assert figures() == before
+
+
 def test_a_case_filed_before_its_form_gave_a_retention_takes_the_published_one(
     app: Flask,
     runner,  # noqa: ANN001
@@ -297,7 +350,7 @@ def test_a_dry_run_counts_and_changes_nothing(app: Flask, runner) -> None:  # no
         db.session.commit()
 
     output = run(runner, "--dry-run")
-    assert "drafts would be deleted: 1" in output
+    assert "drafts would be anonymised: 1" in output
     assert "decided cases would be anonymised: 1" in output
     assert "decided cases would be deleted: 1" in output
     assert "kept (retention not over, or none): 1" in output
@@ -321,17 +374,17 @@ def test_batches_each_write_one_audit_entry_and_a_second_run_finds_nothing(
         db.session.commit()
 
     output = run(runner, "--batch-size", "2")
-    assert "drafts deleted: 5" in output and "decided cases deleted: 3" in output
+    assert "drafts anonymised: 5" in output and "decided cases deleted: 3" in output
     with app.app_context():
         entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
-        assert [e.action for e in entries] == ["retention.drafts_deleted"] * 3 + [
+        assert [e.action for e in entries] == ["retention.drafts_anonymised"] * 3 + [
             "retention.cases_deleted"
         ] * 2
         assert sum(len(e.details["cases"]) for e in entries) == 8
     audit_verified(runner)
 
     again = run(runner)
-    assert "drafts deleted: 0" in again and "decided cases deleted: 0" in again
+    assert "drafts anonymised: 0" in again and "decided cases deleted: 0" in again
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 5
 
@@ -433,7 +486,7 @@ def test_two_runs_at_once_never_take_the_same_case(app: Flask, runner) -> None: 
         thread.join(timeout=120)
     assert len(outcomes) == 2
     assert sum(o.cases_deleted for o in outcomes) == 40
-    assert sum(o.drafts_deleted for o in outcomes) == 40
+    assert sum(o.drafts_anonymised for o in outcomes) == 40
     with app.app_context():
         named = [
             case_id
@@ -441,5 +494,5 @@ def test_two_runs_at_once_never_take_the_same_case(app: Flask, runner) -> None: 
             for case_id in entry.details["cases"]
         ]
         assert len(named) == len(set(named)) == 80
-        assert db.session.scalar(select(func.count()).select_from(Case)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Case)) == 40  # the drafts
     audit_verified(runner)

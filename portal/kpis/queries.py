@@ -8,7 +8,8 @@ Definitions, as the dashboard states them:
   the funeral allowance after a death, is no new life event and is not counted). It is
   *submitted* if it has been sent since, and *abandoned* if it is still a draft nobody has
   touched for ``ABANDONED_AFTER_DAYS`` days. The online completion rate is submitted over
-  started. A draft the resident discarded is deleted, and counts nowhere.
+  started. A draft the resident discarded is deleted, and counts nowhere; one retention
+  anonymised (untouched for ``DRAFT_RETENTION_DAYS``) still counts, as abandoned.
 - A municipality's cases are those that filed a request with it; a draft, which has filed
   nothing yet, is its by the address its workflow's first municipality reads (the
   ``current`` address: 住所 of the person concerned), ward addresses counting for their city.
@@ -47,7 +48,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from portal.casework.lifecycle import OPEN, RequestStatus
 from portal.casework.models import Correction
 from portal.db import db
-from portal.definitions.model import Text
+from portal.definitions.model import Text, Workflow
 from portal.definitions.services import Catalog, current_catalog
 from portal.journey.models import REQUEST_DUE_ON, Case, CaseStatus, ProcedureRequest
 from portal.kpis.period import Period, add_months
@@ -208,11 +209,17 @@ def _form_titles(catalog: Catalog) -> dict[str, str]:
     return titles
 
 
+def draft_address_key(workflow: Workflow) -> str | None:
+    """The answer whose municipality a draft counts for: the ``current`` address (住所 of the
+    person concerned). Retention keeps its code when it anonymises a draft."""
+    return workflow.municipalities.get("current")
+
+
 def _draft_municipality_code(catalog: Catalog) -> ColumnElement[Any] | None:
     """The municipality code a draft's ``current`` address answer names, by its workflow."""
     whens = []
     for key, workflow in catalog.parsed_workflows.items():
-        address_key = workflow.municipalities.get("current")
+        address_key = draft_address_key(workflow)
         if address_key:
             code = Case.answers[(address_key, "municipality_code")].as_string()
             whens.append((Case.workflow_key == key, code))

@@ -21,11 +21,11 @@ retention_cli = AppGroup("retention", help="Drafts and decided cases past their 
     help="Cases per transaction.",
 )
 def run_command(dry_run: bool, batch_size: int) -> None:
-    """Delete drafts untouched for PORTAL_DRAFT_RETENTION_DAYS; anonymise or delete decided
+    """Anonymise drafts untouched for PORTAL_DRAFT_RETENTION_DAYS; anonymise or delete decided
     cases whose forms' retention has ended. Each batch commits on its own."""
     outcome = services.run(dry_run=dry_run, batch_size=batch_size)
     would = "would be " if dry_run else ""
-    click.echo(f"drafts {would}deleted: {outcome.drafts_deleted}")
+    click.echo(f"drafts {would}anonymised: {outcome.drafts_anonymised}")
     click.echo(f"decided cases {would}anonymised: {outcome.cases_anonymised}")
     click.echo(f"decided cases {would}deleted: {outcome.cases_deleted}")
     click.echo(f"decided cases kept (retention not over, or none): {outcome.cases_kept}")

@@ -1,14 +1,20 @@
 """Retention: drafts left untouched, and decided cases past their forms' retention, removed.
 
-A draft (a case never sent) untouched for ``DRAFT_RETENTION_DAYS`` is deleted with its
-uploads. A sent case whose every request is decided is kept for the longest ``retention`` its
-forms give (in the case's own frozen definitions; where the version it was filed against gave
-none, the form's version published now: the period is the procedure's, set by law, so a case
-filed before its form stated one is not kept for ever), counted from its last decision; then it is
-deleted when every such form says ``delete``, and anonymised otherwise: its answers, documents,
-certificates, messages and reasons go, its account link too, and the case stays for the
-figures (``cases.anonymised_at``), shown on no page. A case none of whose forms gives a
-retention is kept.
+A draft (a case never sent) untouched for ``DRAFT_RETENTION_DAYS`` is anonymised: its
+answers, uploads, messages and account link go; what the KPIs count of it stays (its life
+event, its dates, and the municipality its address named), so that an abandoned draft still
+counts as started and abandoned, and the completion rates of past months do not rise as
+their drafts are removed.
+
+A sent case whose every request is decided is kept for the longest ``retention`` its forms
+give, counted from its last decision. The retention is read from the case's own frozen
+definitions, or, where the version it was filed against gave none, from the form's version
+published now: the period is the procedure's, set by law, so a case filed before its form
+stated one is not kept for ever. Then the case is deleted when every such form says
+``delete``, and anonymised otherwise: its answers, documents, certificates, messages and
+reasons go, its account link too, and the case stays for the figures
+(``cases.anonymised_at``), shown on no page. A case none of whose forms gives a retention is
+kept.
 
 The work goes in batches, each its own transaction: the batch's cases are locked ``FOR UPDATE
 SKIP LOCKED`` on PostgreSQL, so two runs at once never take the same case, and each batch
@@ -24,6 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from flask import current_app
@@ -42,6 +49,7 @@ from portal.japan.clock import utcnow
 from portal.journey import files
 from portal.journey.models import Attachment, Case, CaseStatus, ProcedureRequest
 from portal.journey.services import upload_dir
+from portal.kpis.queries import draft_address_key
 from portal.mailbox.models import Message
 from portal.tenancy.management import PORTAL_CHAIN
 from portal.transactions import unit_of_work
@@ -56,7 +64,7 @@ DELETE = "delete"
 class Outcome:
     """What a run did (or, dry, would do)."""
 
-    drafts_deleted: int = 0
+    drafts_anonymised: int = 0
     cases_anonymised: int = 0
     cases_deleted: int = 0
     #: Decided cases looked at and kept: no form gives a retention, or it has not ended.
@@ -86,7 +94,7 @@ def run(*, dry_run: bool = False, batch_size: int = BATCH_SIZE) -> Outcome:
     now = utcnow()
     draft_cutoff = now - timedelta(days=current_app.config["DRAFT_RETENTION_DAYS"])
     if dry_run:
-        outcome.drafts_deleted = db.session.scalar(
+        outcome.drafts_anonymised = db.session.scalar(
             select(func.count()).select_from(_drafts(draft_cutoff).subquery())
         )
         for batch in _decided_batches(now, batch_size, lock=False):
@@ -97,10 +105,10 @@ def run(*, dry_run: bool = False, batch_size: int = BATCH_SIZE) -> Outcome:
         return outcome
     while True:
         with unit_of_work():
-            removed = delete_drafts(draft_cutoff, batch_size)
+            removed = anonymise_drafts(draft_cutoff, batch_size, now)
         if not removed:
             break
-        outcome.drafts_deleted += removed
+        outcome.drafts_anonymised += removed
         outcome.batches += 1
     after = 0
     while True:
@@ -122,19 +130,53 @@ def run(*, dry_run: bool = False, batch_size: int = BATCH_SIZE) -> Outcome:
 
 
 def _drafts(cutoff: datetime) -> Select[tuple[int]]:
-    return select(Case.id).where(Case.status == CaseStatus.DRAFT, Case.updated_at < cutoff)
+    return select(Case.id).where(
+        Case.status == CaseStatus.DRAFT, Case.updated_at < cutoff, Case.anonymised_at.is_(None)
+    )
 
 
-def delete_drafts(cutoff: datetime, limit: int) -> int:
-    """Delete up to ``limit`` drafts untouched since ``cutoff``, with their uploads' files
-    (once committed); the number deleted. Flush only."""
-    query = _drafts(cutoff).order_by(Case.id).limit(limit)
-    ids = list(db.session.scalars(_skip_locked(query)))
-    if not ids:
+def anonymise_drafts(cutoff: datetime, limit: int, now: datetime) -> int:
+    """Anonymise up to ``limit`` drafts untouched since ``cutoff``, their uploads' files
+    deleted once committed; the number anonymised. Flush only."""
+    query = _drafts(cutoff).add_columns(Case.workflow_key, Case.answers, Case.updated_at)
+    rows = db.session.execute(_skip_locked(query.order_by(Case.id).limit(limit))).all()
+    if not rows:
         return 0
-    _remove(ids)
-    _record("retention.drafts_deleted", ids, untouched_since=cutoff.isoformat())
+    ids = [row.id for row in rows]
+    _retire_files_and_certificates(ids)
+    for statement in (
+        delete(Attachment).where(Attachment.case_id.in_(ids)),
+        delete(Message).where(Message.case_id.in_(ids)),
+    ):
+        db.session.execute(statement.execution_options(synchronize_session=False))
+    catalog = current_catalog()
+    db.session.execute(
+        update(Case),
+        [
+            {
+                "id": row.id,
+                "answers": kept_of_draft(row.workflow_key, row.answers, catalog),
+                "account_id": None,
+                "locked_keys": [],
+                "unsaved": None,
+                "anonymised_at": now,
+                "updated_at": row.updated_at,  # still untouched since: still abandoned
+            }
+            for row in rows
+        ],
+    )
+    _record("retention.drafts_anonymised", ids, untouched_since=cutoff.isoformat())
     return len(ids)
+
+
+def kept_of_draft(workflow_key: str, answers: dict[str, Any], catalog: Catalog) -> dict[str, Any]:
+    """Of a draft's answers, only what places it in a municipality's KPIs: the municipality
+    code of the address the KPIs read (``kpis.queries.draft_address_key``)."""
+    workflow = catalog.workflow(workflow_key)
+    key = draft_address_key(workflow) if workflow is not None else None
+    answer = answers.get(key) if key else None
+    code = answer.get("municipality_code") if isinstance(answer, dict) else None
+    return {key: {"municipality_code": code}} if key and code else {}
 
 
 # Decided cases --------------------------------------------------------------------------
@@ -291,7 +333,7 @@ def _retire_files_and_certificates(ids: list[int]) -> None:
         files.delete_after_commit(db.session, path)
 
 
-def _skip_locked(query: Select[tuple[Case]] | Select[tuple[int]]) -> Select:  # type: ignore[type-arg]
+def _skip_locked(query: Select[Any]) -> Select[Any]:
     """The rows another run holds are left to it (PostgreSQL; SQLite has one writer)."""
     if on_postgresql():
         return query.with_for_update(of=Case, skip_locked=True)
