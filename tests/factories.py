@@ -29,8 +29,8 @@ from portal.casework.pseudonyms import resident_code
 from portal.certificates import codes, storage
 from portal.certificates.models import RECEIPT_KIND, Certificate, CertificateState
 from portal.definitions.models import DefinitionSnapshot
-from portal.definitions.services import Catalog
-from portal.definitions.sources import content_digest, read_sources
+from portal.definitions.services import Catalog, stored_snapshot
+from portal.definitions.sources import read_sources
 from portal.extensions import db
 from portal.japan.clock import today_in_japan, utcnow
 from portal.japan.postal import municipality_code
@@ -146,20 +146,7 @@ def _shipped_catalog() -> Catalog:
 
 def shipped_snapshot(workflow_key: str) -> DefinitionSnapshot:
     """The snapshot a case of this workflow starts from, with the shipped definitions."""
-    content = _shipped_catalog().snapshot_content(workflow_key)
-    digest = content_digest(content)
-    existing = db.session.scalars(db.select(DefinitionSnapshot).filter_by(digest=digest)).first()
-    if existing is not None:
-        return existing
-    snapshot = DefinitionSnapshot(
-        digest=digest,
-        workflow_key=workflow_key,
-        workflow_version=int(content["workflow"]["version"]),
-        content=content,
-    )
-    db.session.add(snapshot)
-    db.session.flush()
-    return snapshot
+    return stored_snapshot(workflow_key, _shipped_catalog().snapshot_content(workflow_key))
 
 
 class RequestFactory(_Factory):

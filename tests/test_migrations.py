@@ -21,6 +21,16 @@ EXPRESSION_INDEXES = {
 }
 
 
+NOW = "2026-12-01 00:00:00"
+#: What a case row needs before it: account 7, its resident, and snapshot 1, its definitions.
+CASE_OWNER_ROWS = (
+    "INSERT INTO accounts (id, issuer, subject, display_name, identity, created_at)"
+    f" VALUES (7, 'https://id.example.jp', 's', '', '{{}}', '{NOW}')",
+    "INSERT INTO definition_snapshots (id, digest, workflow_key, workflow_version,"
+    f" content, created_at) VALUES (1, 'd', 'moving', 1, '{{}}', '{NOW}')",
+)
+
+
 def _comparable(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
     if type_ == "index" and name in EXPRESSION_INDEXES:
         return False
@@ -85,23 +95,19 @@ def test_requests_filed_before_the_back_office_keep_their_answers_and_get_codes(
     from portal.casework.services import answers_digest
 
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'm.sqlite3'}", "TESTING": True})
-    now = "2026-12-01 00:00:00"
     rows = [
         "INSERT INTO municipalities (id, code, prefecture_ja, name_ja, name_en, kind)"
         " VALUES (1, '131016', '東京都', '千代田区', 'Chiyoda', 'special_ward')",
         "INSERT INTO departments (id, municipality_id, kind, name_ja, name_en)"
         " VALUES (1, 1, 'resident_registration', '住民課', 'Residents')",
-        "INSERT INTO accounts (id, issuer, subject, display_name, identity, created_at)"
-        f" VALUES (7, 'https://id.example.jp', 's', '', '{{}}', '{now}')",
-        "INSERT INTO definition_snapshots (id, digest, workflow_key, workflow_version,"
-        f" content, created_at) VALUES (1, 'd', 'moving', 1, '{{}}', '{now}')",
+        *CASE_OWNER_ROWS,
         "INSERT INTO cases (id, account_id, snapshot_id, snapshot_digest, workflow_key, status,"
         " answers, locked_keys, declined_forms, completed_pages, language, created_at,"
         " updated_at) VALUES (1, 7, 1, 'd', 'moving', 'submitted',"
-        f" '{{\"move.date\": \"2026-11-30\"}}', '[]', '[]', '[]', 'ja', '{now}', '{now}')",
+        f" '{{\"move.date\": \"2026-11-30\"}}', '[]', '[]', '[]', 'ja', '{NOW}', '{NOW}')",
         "INSERT INTO requests (id, case_id, form_id, form_version, municipality_id, office_id,"
         f" department_id, status, created_at) VALUES (1, 1, 'mic.tenkyo', 1, 1, 1, 1,"
-        f" 'submitted', '{now}')",
+        f" 'submitted', '{NOW}')",
     ]
     with app.app_context():
         _upgraded_with(rows, after="3c9e51a7d2b4")
@@ -181,32 +187,28 @@ def test_the_upgrade_gives_a_requests_rows_its_municipality(tmp_path) -> None:
     from portal import create_app
 
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'm.sqlite3'}", "TESTING": True})
-    now = "2026-12-01 00:00:00"
     rows = [
         "INSERT INTO municipalities (id, code, prefecture_ja, name_ja, name_en, kind) VALUES"
         " (1, '131016', '東京都', '千代田区', 'Chiyoda', 'special_ward'),"
         " (2, '141003', '神奈川県', '横浜市', 'Yokohama', 'designated_city')",
         "INSERT INTO departments (id, municipality_id, kind, name_ja, name_en)"
         " VALUES (1, 2, 'resident_registration', '住民課', 'Residents')",
-        "INSERT INTO accounts (id, issuer, subject, display_name, identity, created_at)"
-        f" VALUES (7, 'https://id.example.jp', 's', '', '{{}}', '{now}')",
-        "INSERT INTO definition_snapshots (id, digest, workflow_key, workflow_version,"
-        f" content, created_at) VALUES (1, 'd', 'moving', 1, '{{}}', '{now}')",
+        *CASE_OWNER_ROWS,
         "INSERT INTO cases (id, account_id, snapshot_id, snapshot_digest, workflow_key, status,"
         " answers, locked_keys, declined_forms, completed_pages, language, created_at,"
         f" updated_at) VALUES (1, 7, 1, 'd', 'moving', 'submitted', '{{}}', '[]', '[]', '[]',"
-        f" 'ja', '{now}', '{now}')",
+        f" 'ja', '{NOW}', '{NOW}')",
         "INSERT INTO requests (id, case_id, form_id, form_version, municipality_id, office_id,"
         " department_id, status, created_at, version, answers, answers_digest, resident_code,"
-        f" paused_days) VALUES (1, 1, 'mic.tennyu', 1, 2, 2, 1, 'in_review', '{now}', 2, '{{}}',"
+        f" paused_days) VALUES (1, 1, 'mic.tennyu', 1, 2, 2, 1, 'in_review', '{NOW}', 2, '{{}}',"
         " '', '', 0)",
         "INSERT INTO request_events (id, request_id, at, actor_kind, action, from_status,"
-        f" to_status, version, reason, changes) VALUES (1, 1, '{now}', 'clerk', 'claim',"
+        f" to_status, version, reason, changes) VALUES (1, 1, '{NOW}', 'clerk', 'claim',"
         " 'submitted', 'in_review', 2, '', '{}')",
         "INSERT INTO corrections (id, request_id, asked_at, fields, documents, reason, changes)"
-        f" VALUES (1, 1, '{now}', '[]', '[]', 'blurred', '{{}}')",
+        f" VALUES (1, 1, '{NOW}', '[]', '[]', 'blurred', '{{}}')",
         "INSERT INTO bookings (id, request_id, department_id, slot_start, status, created_at)"
-        f" VALUES (1, 1, 1, '{now}', 'booked', '{now}')",
+        f" VALUES (1, 1, 1, '{NOW}', 'booked', '{NOW}')",
     ]
     with app.app_context():
         _upgraded_with(rows, after="c4a9e2f71b36")
@@ -218,7 +220,7 @@ def test_the_upgrade_gives_a_requests_rows_its_municipality(tmp_path) -> None:
             connection.execute(
                 text(
                     "INSERT INTO corrections (request_id, municipality_id, asked_at, fields,"
-                    f" documents, reason, changes) VALUES (1, 1, '{now}', '[]', '[]', 'x', '{{}}')"
+                    f" documents, reason, changes) VALUES (1, 1, '{NOW}', '[]', '[]', 'x', '{{}}')"
                 )
             )
         db.engine.dispose()

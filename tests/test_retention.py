@@ -22,8 +22,7 @@ from portal.audit.services import record_access
 from portal.casework.lifecycle import RequestStatus
 from portal.certificates import storage
 from portal.certificates.models import Certificate, RetiredCertificate
-from portal.definitions.models import DefinitionSnapshot
-from portal.definitions.sources import content_digest
+from portal.definitions.services import stored_snapshot
 from portal.extensions import db
 from portal.japan.clock import utcnow
 from portal.journey.models import Attachment, Case, ProcedureRequest
@@ -269,14 +268,7 @@ def filed_before_retention(case: Case) -> None:
     content = copy.deepcopy(case.snapshot.content)
     for form in content["forms"].values():
         form.pop("retention", None)
-    digest = content_digest(content)
-    snapshot = db.session.scalar(select(DefinitionSnapshot).filter_by(digest=digest))
-    snapshot = snapshot or DefinitionSnapshot(
-        digest=digest,
-        workflow_key=case.snapshot.workflow_key,
-        workflow_version=case.snapshot.workflow_version,
-        content=content,
-    )
+    snapshot = stored_snapshot(case.workflow_key, content)
     case.snapshot, case.snapshot_digest = snapshot, snapshot.digest
     db.session.flush()
     assert case.requests[0].form_definition.retention is None

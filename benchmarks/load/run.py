@@ -529,9 +529,8 @@ class Sampler:
         return self.role_last[role] - self.role_first[role]
 
     def cpu_summary(self) -> dict[str, float]:
-        served = [label for label in self.rss if label.split(" ", 1)[0] in SERVED]
         ours = sum(self.role_cpu(role) or 0.0 for role in SERVED) + sum(
-            self.cpu(label) or 0.0 for label in self.rss if label not in served
+            self.cpu(label) or 0.0 for label in self.rss if role_of(label) not in SERVED
         )
         busy = self.machine_last[0] - self.machine_first[0]
         return {
@@ -540,6 +539,11 @@ class Sampler:
             "ours": round(ours, 1),
             "others": round(max(busy - ours, 0.0), 1),
         }
+
+
+def role_of(label: str) -> str:
+    """``portal`` of "portal worker 3" (a process's row in the memory table)."""
+    return label.split(" ", 1)[0]
 
 
 def schedstat(pid: int) -> list[str]:
@@ -761,7 +765,7 @@ def memory_table(sampler: Sampler) -> dict[str, tuple[float, float, float, str]]
         table[label] = (values[0], values[-1], max(values), shown)
     for role in SERVED:
         total = sampler.role_cpu(role)
-        rows = [row for label, row in table.items() if label.split(" ", 1)[0] == role]
+        rows = [row for label, row in table.items() if role_of(label) == role]
         if total is not None and rows:
             table[f"{role}: all its processes, replaced workers too (RSS summed)"] = (
                 sum(r[0] for r in rows), sum(r[1] for r in rows), sum(r[2] for r in rows),

@@ -313,8 +313,12 @@ def catalog_sources(catalog: Catalog) -> Sources:
 
 def snapshot_for(workflow_key: str) -> DefinitionSnapshot:
     """The snapshot of the current definitions of a workflow, stored once per content."""
-    catalog = current_catalog()
-    content = catalog.snapshot_content(workflow_key)
+    return stored_snapshot(workflow_key, current_catalog().snapshot_content(workflow_key))
+
+
+def stored_snapshot(workflow_key: str, content: dict[str, Any]) -> DefinitionSnapshot:
+    """The snapshot row of this content (``Catalog.snapshot_content``'s shape): the one
+    already stored, else a new one (a second process storing it at once is found)."""
     digest = content_digest(content)
     existing = db.session.scalar(select(DefinitionSnapshot).filter_by(digest=digest))
     if existing is not None:
