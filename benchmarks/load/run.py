@@ -106,7 +106,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the database and folder")
     parser.add_argument("--json", type=Path, help="write the figures here as JSON too")
     parser.add_argument(
-        "--profile", type=Path, help="profile each portal request into this folder (profiles.py)"
+        "--profile",
+        type=Path,
+        help="profile each portal request and job into this folder (profiles.py)",
     )
     args = parser.parse_args(argv)
     if args.database in ("postgres", "template0", "template1"):
@@ -343,15 +345,21 @@ def wait_for_provider(url: str, limit: float = 60.0) -> None:
 
 
 def job_workers(
-    count: int, nice: int, env: dict[str, str], workdir: Path, cleanup: Cleanup
+    count: int, nice: int, env: dict[str, str], workdir: Path, cleanup: Cleanup, profiled: bool
 ) -> list[psutil.Popen]:
     """The job workers, below the web workers' priority as under systemd: here every process
-    shares one cgroup, so ``nice`` does what the unit's CPUWeight does there."""
+    shares one cgroup, so ``nice`` does what the unit's CPUWeight does there. Profiled: each
+    job into ``LOAD_PROFILE_DIR`` (``profiled_worker.py``)."""
+    worker = (
+        ["-m", "benchmarks.load.profiled_worker"]
+        if profiled
+        else ["-m", "flask", "--app", "portal", "worker"]
+    )
     started = []
     for index in range(count):
         out = open(workdir / f"worker-{index + 1}.log", "ab")  # noqa: SIM115 - the process keeps it
         process = subprocess.Popen(
-            ["nice", "-n", str(nice), sys.executable, "-m", "flask", "--app", "portal", "worker"],
+            ["nice", "-n", str(nice), sys.executable, *worker],
             cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out,
             stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
@@ -810,9 +818,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         spec = "benchmarks.load.profiled:app" if args.profile else "wsgi:app"
         portal = gunicorn("portal", spec, ports.portal, args.web_workers, env, workdir, cleanup)
         wait_until_healthy(portal)
-        workers = job_workers(args.job_workers, args.job_nice, env, workdir, cleanup)
+        workers = job_workers(
+            args.job_workers, args.job_nice, env, workdir, cleanup, profiled=bool(args.profile)
+        )
         # --job-workers 0: the web alone (certificates stay pending; none is downloaded).
         results["backlog"] = drain_jobs(database_url) if workers else 0
+        if args.profile:  # the backlog's jobs are not the load's
+            for backlog in args.profile.glob("job *.prof"):
+                backlog.unlink()
         roles = {
             "portal": [portal.process.pid],
             "provider": [provider.process.pid],

@@ -35,7 +35,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -428,6 +428,10 @@ class _LoadedSigner:
     signer: SimpleSigner
     material: KeyMaterial
     stamp: tuple[int, int]
+    #: The room pyHanko reserved for the signature at its first one, by (level, TSA URL).
+    #: Without it pyHanko signs a dummy first, every time, to measure it (a third of the
+    #: signature's CPU); the key's certificates and the level decide it.
+    reserved: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 _signers: dict[Path, _LoadedSigner] = {}
@@ -593,10 +597,25 @@ def sign_pdf(pdf: bytes, municipality: Municipality, *, reason: str, location: s
     )
     timestamper = _timestamper(settings.tsa_url) if settings.tsa_url else None
     pdf_signer = signers.PdfSigner(metadata, loaded.signer, timestamper=timestamper)
+    kind = (level, settings.tsa_url)
+
+    def sign(reserved: int | None) -> io.BytesIO:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+        return _off_any_event_loop(lambda: pdf_signer.sign_pdf(writer, bytes_reserved=reserved))
+
     try:
-        output = _off_any_event_loop(
-            lambda: pdf_signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)))
-        )
+        known = loaded.reserved.get(kind)
+        try:
+            output = sign(known)
+        except PyHankoSigningError as error:
+            if known is None or "larger than expected" not in str(error):
+                raise
+            # A TSA's answer grew past the margin: measure again.
+            loaded.reserved.pop(kind, None)
+            known = None
+            output = sign(None)
+        if known is None:
+            loaded.reserved[kind] = _reserved_in(output)
     except TimestampRequestError as error:
         raise SigningError(f"the TSA at {settings.tsa_url} did not answer: {error}") from error
     except (PathBuildingError, PathValidationError) as error:
@@ -607,6 +626,18 @@ def sign_pdf(pdf: bytes, municipality: Municipality, *, reason: str, location: s
     except PyHankoSigningError as error:
         raise SigningError(str(error)) from error
     return output.getvalue()
+
+
+def _reserved_in(signed: io.BytesIO) -> int:
+    """The hex digits pyHanko reserved for our signature in ``signed``: the gap its byte
+    range leaves, less the string's ``<`` and ``>`` (B-LTA's document timestamp is apart)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    found = PdfFileReader(signed).embedded_signatures
+    ours = next(s for s in found if s.field_name == FIELD_NAME)
+    byte_range = ours.sig_object["/ByteRange"]
+    signed.seek(0)
+    return int(byte_range[2]) - int(byte_range[1]) - 2
 
 
 # --------------------------------------------------------------------------- checking

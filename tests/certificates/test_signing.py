@@ -268,6 +268,8 @@ def test_b_t_carries_a_trusted_timestamp(
     report = pdfsig(signed, demo_ca_pem(key_dir), tmp_path)
     assert "Signature Validation: Signature is Valid." in report
     assert "Total document signed" in report
+    again = sign_pdf(small_pdf("again"), chiyoda, reason=REASON, location=LOCATION)
+    assert check_signature(again).timestamp is not None  # in the room the first measured
 
 
 def test_b_lta_embeds_the_validation_data_under_a_document_timestamp(
@@ -292,6 +294,8 @@ def test_b_lta_embeds_the_validation_data_under_a_document_timestamp(
     changed = flip_byte(signed)
     assert check_signature(changed).state is SignatureState.INVALID
     assert "Signature is Valid." not in pdfsig(changed, demo_ca_pem(key_dir), tmp_path)
+    again = sign_pdf(small_pdf("again"), chiyoda, reason=REASON, location=LOCATION)
+    assert check_signature(again).valid  # in the room the first measured
 
 
 def test_b_lta_needs_the_tsa_s_roots(
@@ -322,6 +326,42 @@ def test_a_signer_is_loaded_once_and_again_when_its_file_changes(
     renewed = signing.signer_for(chiyoda)
     assert renewed is not first
     assert renewed.material.certificate != first.material.certificate
+
+
+def _room(signed: bytes) -> int:
+    """The hex digits the signature's /Contents holds, read off its byte range."""
+    byte_range = embedded(signed).embedded_regular_signatures[0].sig_object["/ByteRange"]
+    return int(byte_range[2]) - int(byte_range[1]) - 2
+
+
+def test_later_signatures_reuse_the_room_the_first_measured_and_stay_valid(
+    key_dir: Path, chiyoda: Municipality, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pyhanko.sign.signers.pdf_signer import PdfSigningSession
+
+    measured = []
+    estimate = PdfSigningSession.estimate_signature_container_size
+
+    async def counted(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        measured.append(1)
+        return await estimate(self, *args, **kwargs)
+
+    monkeypatch.setattr(PdfSigningSession, "estimate_signature_container_size", counted)
+    first = sign_pdf(small_pdf("first"), chiyoda, reason=REASON, location=LOCATION)
+    second = sign_pdf(small_pdf("second"), chiyoda, reason=REASON, location=LOCATION)
+
+    assert len(measured) == 1  # the dummy signature that measures the room: once
+    assert _room(second) == _room(first) == signing.signer_for(chiyoda).reserved[("B-B", "")]
+    assert check_signature(second).valid
+    report = pdfsig(second, demo_ca_pem(key_dir), tmp_path)
+    assert "Signature Validation: Signature is Valid." in report
+
+    # A remembered room that became too small (a TSA's answers grew) is measured again.
+    signing.signer_for(chiyoda).reserved[("B-B", "")] = 64
+    third = sign_pdf(small_pdf("third"), chiyoda, reason=REASON, location=LOCATION)
+    assert check_signature(third).valid
+    assert len(measured) == 2
+    assert _room(third) > 64 and signing.signer_for(chiyoda).reserved[("B-B", "")] == _room(third)
 
 
 def test_an_expired_certificate_never_signs(key_dir: Path, chiyoda: Municipality) -> None:
