@@ -349,7 +349,12 @@ def job_workers(
 ) -> list[psutil.Popen]:
     """The job workers, below the web workers' priority as under systemd: here every process
     shares one cgroup, so ``nice`` does what the unit's CPUWeight does there. Profiled: each
-    job into ``LOAD_PROFILE_DIR`` (``profiled_worker.py``)."""
+    job into ``LOAD_PROFILE_DIR`` (``profiled_worker.py``).
+
+    Each process here starts a session of its own, and Linux's autogroup scheduling shares
+    the CPU out between sessions first, each one's nice only counting inside it: a worker at
+    nice 10 alone in its session got as much CPU as the five web workers together. So the
+    session's own niceness (``/proc/PID/autogroup``) is set as well."""
     worker = (
         ["-m", "benchmarks.load.profiled_worker"]
         if profiled
@@ -364,8 +369,15 @@ def job_workers(
             stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         cleanup.add(f"worker {index + 1}", lambda p=process: stop_process(p))
+        set_autogroup_nice(process.pid, nice)
         started.append(process)
     return started
+
+
+def set_autogroup_nice(pid: int, nice: int) -> None:
+    """The niceness of the process's autogroup, where the kernel has autogroups."""
+    with contextlib.suppress(FileNotFoundError):
+        Path(f"/proc/{pid}/autogroup").write_text(f"{nice}\n")
 
 
 def drain_jobs(database_url: str, limit: float = 900.0) -> int:
