@@ -1,8 +1,9 @@
-"""Where the portal's CPU went in a ``run.py --profile DIR`` run, by request.
+"""Where the portal's CPU went in a ``run.py --profile DIR`` run, by request and job.
 
     .venv/bin/python benchmarks/load/profiles.py DIR [--top 12] [--request "GET |cases|:id"]
 
-For each request (method and path, numbers as ``:id``; journey pages as ``:page``): how many,
+For each request (method and path, numbers as ``:id``; journey pages as ``:page``) and each
+job (``job <task>``, from ``profiled_worker.py``): how many,
 CPU ms per request (median and mean, the thread's CPU clock as the profile timed it; the
 profiler's own overhead included, so read the shares, not the sizes) and the share of all
 the portal's CPU. Then the functions with the most inclusive time over every request, or
