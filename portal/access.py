@@ -18,7 +18,7 @@ from typing import Any, ParamSpec, TypeVar
 from flask import Flask, abort, current_app, g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import ColumnElement, Select, and_, bindparam, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload
 
 from portal.accounts.models import Account, Role, StaffRole
 from portal.audit.models import AccessRecord
@@ -282,8 +282,11 @@ def _anonymised_case() -> type[Case]:
 
 
 def request_or_404(request_id: int) -> ProcedureRequest:
-    """A request, for the staff of its department."""
-    found = db.session.scalar(visible_requests(_account()).where(ProcedureRequest.id == request_id))
+    """A request, for the staff of its department; its case and the case's account with it,
+    in the same query, as every page and action on a request reads them."""
+    query = visible_requests(_account()).where(ProcedureRequest.id == request_id)
+    query = query.options(joinedload(ProcedureRequest.case).joinedload(Case.account))
+    found = db.session.scalar(query)
     if found is None:
         abort(404)
     return found

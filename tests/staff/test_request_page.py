@@ -31,6 +31,7 @@ from tests.factories import (
 from tests.support.clerks import Clerk, url
 from tests.support.html import forms, text
 from tests.support.people import csrf_token
+from tests.support.sql import counted_statements
 
 #: The resident's account id and provider subject: never on a clerk's page.
 RESIDENT_ID = 987_654_321
@@ -142,6 +143,16 @@ def test_the_page_shows_what_this_form_filed_and_never_who_the_resident_is(app) 
     assert "National Health Insurance" in shown and "New" in shown
     assert str(RESIDENT_ID) not in page.text and SUBJECT not in page.text
     assert "Due" in shown
+
+
+def test_the_request_comes_with_its_case_and_account_in_one_query(app) -> None:
+    desk = _desk(app)
+    clerk = _clerk(app, desk.clerks[0])
+    with counted_statements(app) as sent:
+        assert clerk.open(desk.request_id).status_code == 200
+    # A lazy load: one row of a table fetched by its id alone, in a statement of its own.
+    lazy = re.compile(r"\bFROM (cases|accounts)\s+WHERE (cases|accounts)\.id = ")
+    assert not [s for s in sent if lazy.search(s)]
 
 
 def test_the_page_is_in_japanese_first(app) -> None:
