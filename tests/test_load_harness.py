@@ -75,3 +75,6 @@ def test_a_short_run_files_every_submission_once(tmp_path: Path) -> None:
     assert results["database"]["new_submitted_cases"] == sent
     assert checks["receipts_found"] == checks["receipts_read"] > 0
     assert checks["duplicated_receipt_numbers"] == 0
+    # The job worker's session below the web's, as the unit's CPUWeight puts it (autogroup).
+    if Path("/proc/self/autogroup").exists():
+        assert [group.endswith(" nice 10") for group in results["worker_autogroups"]] == [True]

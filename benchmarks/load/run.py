@@ -380,6 +380,14 @@ def set_autogroup_nice(pid: int, nice: int) -> None:
         Path(f"/proc/{pid}/autogroup").write_text(f"{nice}\n")
 
 
+def autogroup_of(pid: int) -> str:
+    """The kernel's word on the process's autogroup ("/autogroup-85 nice 10"); "" without."""
+    try:
+        return Path(f"/proc/{pid}/autogroup").read_text().strip()
+    except FileNotFoundError:
+        return ""
+
+
 def drain_jobs(database_url: str, limit: float = 900.0) -> int:
     """Wait until the workers have run every job ready now, and return how many there were.
 
@@ -843,9 +851,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "provider": [provider.process.pid],
             **{f"job worker {i + 1}": [w.pid] for i, w in enumerate(workers)},
         }
+        results["worker_autogroups"] = [autogroup_of(w.pid) for w in workers]
         results["settings"] = (
             f"gunicorn --workers {args.web_workers} (sync, gunicorn.conf.py), "
-            f"{args.job_workers} job worker(s) at nice {args.job_nice}, "
+            f"{args.job_workers} job worker(s) at nice {args.job_nice} (their sessions too), "
             f"{args.users} users, think {args.think} s, "
             f"{args.processes} locust process(es), limits in {redis_url}"
         )
