@@ -37,7 +37,9 @@ def _number(name: str, default: int) -> int:
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Sync workers, 2 x cores + 1: a request waits on the database about as long as it computes
-# (form and template rendering), so two per core keep every core busy.
+# (form and template rendering), so two per core keep every core busy, the database being on
+# a host of its own. Where PostgreSQL shares the cores its work is no wait to fill: cores + 1
+# did better there (benchmarks/RESULTS.md), set through WEB_CONCURRENCY.
 workers = _number("WEB_CONCURRENCY", min(2 * _cores() + 1, MAX_WORKERS))
 threads = _number("GUNICORN_THREADS", 1)
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread" if threads > 1 else "sync")
