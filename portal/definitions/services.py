@@ -171,6 +171,13 @@ class Catalog:
     def workflow(self, key: str) -> Workflow | None:
         return self.parsed_workflows.get(key)
 
+    def published_form(self, form_id: str, municipality_code: str) -> Mapping[str, Any] | None:
+        """The form as a case filed at ``municipality_code`` now would have it: that
+        municipality's own version, else the national one (``Snapshot.form`` of a frozen
+        case)."""
+        local = self.overrides.get(municipality_code, {}).get(form_id)
+        return local if local is not None else self.forms.get(form_id)
+
     def snapshot_content(self, workflow_key: str) -> dict[str, Any]:
         """What a case of this workflow is frozen against. The municipalities' overrides of
         its forms go in too, by municipality code: where the case is filed is known only

@@ -259,8 +259,7 @@ def _retention_of(request: ProcedureRequest, catalog: Catalog) -> Retention | No
     filed = request.form_definition.retention
     if filed is not None:
         return filed
-    local = catalog.overrides.get(request.municipality.code, {}).get(request.form_id)
-    published = local or catalog.forms.get(request.form_id) or {}
+    published = catalog.published_form(request.form_id, request.municipality.code) or {}
     return Retention.of(published.get("retention"))
 
 
