@@ -143,12 +143,7 @@ def anonymise_drafts(cutoff: datetime, limit: int, now: datetime) -> int:
     if not rows:
         return 0
     ids = [row.id for row in rows]
-    _retire_files_and_certificates(ids)
-    for statement in (
-        delete(Attachment).where(Attachment.case_id.in_(ids)),
-        delete(Message).where(Message.case_id.in_(ids)),
-    ):
-        db.session.execute(statement.execution_options(synchronize_session=False))
+    _remove_documents_and_messages(ids)
     catalog = current_catalog()
     db.session.execute(
         update(Case),
@@ -268,12 +263,10 @@ def anonymise_cases(ids: list[int], now: datetime) -> None:
     municipality, forms, statuses and dates). Flush only; files go once committed."""
     if not ids:
         return
-    requests = select(ProcedureRequest.id).where(ProcedureRequest.case_id.in_(ids))
-    _retire_files_and_certificates(ids)
+    requests = _requests_of(ids)
+    _remove_documents_and_messages(ids)
     unsynchronised = {"synchronize_session": False}
     statements = [
-        delete(Attachment).where(Attachment.case_id.in_(ids)),
-        delete(Message).where(or_(Message.case_id.in_(ids), Message.request_id.in_(requests))),
         update(RequestEvent)
         .where(RequestEvent.request_id.in_(requests))
         .values(reason="", changes={}),
@@ -319,6 +312,22 @@ def _remove(ids: list[int]) -> None:
     db.session.execute(
         delete(Case).where(Case.id.in_(ids)).execution_options(synchronize_session=False)
     )
+
+
+def _requests_of(ids: list[int]) -> Select[tuple[int]]:
+    return select(ProcedureRequest.id).where(ProcedureRequest.case_id.in_(ids))
+
+
+def _remove_documents_and_messages(ids: list[int]) -> None:
+    """What any anonymised case (a draft too) loses whole: its uploads and certificates
+    (files once committed), and the mailbox messages about it or its requests."""
+    _retire_files_and_certificates(ids)
+    about = or_(Message.case_id.in_(ids), Message.request_id.in_(_requests_of(ids)))
+    for statement in (
+        delete(Attachment).where(Attachment.case_id.in_(ids)),
+        delete(Message).where(about),
+    ):
+        db.session.execute(statement.execution_options(synchronize_session=False))
 
 
 def _retire_files_and_certificates(ids: list[int]) -> None:
