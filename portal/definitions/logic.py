@@ -503,6 +503,7 @@ def _collect(node: Any, scope: Read | None, found: list[Read]) -> None:
     operator, args = node.operator, node.arguments
     if operator == "var" and args and isinstance(args[0], str | int):
         found.append(Read(str(args[0]), scope))
+        _collect(args[1:], scope, found)  # a default may read answers too
         return
     if operator == "!" and len(args) == 1 and isinstance(args[0], Operation):
         inner = args[0]
@@ -511,6 +512,8 @@ def _collect(node: Any, scope: Read | None, found: list[Read]) -> None:
             return
     if operator in ("missing", "missing_some"):
         keys = args[1:] if operator == "missing_some" else args
+        if operator == "missing_some":
+            _collect(args[:1], scope, found)  # how many are needed may be read too
         for key in keys:
             for name in key if isinstance(key, list) else [key]:
                 if isinstance(name, str):

@@ -61,6 +61,13 @@ FAULTS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "'move.reason'",
     ),
     (
+        "a var falling back to a missing item",
+        lambda d: _field(d, 2).update(
+            show_if={"==": [{"var": ["move.scope", {"var": "move.usual"}]}, "within"]}
+        ),
+        "condition names a missing item 'move.usual'",
+    ),
+    (
         "condition naming a missing part of an address",
         lambda d: _field(d, 2).update(show_if={"==": [{"var": "move.new_address.ward"}, "x"]}),
         "condition names a missing item 'move.new_address.ward'",

@@ -352,6 +352,20 @@ def test_reads_name_the_list_each_element_is_read_from() -> None:
     assert variables(rule) == {"move.scope", "move.members", "move.date"}
 
 
+@pytest.mark.parametrize(
+    ("rule", "names"),
+    [
+        ({"var": ["move.scope", {"var": "move.usual_scope"}]}, {"move.scope", "move.usual_scope"}),
+        ({"missing_some": [{"var": "needed"}, ["a", "b"]]}, {"needed", "a", "b"}),
+    ],
+    ids=repr,
+)
+def test_reads_find_names_in_every_argument(rule: Any, names: set[str]) -> None:
+    """What a ``var`` falls back to, how many answers ``missing_some`` needs: read as well,
+    so the checker asks that those answers exist too."""
+    assert variables(rule) == names
+
+
 def add_years(day: date, years: int) -> date:
     """The anniversary: 29 February becomes 1 March in common years."""
     try:
