@@ -19,6 +19,7 @@ import re
 import statistics
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 #: Inclusive costs worth naming: (label, the end of the file's path, function). Where a file
 #: has two functions of the name, one calling the other (Flask's two contexts' ``push``,
@@ -99,12 +100,18 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{cumulative * 1000 / len(chosen):8.2f}  {calls / len(chosen):7.1f} calls  {where}")
 
 
-def calls_of(stats: pstats.Stats, path_end: str, function: str) -> int:
-    return sum(
-        row[1]
+def rows_of(stats: pstats.Stats, path_end: str, function: str) -> list[tuple[Any, ...]]:
+    """The profile's rows (calls, calls, own time, inclusive time, callers) of the functions of
+    that name in files whose path ends so."""
+    return [
+        row
         for (file, _line, name), row in stats.stats.items()  # type: ignore[attr-defined]
         if name == function and file.endswith(path_end)
-    )
+    ]
+
+
+def calls_of(stats: pstats.Stats, path_end: str, function: str) -> int:
+    return sum(row[1] for row in rows_of(stats, path_end, function))
 
 
 def print_costs(stats: pstats.Stats, count: int, asked: str) -> None:
@@ -112,11 +119,7 @@ def print_costs(stats: pstats.Stats, count: int, asked: str) -> None:
     total: float = stats.total_tt  # type: ignore[attr-defined]
     print(f"\nNamed costs over {count} requests ({asked}), inclusive; they nest, so no sum:")
     for label, path_end, function in COSTS:
-        rows = [
-            row
-            for (file, _line, name), row in stats.stats.items()  # type: ignore[attr-defined]
-            if name == function and file.endswith(path_end)
-        ]
+        rows = rows_of(stats, path_end, function)
         outer = max(rows, key=lambda row: row[3], default=(0, 0, 0.0, 0.0))
         cumulative, calls = outer[3], outer[1]
         print(f"  {label:62} {cumulative / total:6.1%}  {calls / count:6.2f} calls/request")
