@@ -495,3 +495,25 @@ def test_a_form_done_without_a_visit_shows_no_visit(app) -> None:
     assert "Booked counter visit" not in text(
         _clerk(app, desk.clerks[0]).open(desk.request_id).text
     )
+
+
+def test_the_statement_count_is_the_same_for_a_short_history_and_a_long_one(app) -> None:
+    """Each event of the history names its clerk: read with the events, not one by one."""
+    desk = _desk(app, clerks=3)
+
+    def note(count: int) -> None:
+        with app.app_context():
+            for number in range(count):
+                clerk = db.session.get(Account, desk.clerks[number % 3])
+                act(_request(app, desk.request_id), Action.NOTE, clerk, reason=f"note {number}")
+                db.session.commit()
+
+    clerk = _clerk(app, desk.clerks[0])
+    note(1)
+    clerk.open(desk.request_id)  # the form's definitions are parsed once per process
+    with counted_statements(app) as short:
+        assert "note 0" in clerk.open(desk.request_id).text
+    note(20)
+    with counted_statements(app) as long:
+        assert "note 19" in clerk.open(desk.request_id).text
+    assert len(short) == len(long), (short, long)
