@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from portal.accounts.models import Account
 from portal.extensions import db
+from portal.mailbox import mailer
 from portal.mailbox import services as mailbox
 from portal.mailbox.kinds import MessageKind
 from portal.mailbox.models import Message
@@ -218,6 +219,19 @@ def test_the_email_says_only_that_there_is_a_message_with_a_link(app, mail_on) -
         receipt = message.case.receipt_number
     for private in ("blurred", receipt, "Moving-out", "転出"):
         assert private not in body and private not in mail["Subject"]
+
+
+def test_a_job_links_to_the_message_where_production_trusts_only_its_own_host(
+    app, mail_on, monkeypatch
+) -> None:
+    """Production answers only requests for ``BASE_URL``'s host; a job has no request, and the
+    e-mail still links to the message."""
+    account_id, request_id = _resident(app)
+    message_id = _post(app, account_id, request_id, MessageKind.APPROVED)
+    monkeypatch.setitem(app.config, "TRUSTED_HOSTS", ["portal.city.example.jp"])
+    with app.app_context():
+        mail = mailer.compose(db.session.get(Message, message_id))
+    assert f"https://portal.city.example.jp/mailbox/{message_id}" in mail.get_content()
 
 
 def test_no_smtp_host_no_email(app, monkeypatch) -> None:

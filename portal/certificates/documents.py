@@ -14,7 +14,7 @@ from typing import Any
 
 import segno
 from babel.dates import format_date
-from flask import current_app, has_request_context, render_template, url_for
+from flask import current_app, render_template
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -27,6 +27,7 @@ from portal.japan.dates import japanese_era
 from portal.journey import flow
 from portal.journey.fields.summary import summarize
 from portal.journey.models import ProcedureRequest
+from portal.web.security import url_path
 
 #: Where a verify URL points in development without ``BASE_URL`` (production requires it).
 DEVELOPMENT_BASE_URL = "http://127.0.0.1:5000"
@@ -36,10 +37,7 @@ def verify_url(serial: str, code: str) -> str:
     """The URL the QR code holds: ``<BASE_URL>/verify/<serial>?c=<code>``, from settings only
     (in development without ``BASE_URL``, the development address), in a request or a job."""
     base = current_app.config["BASE_URL"].rstrip("/") or DEVELOPMENT_BASE_URL
-    if has_request_context():
-        return base + url_for("certificates.verify_link", serial=serial, c=code)
-    with current_app.test_request_context():
-        return base + url_for("certificates.verify_link", serial=serial, c=code)
+    return base + url_path("certificates.verify_link", serial=serial, c=code)
 
 
 def qr_svg(data: str) -> Markup:

@@ -27,12 +27,9 @@ SMTP_TIMEOUT_SECONDS = 30
 def public_url(endpoint: str, **values: object) -> str | None:
     """:func:`~portal.web.security.external_url`, also from a job, outside any request:
     None when no address is known (a worker without ``BASE_URL``)."""
-    if has_request_context():
-        return external_url(endpoint, **values)
-    if not current_app.config["BASE_URL"]:
+    if not has_request_context() and not current_app.config["BASE_URL"]:
         return None
-    with current_app.test_request_context():
-        return external_url(endpoint, **values)
+    return external_url(endpoint, **values)
 
 
 def compose(message: Message) -> EmailMessage:

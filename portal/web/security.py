@@ -8,7 +8,17 @@ from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, Request, Response, current_app, redirect, request, session, url_for
+from flask import (
+    Flask,
+    Request,
+    Response,
+    current_app,
+    has_request_context,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 
 #: A local path in printable ASCII: what ``url_for`` makes. Anything else (CR, LF, NUL, tabs
 #: that browsers drop, bidi controls, spaces) is not one of our links.
@@ -88,7 +98,19 @@ def external_url(endpoint: str, **values: Any) -> str:
     base = current_app.config["BASE_URL"].rstrip("/")
     if not base:
         return url_for(endpoint, _external=True, **values)
-    return base + url_for(endpoint, **values)
+    return base + url_path(endpoint, **values)
+
+
+def url_path(endpoint: str, **values: Any) -> str:
+    """``url_for``'s path, also in a job, outside any request.
+
+    Not through a made-up request: its ``Host`` would be none production trusts (Flask then
+    builds no URL at all), and its teardown would roll back the job's transaction.
+    """
+    if has_request_context():
+        return url_for(endpoint, **values)
+    current_app.inject_url_defaults(endpoint, values)
+    return current_app.url_map.bind("localhost").build(endpoint, values)
 
 
 def content_security_policy(config: Mapping[str, Any]) -> str:

@@ -191,6 +191,24 @@ def test_the_receipt_lists_each_request_and_what_was_entered(app: Flask) -> None
         assert words in page, words
 
 
+def test_a_job_puts_the_verify_url_in_the_qr_code_where_production_trusts_only_its_host(
+    app: Flask, base_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Production answers only requests for ``BASE_URL``'s host; the job has no request, and
+    issues the certificate at its first try."""
+    monkeypatch.setitem(app.config, "TRUSTED_HOSTS", ["portal.city.example.jp"])
+    with app.app_context():
+        case_id = CaseFactory(filed=True, forms=["mic.tenshutsu"], answers=MOVE).id
+        db.session.commit()
+    with app.app_context(), unit_of_work():
+        services.ask_for_receipt(db.session.get(Case, case_id))
+    run_certificate_jobs(app)
+    certificate = certificate_of(app, case_id=case_id, request_id=None)
+    assert (certificate.state, certificate.attempts) == (CertificateState.ISSUED, 1)
+    [url] = qr_codes(pdf_path(app, certificate), tmp_path)
+    assert url.startswith(f"{BASE_URL}/verify/{certificate.serial}?c=")
+
+
 def test_a_failed_render_is_tried_again_then_shown_failed_and_retried_by_a_clerk(
     app: Flask, tmp_path: Path
 ) -> None:
