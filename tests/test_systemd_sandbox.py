@@ -1,0 +1,351 @@
+"""deploy/'s units run as README "Production" installs them, sandbox and all, under systemd.
+
+``systemd-analyze verify`` (tests/test_deploy.py) checks the units' keys; only running them
+shows that the portal works inside ``ProtectSystem=strict``, ``ProtectHome``, the system-call
+filter and the rest. So this boots systemd in a container of its own (``systemd-nspawn``): its
+root is this machine's under an overlay, so nothing it writes reaches this machine, and it
+shares this machine's network, to reach the tests' PostgreSQL, Redis and an SMTP server of the
+test's. Inside, the code is installed in /srv/madoguchi with README's commands, the settings
+file is deploy's example completed, and a target starts the web and one job worker.
+
+Needs root, systemd-nspawn and systemd (``scripts/system-packages --test``).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+import requests
+from flask import Flask
+from sqlalchemy import select
+
+from portal.accounts.models import Account
+from portal.casework.lifecycle import Action
+from portal.casework.services import act
+from portal.certificates.models import Certificate, CertificateState
+from portal.extensions import db
+from portal.journey.models import ProcedureRequest
+from portal.transactions import unit_of_work
+from tests.certificates.support import qr_codes
+from tests.conftest import TEST_DATABASE_URL
+from tests.factories import AccountFactory, CaseFactory, MunicipalityFactory, RoleFactory
+from tests.support.html import text
+from tests.support.mail import SmtpSink
+from tests.support.servers import free_port
+from tests.test_deploy import DEPLOY, REPO, UNITS, completed_example
+
+pytestmark = pytest.mark.postgresql
+
+T = TypeVar("T")
+
+#: Where the container's root is mounted; what an interrupted run left there is unmounted.
+MACHINES = Path("/var/tmp/madoguchi-sandbox")
+HOST = "portal.city.example.jp"
+EMAIL = "taro@example.jp"
+#: What the units' journal must never say: a traceback, a refused write or system call.
+TROUBLE = re.compile(r"Traceback|\[ERROR\]|Errno|Permission denied|Read-only file system")
+#: README "Production" step 2 (and 3's permissions), inside the container.
+INSTALL = (
+    "set -e; adduser --quiet --system --group --home /var/lib/madoguchi --no-create-home"
+    " madoguchi; cd /srv/madoguchi; python3 -m venv .venv;"
+    " .venv/bin/pip install --quiet --disable-pip-version-check -e . 2>/dev/null;"
+    " .venv/bin/pybabel compile --statistics -d translations;"
+    " chown -R root:madoguchi /etc/madoguchi; chmod -R u=rwX,g=rX,o= /etc/madoguchi"
+)
+#: Only the portal's units start: not this machine's PostgreSQL, Redis or nginx again.
+TARGET = """\
+[Unit]
+Description=The portal's units and nothing else of this machine's
+Requires=basic.target
+After=basic.target
+Wants=madoguchi-web.service madoguchi-worker@1.service
+"""
+
+
+def _nspawn_missing() -> str | None:
+    if os.geteuid() != 0:
+        return "systemd-nspawn needs root"
+    if not shutil.which("systemd-nspawn") or not Path("/lib/systemd/systemd").exists():
+        return "no systemd-nspawn: `scripts/system-packages --test`"
+    return None
+
+
+def _nspawn(root: Path, *arguments: str) -> list[str]:
+    return [
+        "systemd-nspawn",
+        "--quiet",
+        f"--directory={root}",
+        "--register=no",  # no machined here, and none needed
+        "--keep-unit",  # no scope of its own: this machine's init need not be systemd
+        "--link-journal=no",
+        "--console=pipe",
+        *arguments,
+    ]
+
+
+def _wait_for(what: str, found: Callable[[], T | None], seconds: float = 90) -> T:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if (value := found()) is not None:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"{what}: not within {seconds} s")
+
+
+@dataclass
+class Machine:
+    """The container: its root as this machine sees it, its nspawn process, the web's URL."""
+
+    root: Path
+    nspawn: subprocess.Popen[bytes]
+    web: str
+
+    @property
+    def leader(self) -> int:
+        """The container's init, as this machine numbers it."""
+        children = Path(f"/proc/{self.nspawn.pid}/task/{self.nspawn.pid}/children")
+        return int(children.read_text().split()[0])
+
+    def run(self, *command: str) -> str:
+        """A command inside the container, as its root, in all of its namespaces."""
+        done = subprocess.run(
+            ["nsenter", f"--target={self.leader}", "--all", "--", *command],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        return done.stdout + done.stderr
+
+    def get(self, path: str, **headers: str) -> requests.Response:
+        """A request as nginx passes it on: for the portal's host, over HTTPS."""
+        headers = {"Host": HOST, "X-Forwarded-Proto": "https", **headers}
+        return requests.get(self.web + path, headers=headers, timeout=30, allow_redirects=False)
+
+    def journal(self) -> str:
+        return self.run("journalctl", "--no-pager", "--output=cat", "--unit=madoguchi*")
+
+    def serving(self) -> bool | None:
+        try:
+            return self.get("/healthz").status_code == 200 or None
+        except requests.ConnectionError:
+            return None
+
+
+def _unmount(path: Path) -> None:
+    for line in reversed(Path("/proc/mounts").read_text().splitlines()):
+        point = line.split()[1]
+        if point == str(path) or point.startswith(f"{path}/"):
+            subprocess.run(["umount", "--lazy", point], check=False)
+
+
+def _overlay(root: Path) -> None:
+    """This machine's root under a layer in memory: what the container writes stays there."""
+    layers = MACHINES / "layers"
+    for folder in (layers, root):
+        folder.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(layers)], check=True)
+    (layers / "upper").mkdir()
+    (layers / "work").mkdir()
+    options = f"lowerdir=/,upperdir={layers}/upper,workdir={layers}/work"
+    subprocess.run(["mount", "-t", "overlay", "overlay", "-o", options, str(root)], check=True)
+    (root / "etc/machine-id").write_text(os.urandom(16).hex() + "\n", encoding="ascii")
+
+
+def _install(root: Path, web_port: int, smtp_port: int) -> None:
+    """The checkout's files in /srv/madoguchi, the units, the settings; then README's steps."""
+    code = root / "srv/madoguchi"
+    code.mkdir(parents=True)
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True)
+    for name in filter(None, listed.stdout.decode().split("\0")):
+        if (REPO / name).is_file():
+            (code / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, code / name)
+    units = root / "etc/systemd/system"
+    for name in UNITS:
+        shutil.copy(DEPLOY / name, units / name)
+    (units / "madoguchi-check.target").write_text(TARGET, encoding="utf-8")
+    _settings(root, web_port, smtp_port)
+    done = subprocess.run(
+        _nspawn(root, "/bin/sh", "-c", INSTALL), capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _settings(root: Path, web_port: int, smtp_port: int) -> None:
+    """deploy/portal.env.example completed, pointed at the tests' services."""
+    environment = completed_example(root)
+    shutil.rmtree(root / "var/lib/madoguchi")  # StateDirectory= makes it, as in production
+    environment = {key: value.replace(str(root), "", 1) for key, value in environment.items()}
+    environment.update(
+        PORTAL_DATABASE_URL=TEST_DATABASE_URL,
+        PORTAL_RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/13",
+        PORTAL_SMTP_HOST="127.0.0.1",
+        PORTAL_SMTP_PORT=str(smtp_port),
+        PORTAL_SMTP_STARTTLS="false",
+        PORTAL_SMTP_USERNAME="",
+        PORTAL_SMTP_PASSWORD="",
+        GUNICORN_BIND=f"127.0.0.1:{web_port}",
+        WEB_CONCURRENCY="2",
+    )
+    lines = [f'{key}="{value}"' for key, value in environment.items()]
+    (root / "etc/madoguchi/portal.env").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _halt(nspawn: subprocess.Popen[bytes]) -> None:
+    """nspawn asks the container's systemd to power off; killed if it takes too long."""
+    if nspawn.poll() is None:
+        nspawn.send_signal(signal.SIGTERM)
+        try:
+            nspawn.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            nspawn.kill()
+            nspawn.wait()
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[SmtpSink]:
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="module")
+def machine(
+    app: Flask, smtp: SmtpSink, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Machine]:
+    if missing := _nspawn_missing():
+        pytest.skip(missing)
+    _unmount(MACHINES)
+    shutil.rmtree(MACHINES, ignore_errors=True)
+    root = MACHINES / "root"
+    log = tmp_path_factory.mktemp("machine") / "console.log"
+    nspawn = None
+    try:
+        _overlay(root)
+        web_port = free_port()
+        _install(root, web_port, smtp.port)
+        with log.open("wb") as console:
+            nspawn = subprocess.Popen(
+                _nspawn(root, "--boot", "--", "--unit=madoguchi-check.target"),
+                stdout=console,
+                stderr=subprocess.STDOUT,
+            )
+        machine = Machine(root, nspawn, f"http://127.0.0.1:{web_port}")
+        _wait_for("the web through gunicorn", machine.serving)
+        yield machine
+    finally:
+        if nspawn is not None:
+            _halt(nspawn)
+        _unmount(MACHINES)
+        shutil.rmtree(MACHINES, ignore_errors=True)
+
+
+def _decided_birth(app: Flask) -> int:
+    """A birth notification filed in Chiyoda (whose key the settings hold), approved by its
+    clerk: the certificate's job is queued for the container's worker. Its id."""
+    with app.app_context():
+        chiyoda = MunicipalityFactory(code="131016", name_ja="千代田区", prefecture_ja="東京都")
+        case = CaseFactory(
+            account=AccountFactory(display_name="山田 太郎", notified_at=EMAIL),
+            workflow_key="birth",
+            filed=True,
+            forms=["moj.shussei"],
+            municipality=chiyoda,
+            answers={
+                "newborn.family_name": "山田",
+                "newborn.given_name": "花子",
+                "newborn.sex": "female",
+                "birth.date": "2026-11-25",
+            },
+        )
+        request_id = case.requests[0].id
+        clerk_id = RoleFactory(department=case.requests[0].department).account.id
+        db.session.commit()
+    with app.app_context(), unit_of_work():
+        filed = db.session.get(ProcedureRequest, request_id)
+        clerk = db.session.get(Account, clerk_id)
+        assert filed is not None and clerk is not None
+        act(filed, Action.CLAIM, clerk)
+        act(filed, Action.APPROVE, clerk)
+    return request_id
+
+
+def _certificate_once_issued(app: Flask, request_id: int) -> Certificate | None:
+    with app.app_context():
+        found = db.session.scalar(select(Certificate).filter_by(request_id=request_id))
+        if found is None or found.state is CertificateState.PENDING:
+            return None
+        db.session.expunge(found)
+        return found
+
+
+def test_the_units_start_and_serve_the_portal(machine: Machine) -> None:
+    states = machine.run(
+        "systemctl", "is-active", "madoguchi-migrate", "madoguchi-web", "madoguchi-worker@1"
+    )
+    assert states.split() == ["active"] * 3, states
+    home = machine.get("/", **{"Accept-Language": "ja"})
+    assert home.status_code == 200 and "引越し" in text(home.text)
+    assert machine.get("/static/css/portal.css").status_code == 200
+    control = "/srv/madoguchi/.venv/bin/gunicornc", "-s", "/run/madoguchi-web/gunicorn.ctl"
+    assert "Total: 2 workers" in machine.run(*control, "-c", "show workers")
+    assert not TROUBLE.search(machine.journal()), machine.journal()
+
+
+def test_each_unit_sees_its_code_and_settings_read_only_and_writes_only_its_state(
+    machine: Machine,
+) -> None:
+    for unit in ("madoguchi-web", "madoguchi-worker@1"):
+        pid = machine.run("systemctl", "show", "--property=MainPID", "--value", unit).strip()
+        mounts = machine.run("cat", f"/proc/{pid}/mountinfo")
+        options = {line.split()[4]: line.split()[5] for line in mounts.splitlines()}
+        assert options["/"].startswith("ro"), unit
+        for writable in ("/var/lib/madoguchi/uploads", "/var/lib/madoguchi/certificates"):
+            assert options[writable].startswith("rw"), (unit, writable)
+        assert options["/root"].startswith("ro"), unit  # ProtectHome: not even readable
+        exposure = machine.run("systemd-analyze", "security", "--no-pager", unit)
+        score = float(re.search(r"Overall exposure level for \S+: (\d+\.\d+)", exposure)[1])  # type: ignore[index]
+        assert score <= 2.0, exposure  # 1.5 ("OK") with Debian 12's systemd 252
+
+
+def test_the_worker_issues_a_signed_certificate_and_mails_its_holder(
+    app: Flask, machine: Machine, smtp: SmtpSink, tmp_path: Path
+) -> None:
+    """The job renders with the fonts, signs with the key in /etc/madoguchi/signing, writes
+    under /var/lib/madoguchi/certificates; the holder's e-mail links to the portal's host."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    request_id = _decided_birth(app)
+    certificate = _wait_for(
+        "the certificate", lambda: _certificate_once_issued(app, request_id), seconds=60
+    )
+    assert (certificate.state, certificate.attempts) == (CertificateState.ISSUED, 1)
+    assert certificate.storage_name is not None
+    stored = machine.root / "var/lib/madoguchi/certificates" / certificate.storage_name
+    owner = machine.run("stat", "--format=%U %a", str(stored).replace(str(machine.root), "", 1))
+    assert owner.split() == ["madoguchi", "600"]  # no other account of the machine reads it
+    pdf = stored.read_bytes()
+    (signature,) = PdfFileReader(io.BytesIO(pdf)).embedded_regular_signatures
+    assert signature.sig_object["/Name"] == "東京都千代田区"
+
+    (url,) = qr_codes(stored, tmp_path)
+    assert url.startswith(f"https://{HOST}/verify/{certificate.serial}?c=")
+    verified = machine.get(url.removeprefix(f"https://{HOST}"), **{"Accept-Language": "ja"})
+    assert "この証明書は有効です" in text(verified.text)
+
+    mail = _wait_for("the e-mail", lambda: smtp.received[-1] if smtp.received else None, 60)
+    assert mail["To"] == EMAIL
+    assert f"https://{HOST}/mailbox/" in mail.get_content()
+    assert not TROUBLE.search(machine.journal()), machine.journal()
