@@ -43,7 +43,7 @@ from tests.factories import AccountFactory, CaseFactory, MunicipalityFactory, Ro
 from tests.support.html import text
 from tests.support.mail import SmtpSink
 from tests.support.servers import free_port
-from tests.test_deploy import DEPLOY, REPO, UNITS, completed_example
+from tests.test_deploy import DEPLOY, REPO, UNITS, completed_example, read_environment_file
 
 pytestmark = pytest.mark.postgresql
 
@@ -132,6 +132,9 @@ class Machine:
         """A request as nginx passes it on: for the portal's host, over HTTPS."""
         headers = {"Host": HOST, "X-Forwarded-Proto": "https", **headers}
         return requests.get(self.web + path, headers=headers, timeout=30, allow_redirects=False)
+
+    def setting(self, key: str) -> str:
+        return read_environment_file(self.root / "etc/madoguchi/portal.env")[key]
 
     def journal(self) -> str:
         return self.run("journalctl", "--no-pager", "--output=cat", "--unit=madoguchi*")
@@ -299,6 +302,9 @@ def test_the_units_start_and_serve_the_portal(machine: Machine) -> None:
     home = machine.get("/", **{"Accept-Language": "ja"})
     assert home.status_code == 200 and "引越し" in text(home.text)
     assert machine.get("/static/css/portal.css").status_code == 200
+    token = machine.setting("PORTAL_METRICS_TOKEN")
+    metrics = machine.get("/metrics", Authorization=f"Bearer {token}")
+    assert metrics.status_code == 200 and "madoguchi_jobs_oldest_waiting_seconds" in metrics.text
     control = "/srv/madoguchi/.venv/bin/gunicornc", "-s", "/run/madoguchi-web/gunicorn.ctl"
     assert "Total: 2 workers" in machine.run(*control, "-c", "show workers")
     assert not TROUBLE.search(machine.journal()), machine.journal()
@@ -344,6 +350,12 @@ def test_the_worker_issues_a_signed_certificate_and_mails_its_holder(
     assert url.startswith(f"https://{HOST}/verify/{certificate.serial}?c=")
     verified = machine.get(url.removeprefix(f"https://{HOST}"), **{"Accept-Language": "ja"})
     assert "この証明書は有効です" in text(verified.text)
+
+    status_list = machine.get(
+        f"/status-lists/{certificate.status_list_id}", Accept="application/statuslist+jwt"
+    )
+    assert status_list.status_code == 200
+    assert status_list.headers["Content-Type"].startswith("application/statuslist+jwt")
 
     mail = _wait_for("the e-mail", lambda: smtp.received[-1] if smtp.received else None, 60)
     assert mail["To"] == EMAIL
