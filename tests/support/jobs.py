@@ -54,11 +54,15 @@ def traces() -> list[str]:
 
 
 def queued() -> list[dict[str, Any]]:
-    """procrastinate's jobs (PostgreSQL), oldest first; not the workers' own periodic ones."""
+    """procrastinate's jobs (PostgreSQL), oldest first; not the workers' own chores, nor what
+    a schedule deferred (a worker started in the minutes after 18:40 UTC defers that night's
+    retention run)."""
     rows = db.session.execute(
         text(
             "SELECT id, task_name, args, status, attempts FROM procrastinate_jobs"
-            " WHERE task_name NOT LIKE 'jobs.%' ORDER BY id"
+            " WHERE task_name NOT LIKE 'jobs.%' AND id NOT IN"
+            " (SELECT job_id FROM procrastinate_periodic_defers WHERE job_id IS NOT NULL)"
+            " ORDER BY id"
         )
     )
     return [dict(row._mapping) for row in rows]
