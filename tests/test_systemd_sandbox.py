@@ -361,3 +361,39 @@ def test_the_worker_issues_a_signed_certificate_and_mails_its_holder(
     assert mail["To"] == EMAIL
     assert f"https://{HOST}/mailbox/" in mail.get_content()
     assert not TROUBLE.search(machine.journal()), machine.journal()
+
+
+def _main_pid(machine: Machine, unit: str) -> int:
+    return int(machine.run("systemctl", "show", "--property=MainPID", "--value", unit))
+
+
+def _running_again(machine: Machine, unit: str, before: int) -> bool | None:
+    return _main_pid(machine, unit) not in (0, before) or None
+
+
+def _web_workers(machine: Machine) -> set[str]:
+    """The web's worker processes, as ``gunicornc`` lists them through the control socket."""
+    control = "/srv/madoguchi/.venv/bin/gunicornc", "-s", "/run/madoguchi-web/gunicorn.ctl"
+    return set(re.findall(r"^(\d+) ", machine.run(*control, "-c", "show workers"), re.M))
+
+
+def test_the_units_restart_as_readme_says(machine: Machine) -> None:
+    """A killed worker comes back; restarting the migrations restarts the web and the workers
+    after them (README step 8); a reload replaces the web's workers, not its master."""
+    worker = _main_pid(machine, "madoguchi-worker@1")
+    machine.run("kill", "-KILL", str(worker))
+    _wait_for("the worker again", lambda: _running_again(machine, "madoguchi-worker@1", worker))
+
+    web, worker = _main_pid(machine, "madoguchi-web"), _main_pid(machine, "madoguchi-worker@1")
+    machine.run("systemctl", "restart", "madoguchi-migrate")
+    assert _running_again(machine, "madoguchi-web", web)
+    assert _running_again(machine, "madoguchi-worker@1", worker)
+    _wait_for("the web after the restart", machine.serving)
+
+    master, before = _main_pid(machine, "madoguchi-web"), _web_workers(machine)
+    assert len(before) == 2
+    machine.run("systemctl", "reload", "madoguchi-web")
+    _wait_for("new web workers", lambda: len(_web_workers(machine) - before) == 2 or None)
+    assert _main_pid(machine, "madoguchi-web") == master
+    assert machine.serving()
+    assert not TROUBLE.search(machine.journal()), machine.journal()
