@@ -38,6 +38,7 @@ from portal.extensions import db
 from portal.journey.models import ProcedureRequest
 from portal.transactions import unit_of_work
 from tests.certificates.support import qr_codes
+from tests.certificates.test_issuing import BIRTH
 from tests.conftest import TEST_DATABASE_URL
 from tests.factories import AccountFactory, CaseFactory, MunicipalityFactory, RoleFactory
 from tests.support.html import text
@@ -266,12 +267,7 @@ def _decided_birth(app: Flask) -> int:
             filed=True,
             forms=["moj.shussei"],
             municipality=chiyoda,
-            answers={
-                "newborn.family_name": "山田",
-                "newborn.given_name": "花子",
-                "newborn.sex": "female",
-                "birth.date": "2026-11-25",
-            },
+            answers=BIRTH,
         )
         request_id = case.requests[0].id
         clerk_id = RoleFactory(department=case.requests[0].department).account.id
