@@ -45,6 +45,7 @@ from tests.support.html import text
 from tests.support.mail import SmtpSink
 from tests.support.servers import free_port
 from tests.test_deploy import DEPLOY, REPO, UNITS, completed_example, read_environment_file
+from tests.test_many_processes import REDIS_URL
 
 pytestmark = pytest.mark.postgresql
 
@@ -64,6 +65,8 @@ INSTALL = (
     " .venv/bin/pybabel compile --statistics -d translations;"
     " chown -R root:madoguchi /etc/madoguchi; chmod -R u=rwX,g=rX,o= /etc/madoguchi"
 )
+#: gunicorn's control socket, where the web unit puts it.
+GUNICORNC = "/srv/madoguchi/.venv/bin/gunicornc", "-s", "/run/madoguchi-web/gunicorn.ctl"
 #: Only the portal's units start: not this machine's PostgreSQL, Redis or nginx again.
 TARGET = """\
 [Unit]
@@ -134,6 +137,15 @@ class Machine:
         headers = {"Host": HOST, "X-Forwarded-Proto": "https", **headers}
         return requests.get(self.web + path, headers=headers, timeout=30, allow_redirects=False)
 
+    def main_pid(self, unit: str) -> int:
+        """The unit's main process, as the container numbers it (0 while it is down)."""
+        return int(self.run("systemctl", "show", "--property=MainPID", "--value", unit))
+
+    def web_workers(self) -> set[str]:
+        """The web's worker processes, as ``gunicornc`` lists them through the control socket."""
+        listed = self.run(*GUNICORNC, "-c", "show workers")
+        return set(re.findall(r"^(\d+) ", listed, re.MULTILINE))
+
     def setting(self, key: str) -> str:
         return read_environment_file(self.root / "etc/madoguchi/portal.env")[key]
 
@@ -194,7 +206,7 @@ def _settings(root: Path, web_port: int, smtp_port: int) -> None:
     environment = {key: value.replace(str(root), "", 1) for key, value in environment.items()}
     environment.update(
         PORTAL_DATABASE_URL=TEST_DATABASE_URL,
-        PORTAL_RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/13",
+        PORTAL_RATELIMIT_STORAGE_URI=REDIS_URL,
         PORTAL_SMTP_HOST="127.0.0.1",
         PORTAL_SMTP_PORT=str(smtp_port),
         PORTAL_SMTP_STARTTLS="false",
@@ -301,8 +313,7 @@ def test_the_units_start_and_serve_the_portal(machine: Machine) -> None:
     token = machine.setting("PORTAL_METRICS_TOKEN")
     metrics = machine.get("/metrics", Authorization=f"Bearer {token}")
     assert metrics.status_code == 200 and "madoguchi_jobs_oldest_waiting_seconds" in metrics.text
-    control = "/srv/madoguchi/.venv/bin/gunicornc", "-s", "/run/madoguchi-web/gunicorn.ctl"
-    assert "Total: 2 workers" in machine.run(*control, "-c", "show workers")
+    assert "Total: 2 workers" in machine.run(*GUNICORNC, "-c", "show workers")
     assert not TROUBLE.search(machine.journal()), machine.journal()
 
 
@@ -310,8 +321,7 @@ def test_each_unit_sees_its_code_and_settings_read_only_and_writes_only_its_stat
     machine: Machine,
 ) -> None:
     for unit in ("madoguchi-web", "madoguchi-worker@1"):
-        pid = machine.run("systemctl", "show", "--property=MainPID", "--value", unit).strip()
-        mounts = machine.run("cat", f"/proc/{pid}/mountinfo")
+        mounts = machine.run("cat", f"/proc/{machine.main_pid(unit)}/mountinfo")
         options = {line.split()[4]: line.split()[5] for line in mounts.splitlines()}
         assert options["/"].startswith("ro"), unit
         for writable in ("/var/lib/madoguchi/uploads", "/var/lib/madoguchi/certificates"):
@@ -335,8 +345,9 @@ def test_the_worker_issues_a_signed_certificate_and_mails_its_holder(
     )
     assert (certificate.state, certificate.attempts) == (CertificateState.ISSUED, 1)
     assert certificate.storage_name is not None
-    stored = machine.root / "var/lib/madoguchi/certificates" / certificate.storage_name
-    owner = machine.run("stat", "--format=%U %a", str(stored).replace(str(machine.root), "", 1))
+    inside = f"/var/lib/madoguchi/certificates/{certificate.storage_name}"
+    stored = machine.root / inside.lstrip("/")
+    owner = machine.run("stat", "--format=%U %a", inside)
     assert owner.split() == ["madoguchi", "600"]  # no other account of the machine reads it
     pdf = stored.read_bytes()
     (signature,) = PdfFileReader(io.BytesIO(pdf)).embedded_regular_signatures
@@ -359,37 +370,27 @@ def test_the_worker_issues_a_signed_certificate_and_mails_its_holder(
     assert not TROUBLE.search(machine.journal()), machine.journal()
 
 
-def _main_pid(machine: Machine, unit: str) -> int:
-    return int(machine.run("systemctl", "show", "--property=MainPID", "--value", unit))
-
-
 def _running_again(machine: Machine, unit: str, before: int) -> bool | None:
-    return _main_pid(machine, unit) not in (0, before) or None
-
-
-def _web_workers(machine: Machine) -> set[str]:
-    """The web's worker processes, as ``gunicornc`` lists them through the control socket."""
-    control = "/srv/madoguchi/.venv/bin/gunicornc", "-s", "/run/madoguchi-web/gunicorn.ctl"
-    return set(re.findall(r"^(\d+) ", machine.run(*control, "-c", "show workers"), re.M))
+    return machine.main_pid(unit) not in (0, before) or None
 
 
 def test_the_units_restart_as_readme_says(machine: Machine) -> None:
     """A killed worker comes back; restarting the migrations restarts the web and the workers
     after them (README step 8); a reload replaces the web's workers, not its master."""
-    worker = _main_pid(machine, "madoguchi-worker@1")
+    worker = machine.main_pid("madoguchi-worker@1")
     machine.run("kill", "-KILL", str(worker))
     _wait_for("the worker again", lambda: _running_again(machine, "madoguchi-worker@1", worker))
 
-    web, worker = _main_pid(machine, "madoguchi-web"), _main_pid(machine, "madoguchi-worker@1")
+    web, worker = machine.main_pid("madoguchi-web"), machine.main_pid("madoguchi-worker@1")
     machine.run("systemctl", "restart", "madoguchi-migrate")
     assert _running_again(machine, "madoguchi-web", web)
     assert _running_again(machine, "madoguchi-worker@1", worker)
     _wait_for("the web after the restart", machine.serving)
 
-    master, before = _main_pid(machine, "madoguchi-web"), _web_workers(machine)
+    master, before = machine.main_pid("madoguchi-web"), machine.web_workers()
     assert len(before) == 2
     machine.run("systemctl", "reload", "madoguchi-web")
-    _wait_for("new web workers", lambda: len(_web_workers(machine) - before) == 2 or None)
-    assert _main_pid(machine, "madoguchi-web") == master
+    _wait_for("new web workers", lambda: len(machine.web_workers() - before) == 2 or None)
+    assert machine.main_pid("madoguchi-web") == master
     assert machine.serving()
     assert not TROUBLE.search(machine.journal()), machine.journal()
