@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import Table, text
 
 # Tests never read a developer's instance/config.py or their PORTAL_* settings.
 os.environ["PORTAL_INSTANCE_PATH"] = tempfile.mkdtemp(prefix="portal-test-instance-")
@@ -130,9 +130,53 @@ def app(provider: Provider, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     with app.app_context():
         _drop_everything()
         upgrade()
+        _load_once_for_the_run()
     yield app
     with app.app_context():
         db.engine.dispose()
+
+
+#: What the ``demo``, ``municipalities`` and ``definitions`` fixtures write, by table in the
+#: order of their foreign keys: written by the portal's own loaders once per run, in empty
+#: tables, and copied into each test that asks for them (loading the shipped definitions
+#: takes half a second, reading and checking the YAML; copying their rows a hundredth).
+LOADED: dict[str, list[tuple[Table, list[dict[str, object]]]]] = {}
+
+
+def _load_once_for_the_run() -> None:
+    from portal import demo as demo_data
+    from portal.definitions import services
+
+    loaders = {
+        "demo": demo_data.load,
+        "municipalities": demo_data.load_municipalities,
+        "definitions": services.load,
+    }
+    for name, load in loaders.items():
+        before = _all_rows()
+        load()
+        db.session.commit()
+        LOADED[name] = [
+            (table, [row for row in rows if row not in before[table]])
+            for table, rows in _all_rows().items()
+        ]
+        _empty_every_table()
+
+
+def _all_rows() -> dict[Table, list[dict[str, object]]]:
+    return {
+        table: [dict(row) for row in db.session.execute(table.select()).mappings()]
+        for table in db.metadata.sorted_tables
+    }
+
+
+def _copy_loaded(app: Flask, name: str) -> None:
+    """The rows of one loader, written again; a row the test already has is a conflict."""
+    with app.app_context():
+        for table, rows in LOADED[name]:
+            if rows:
+                db.session.execute(table.insert(), rows)
+        db.session.commit()
 
 
 def _drop_everything() -> None:
@@ -151,14 +195,18 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
     app: Flask = request.getfixturevalue("app")
     with app.app_context():
         db.session.remove()
-        if db.engine.dialect.name == "postgresql":
-            # The append-only tables' triggers refuse DELETE; a superuser's session may skip
-            # triggers for this transaction (the portal's own database role never can).
-            db.session.execute(text("SET LOCAL session_replication_role = replica"))
-        for table in reversed(db.metadata.sorted_tables):
-            db.session.execute(table.delete())
-        seed_builtin_kinds()  # reference data the migration seeds: every test starts with it
-        db.session.commit()
+        _empty_every_table()
+
+
+def _empty_every_table() -> None:
+    if db.engine.dialect.name == "postgresql":
+        # The append-only tables' triggers refuse DELETE; a superuser's session may skip
+        # triggers for this transaction (the portal's own database role never can).
+        db.session.execute(text("SET LOCAL session_replication_role = replica"))
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    seed_builtin_kinds()  # reference data the migration seeds: every test starts with it
+    db.session.commit()
 
 
 @pytest.fixture
@@ -190,22 +238,14 @@ def runner(app: Flask):  # noqa: ANN201 - FlaskCliRunner
 def demo(app: Flask) -> None:
     """The demo municipalities with their departments (Yokohama with its wards), and the demo
     staff's roles; no other municipality (see ``known_municipalities``)."""
-    from portal import demo as demo_data
-
-    with app.app_context():
-        demo_data.load()
-        db.session.commit()
+    _copy_loaded(app, "demo")
 
 
 @pytest.fixture
 def municipalities(app: Flask) -> None:
     """The demo municipalities with their departments (Yokohama with its wards), no staff;
     no other municipality (see ``known_municipalities``)."""
-    from portal import demo as demo_data
-
-    with app.app_context():
-        demo_data.load_municipalities()
-        db.session.commit()
+    _copy_loaded(app, "municipalities")
 
 
 @pytest.fixture
@@ -235,12 +275,8 @@ def person(client: FlaskClient, provider: Provider):  # noqa: ANN201
 
 @pytest.fixture
 def definitions(app: Flask) -> None:
-    """The shipped forms and workflows, loaded as a deployment's `make run` loads them."""
-    from portal.definitions import services
-
-    with app.app_context():
-        services.load()
-        db.session.commit()
+    """The shipped forms and workflows, as a deployment's `make run` loads them."""
+    _copy_loaded(app, "definitions")
 
 
 @pytest.fixture

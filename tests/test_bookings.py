@@ -27,10 +27,10 @@ from tests.support.people import csrf_token, login_as
 WEEKDAYS = {weekday: [(time(8, 30), time(17, 15))] for weekday in range(5)}
 
 
-def open_day(after: int = 1) -> date:
-    """A weekday counters are open, ``after`` days from today or later (never today, so its
-    slots are all ahead whatever the time now)."""
-    day = today_in_japan() + timedelta(days=after)
+def open_day(after: int = 1, since: date | None = None) -> date:
+    """A weekday counters are open, ``after`` days from today (or ``since``) or later; never
+    today, so its slots are all ahead whatever the time now."""
+    day = (since or today_in_japan()) + timedelta(days=after)
     while is_administrative_holiday(day):
         day += timedelta(days=1)
     return day
@@ -327,7 +327,7 @@ def test_the_receipt_offers_to_book_the_visit_and_shows_it(
 def test_the_page_shows_one_day_with_the_next_and_previous(
     client: FlaskClient, filed: Filed
 ) -> None:
-    day = open_day(3)
+    day = open_day(since=open_day())  # an open day before it, ahead of now, whatever the week
     page = client.get(f"{filed.visit}?day={day.isoformat()}").text
     assert f"{day.month}月{day.day}日" in page
     assert "前の日：" in page and "次の日：" in page
