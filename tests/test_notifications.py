@@ -2,8 +2,9 @@
 SMTP server (aiosmtpd) received, and then a clerk's request for a correction is e-mailed
 there; off, or not yet confirmed, nothing is. The provider's verified address is offered.
 
-On SQLite the e-mails leave right after the request commits; on PostgreSQL a worker process
-sends them (``inbox()`` runs one first).
+On SQLite the e-mails leave right after the request commits; on PostgreSQL a job worker
+sends them (``inbox()`` runs one first, in the tests' process: tests/test_jobs.py runs the
+worker's own processes).
 """
 
 from __future__ import annotations
@@ -25,13 +26,14 @@ from portal.casework.lifecycle import Action
 from portal.casework.services import act
 from portal.extensions import db
 from portal.japan.clock import utcnow
+from portal.jobs.queue import run_worker
 from portal.journey.models import ProcedureRequest
 from portal.mailbox.models import Message
 from portal.transactions import unit_of_work
 from tests.conftest import TEST_DATABASE_URL
 from tests.factories import AccountFactory, CaseFactory, RoleFactory
 from tests.support.html import forms, text
-from tests.support.jobs import empty_queue, run, subprocess_env
+from tests.support.jobs import empty_queue
 from tests.support.mail import SmtpSink
 from tests.support.people import csrf_token, login_as
 
@@ -63,8 +65,7 @@ def inbox(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
 
     def received() -> list[EmailMessage]:
         if TEST_DATABASE_URL:
-            result = run(["worker", "--one-shot"], subprocess_env(TEST_DATABASE_URL, **settings))
-            assert result.returncode == 0, result.stdout + result.stderr
+            run_worker(app, one_shot=True)
         return smtp.received
 
     yield received
