@@ -49,16 +49,13 @@ def inbox(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
     smtp = SmtpSink().start()
     settings = {
         "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(smtp.port),
-        "SMTP_STARTTLS": "false",
+        "SMTP_PORT": smtp.port,
+        "SMTP_STARTTLS": False,
         "MAIL_FROM": "noreply@city.example.jp",
         "BASE_URL": BASE_URL,
-        "SECRET_KEY": "test-secret-key",
     }
     for key, value in settings.items():
         monkeypatch.setitem(app.config, key, value)
-    monkeypatch.setitem(app.config, "SMTP_PORT", smtp.port)
-    monkeypatch.setitem(app.config, "SMTP_STARTTLS", False)
     if TEST_DATABASE_URL:
         with app.app_context():
             empty_queue()
