@@ -3,7 +3,8 @@
 A certificate is asked for in the transaction of what it records (a case's submission, a
 request's decision): a pending row and a job, both or neither. The job renders it, passes the
 PDF through :func:`seal` (where the signature goes), stores it and marks it issued; a failed
-try is counted and tried again, up to :data:`MAX_ATTEMPTS`, then left ``failed`` for the
+try is counted and tried again after a wait (:func:`retry_wait_seconds`), up to
+:data:`MAX_ATTEMPTS`, then left ``failed`` for the
 department's clerks to try again. A decision is never left without its certificate unseen.
 """
 
@@ -43,6 +44,8 @@ from portal.mailbox.services import post
 ISSUE_TASK = "certificates.issue"
 #: Tries of one job before the certificate is marked failed (a clerk's retry starts again).
 MAX_ATTEMPTS = 3
+#: The wait before the second try; each further one waits twice the one before.
+FIRST_RETRY_WAIT_SECONDS = 60
 #: The decisions a certificate may record.
 DECISIONS = {RequestStatus.APPROVED: "approved", RequestStatus.REJECTED: "rejected"}
 
@@ -139,8 +142,8 @@ def issue(certificate_id: int) -> Certificate | None:
 
     Idempotent (an issued certificate is left as it is) and safe beside a second worker (the
     row is locked). A failure is recorded (``attempts``, ``last_error``) and, before the last
-    try, the job is deferred again; after it the certificate is ``failed``. Either way this
-    returns normally, so that what it recorded is committed.
+    try, the job is deferred again, to run after a wait; after it the certificate is
+    ``failed``. Either way this returns normally, so that what it recorded is committed.
     """
     certificate = db.session.scalar(
         select(Certificate).where(Certificate.id == certificate_id).with_for_update(of=Certificate)
@@ -162,7 +165,9 @@ def issue(certificate_id: int) -> Certificate | None:
         if certificate.attempts >= MAX_ATTEMPTS:
             certificate.state = CertificateState.FAILED
         else:
-            jobs.defer(ISSUE_TASK, certificate_id=certificate.id)
+            jobs.defer_later(
+                ISSUE_TASK, retry_wait_seconds(certificate.attempts), certificate_id=certificate.id
+            )
         db.session.flush()
         return certificate
     if certificate.request is not None:
@@ -173,6 +178,12 @@ def issue(certificate_id: int) -> Certificate | None:
             params={"certificate": certificate.id},
         )
     return certificate
+
+
+def retry_wait_seconds(failed_tries: int) -> int:
+    """How long a worker waits before trying again after ``failed_tries``: a signing service,
+    a TSA or a storage that failed is given time to come back, not asked again at once."""
+    return FIRST_RETRY_WAIT_SECONDS * 2 ** (failed_tries - 1)
 
 
 def _render_and_store(certificate: Certificate) -> None:

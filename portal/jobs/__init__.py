@@ -20,7 +20,7 @@ from portal.db import on_postgresql
 from portal.jobs import inprocess
 from portal.jobs.registry import TASKS, Task, task
 
-__all__ = ["TASKS", "Task", "defer", "init_app", "task"]
+__all__ = ["TASKS", "Task", "defer", "defer_later", "init_app", "task"]
 
 #: Modules whose import registers tasks; a worker imports them all.
 TASK_MODULES = (
@@ -44,6 +44,17 @@ def init_app(app: Flask) -> None:
 def defer(task_name: str, **kwargs: Any) -> None:
     """Enqueue ``task_name`` in the current transaction: it runs once that commits, never if
     it rolls back. Flushes at most; the caller's unit of work commits."""
+    _enqueue(task_name, kwargs, wait_seconds=0)
+
+
+def defer_later(task_name: str, wait_seconds: float, **kwargs: Any) -> None:
+    """As :func:`defer`, for a worker to run no sooner than ``wait_seconds`` after the commit
+    (a retry that gives a failing service time to come back). On SQLite no worker waits: the
+    job runs after the commit, as any other."""
+    _enqueue(task_name, kwargs, wait_seconds=wait_seconds)
+
+
+def _enqueue(task_name: str, kwargs: dict[str, Any], wait_seconds: float) -> None:
     if task_name not in TASKS:
         raise LookupError(f"no task named {task_name!r}")
     json.dumps(kwargs)  # a task's arguments are JSON; refuse others here, not in the worker
@@ -51,6 +62,6 @@ def defer(task_name: str, **kwargs: Any) -> None:
     if on_postgresql():
         from portal.jobs import queue
 
-        queue.defer_in_transaction(app, task_name, kwargs)
+        queue.defer_in_transaction(app, task_name, kwargs, wait_seconds=wait_seconds)
     else:
         inprocess.defer_after_commit(task_name, kwargs)

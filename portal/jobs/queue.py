@@ -50,11 +50,17 @@ def procrastinate_app(app: Flask) -> procrastinate.App:
     return proc
 
 
-def defer_in_transaction(app: Flask, task_name: str, kwargs: dict[str, Any]) -> int:
+def defer_in_transaction(
+    app: Flask, task_name: str, kwargs: dict[str, Any], wait_seconds: float = 0
+) -> int:
     connection = db.session.connection().connection.driver_connection
+    # procrastinate counts the wait from now, that is from before the commit: a few ms early.
+    schedule_in = {"seconds": wait_seconds} if wait_seconds > 0 else None
     # The SAVEPOINT also begins a GET's transaction if nothing did yet (portal.transactions).
     with db.session.begin_nested():
-        deferrer = procrastinate_app(app).configure_task(task_name, connection=connection)
+        deferrer = procrastinate_app(app).configure_task(
+            task_name, connection=connection, schedule_in=schedule_in
+        )
         return deferrer.defer(**kwargs)
 
 

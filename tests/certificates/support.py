@@ -27,7 +27,8 @@ ON_POSTGRESQL = bool(TEST_DATABASE_URL)
 
 def run_certificate_jobs(app: Flask) -> int:
     """What a worker would do (PostgreSQL): run the queued certificate jobs, those they
-    defer in turn too, each as a unit of work. On SQLite they ran after their commit."""
+    defer in turn too (a retry's wait taken as over), each as a unit of work. On SQLite they
+    ran after their commit."""
     if not ON_POSTGRESQL:
         return 0
     ran = 0

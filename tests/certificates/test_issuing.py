@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy import text as sql
 
 from portal.casework.lifecycle import Action
 from portal.certificates import codes, services, storage
@@ -197,11 +198,7 @@ def test_a_job_puts_the_verify_url_in_the_qr_code_where_production_trusts_only_i
     """Production answers only requests for ``BASE_URL``'s host; the job has no request, and
     issues the certificate at its first try."""
     monkeypatch.setitem(app.config, "TRUSTED_HOSTS", ["portal.city.example.jp"])
-    with app.app_context():
-        case_id = CaseFactory(filed=True, forms=["mic.tenshutsu"], answers=MOVE).id
-        db.session.commit()
-    with app.app_context(), unit_of_work():
-        services.ask_for_receipt(db.session.get(Case, case_id))
+    case_id = _receipt_asked(app)
     run_certificate_jobs(app)
     certificate = certificate_of(app, case_id=case_id, request_id=None)
     assert (certificate.state, certificate.attempts) == (CertificateState.ISSUED, 1)
@@ -239,6 +236,60 @@ def test_a_failed_render_is_tried_again_then_shown_failed_and_retried_by_a_clerk
     with app.app_context():
         assert storage.path_of(issued.storage_name or "").is_file()
     app.config["CERTIFICATE_DIR"] = ""
+
+
+@pytest.mark.postgresql
+def test_a_failed_try_is_queued_again_for_later_each_wait_twice_the_one_before(
+    app: Flask, tmp_path: Path
+) -> None:
+    """A worker does not ask a failing signer or storage again at once: the next try is
+    scheduled a minute on, the one after two minutes on, and the last failure queues none."""
+    case_id = _receipt_asked(app)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the folder should be")
+    app.config["CERTIFICATE_DIR"] = str(blocker / "certificates")
+    try:
+        waits = []
+        for _try in range(services.MAX_ATTEMPTS):
+            job_id, certificate_id = _next_certificate_job(app)
+            with app.app_context(), unit_of_work():
+                services.issue(certificate_id)
+            with app.app_context():
+                waits += db.session.execute(
+                    sql(
+                        "SELECT EXTRACT(EPOCH FROM scheduled_at - now())::int FROM"
+                        " procrastinate_jobs WHERE task_name = :name AND id > :id"
+                    ),
+                    {"name": services.ISSUE_TASK, "id": job_id},
+                ).scalars()
+    finally:
+        app.config["CERTIFICATE_DIR"] = str(tmp_path / "certificates")
+    assert [round(wait, -1) for wait in waits] == [60, 120]
+    failed = certificate_of(app, case_id=case_id, request_id=None)
+    assert (failed.state, failed.attempts) == (CertificateState.FAILED, services.MAX_ATTEMPTS)
+
+
+def _receipt_asked(app: Flask) -> int:
+    with app.app_context():
+        case_id = CaseFactory(filed=True, forms=["mic.tenshutsu"], answers=MOVE).id
+        db.session.commit()
+    with app.app_context(), unit_of_work():
+        services.ask_for_receipt(db.session.get(Case, case_id))
+    return case_id
+
+
+def _next_certificate_job(app: Flask) -> tuple[int, int]:
+    """The newest certificate job, marked as taken by a worker: its id and certificate."""
+    with app.app_context():
+        job_id, args = db.session.execute(
+            sql(
+                "UPDATE procrastinate_jobs SET status = 'succeeded' WHERE id = (SELECT max(id)"
+                " FROM procrastinate_jobs WHERE task_name = :name) RETURNING id, args"
+            ),
+            {"name": services.ISSUE_TASK},
+        ).one()
+        db.session.commit()
+        return job_id, args["certificate_id"]
 
 
 def test_issuing_twice_issues_once(app: Flask) -> None:
