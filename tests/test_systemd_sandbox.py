@@ -16,14 +16,17 @@ from __future__ import annotations
 import io
 import os
 import re
+import secrets
 import shutil
 import signal
+import ssl
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 import requests
@@ -34,16 +37,20 @@ from portal.accounts.models import Account
 from portal.casework.lifecycle import Action
 from portal.casework.services import act
 from portal.certificates.models import Certificate, CertificateState
+from portal.devidp import create_app as create_provider
+from portal.devidp.personas import ACR_CARD
 from portal.extensions import db
 from portal.journey.models import ProcedureRequest
 from portal.transactions import unit_of_work
+from tests.certificates.pki import CA, pem
 from tests.certificates.support import qr_codes
 from tests.certificates.test_issuing import BIRTH
 from tests.conftest import TEST_DATABASE_URL
 from tests.factories import AccountFactory, CaseFactory, MunicipalityFactory, RoleFactory
-from tests.support.html import text
+from tests.support.html import post_form, text
 from tests.support.mail import SmtpSink
-from tests.support.servers import free_port
+from tests.support.people import PINS
+from tests.support.servers import ThreadedServer, free_port
 from tests.test_deploy import DEPLOY, REPO, UNITS, completed_example, read_environment_file
 from tests.test_many_processes import REDIS_URL
 
@@ -54,6 +61,11 @@ T = TypeVar("T")
 #: Where the container's root is mounted; what an interrupted run left there is unmounted.
 MACHINES = Path("/var/tmp/madoguchi-sandbox")
 HOST = "portal.city.example.jp"
+#: The residents' provider, as the container names it (its /etc/hosts: this machine's loopback).
+PROVIDER_HOST = "id.example.jp"
+PROVIDER_CLIENT = "madoguchi-sandbox"
+#: Where the operator's CA for the provider's TLS certificate is put, inside the container.
+PROVIDER_CA = "/etc/madoguchi/provider-ca.pem"
 EMAIL = "taro@example.jp"
 #: What the units' journal must never say: a traceback, a refused write or system call.
 TROUBLE = re.compile(r"Traceback|\[ERROR\]|Errno|Permission denied|Read-only file system")
@@ -132,10 +144,15 @@ class Machine:
         )
         return done.stdout + done.stderr
 
-    def get(self, path: str, **headers: str) -> requests.Response:
-        """A request as nginx passes it on: for the portal's host, over HTTPS."""
+    def get(
+        self, path: str, cookies: dict[str, str] | None = None, **headers: str
+    ) -> requests.Response:
+        """A request as nginx passes it on: for the portal's host, over HTTPS (so the secure
+        cookies a browser would send are given here)."""
         headers = {"Host": HOST, "X-Forwarded-Proto": "https", **headers}
-        return requests.get(self.web + path, headers=headers, timeout=30, allow_redirects=False)
+        return requests.get(
+            self.web + path, headers=headers, cookies=cookies, timeout=30, allow_redirects=False
+        )
 
     def main_pid(self, unit: str) -> int:
         """The unit's main process, as the container numbers it (0 while it is down)."""
@@ -159,6 +176,20 @@ class Machine:
             return None
 
 
+@dataclass
+class ExternalProvider:
+    """The development provider as an external one: over TLS, for the container's portal."""
+
+    issuer: str
+    server: ThreadedServer
+    ca_file: Path
+    client_secret: str
+
+    def here(self, url: str) -> str:
+        """One of its URLs as this machine reaches it (which has no name for its host)."""
+        return url.replace(self.issuer, self.server.url, 1)
+
+
 def _unmount(path: Path) -> None:
     for line in reversed(Path("/proc/mounts").read_text().splitlines()):
         point = line.split()[1]
@@ -179,7 +210,7 @@ def _overlay(root: Path) -> None:
     (root / "etc/machine-id").write_text(os.urandom(16).hex() + "\n", encoding="ascii")
 
 
-def _install(root: Path, web_port: int, smtp_port: int) -> None:
+def _install(root: Path, web_port: int, smtp_port: int, provider: ExternalProvider) -> None:
     """The checkout's files in /srv/madoguchi, the units, the settings; then README's steps."""
     code = root / "srv/madoguchi"
     code.mkdir(parents=True)
@@ -192,15 +223,17 @@ def _install(root: Path, web_port: int, smtp_port: int) -> None:
     for name in UNITS:
         shutil.copy(DEPLOY / name, units / name)
     (units / "madoguchi-check.target").write_text(TARGET, encoding="utf-8")
-    _settings(root, web_port, smtp_port)
+    _settings(root, web_port, smtp_port, provider)
     done = subprocess.run(
         _nspawn(root, "/bin/sh", "-c", INSTALL), capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def _settings(root: Path, web_port: int, smtp_port: int) -> None:
-    """deploy/portal.env.example completed, pointed at the tests' services."""
+def _settings(root: Path, web_port: int, smtp_port: int, provider: ExternalProvider) -> None:
+    """deploy/portal.env.example completed, pointed at the tests' services; the residents'
+    provider's host named in /etc/hosts, its CA given to the portal as an operator with a
+    private CA would."""
     environment = completed_example(root)
     shutil.rmtree(root / "var/lib/madoguchi")  # StateDirectory= makes it, as in production
     environment = {key: value.replace(str(root), "", 1) for key, value in environment.items()}
@@ -214,7 +247,15 @@ def _settings(root: Path, web_port: int, smtp_port: int) -> None:
         PORTAL_SMTP_PASSWORD="",
         GUNICORN_BIND=f"127.0.0.1:{web_port}",
         WEB_CONCURRENCY="2",
+        PORTAL_OIDC_DISCOVERY_URL=f"{provider.issuer}/.well-known/openid-configuration",
+        PORTAL_OIDC_CLIENT_ID=PROVIDER_CLIENT,
+        PORTAL_OIDC_CLIENT_SECRET=provider.client_secret,
+        PORTAL_OIDC_ACR=ACR_CARD,
+        REQUESTS_CA_BUNDLE=PROVIDER_CA,
     )
+    shutil.copy(provider.ca_file, root / PROVIDER_CA.lstrip("/"))
+    with (root / "etc/hosts").open("a", encoding="utf-8") as hosts:
+        hosts.write(f"127.0.0.1 {PROVIDER_HOST}\n")
     lines = [f'{key}="{value}"' for key, value in environment.items()]
     (root / "etc/madoguchi/portal.env").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -238,8 +279,42 @@ def smtp() -> Iterator[SmtpSink]:
 
 
 @pytest.fixture(scope="module")
+def external_provider(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ExternalProvider]:
+    folder = tmp_path_factory.mktemp("provider")
+    ca = CA.make("Test TLS CA")
+    ca_file = folder / "ca.pem"
+    ca_file.write_bytes(pem(ca.certificate))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*ca.write_tls_server(folder, PROVIDER_HOST))
+    port, secret = free_port(), secrets.token_urlsafe(32)
+    issuer = f"https://{PROVIDER_HOST}:{port}"
+    app = create_provider(
+        {
+            "DEVIDP_ISSUER": issuer,
+            "DEVIDP_KEY_DIR": str(folder / "keys"),
+            "DEVIDP_CLIENTS": [
+                {
+                    "client_id": PROVIDER_CLIENT,
+                    "client_secret": secret,
+                    "redirect_uris": [f"https://{HOST}/auth/callback"],
+                    "post_logout_redirect_uris": [f"https://{HOST}/"],
+                }
+            ],
+        }
+    )
+    server = ThreadedServer(app, port, context).start()
+    yield ExternalProvider(issuer, server, ca_file, secret)
+    server.stop()
+
+
+@pytest.fixture(scope="module")
 def machine(
-    app: Flask, smtp: SmtpSink, tmp_path_factory: pytest.TempPathFactory
+    app: Flask,
+    smtp: SmtpSink,
+    external_provider: ExternalProvider,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Machine]:
     if missing := _nspawn_missing():
         pytest.skip(missing)
@@ -251,7 +326,7 @@ def machine(
     try:
         _overlay(root)
         web_port = free_port()
-        _install(root, web_port, smtp.port)
+        _install(root, web_port, smtp.port, external_provider)
         with log.open("wb") as console:
             nspawn = subprocess.Popen(
                 _nspawn(root, "--boot", "--", "--unit=madoguchi-check.target"),
@@ -314,6 +389,41 @@ def test_the_units_start_and_serve_the_portal(machine: Machine) -> None:
     metrics = machine.get("/metrics", Authorization=f"Bearer {token}")
     assert metrics.status_code == 200 and "madoguchi_jobs_oldest_waiting_seconds" in metrics.text
     assert "Total: 2 workers" in machine.run(*GUNICORNC, "-c", "show workers")
+    assert not TROUBLE.search(machine.journal()), machine.journal()
+
+
+def test_a_resident_signs_in_through_an_external_provider_over_tls(
+    machine: Machine, external_provider: ExternalProvider
+) -> None:
+    """From inside its sandbox the web reads the provider's discovery document and keys and
+    exchanges the code over TLS, trusting the operator's CA: the resident is signed in."""
+    provider = external_provider
+    login = machine.get("/auth/login", **{"Accept-Language": "ja"})
+    assert login.status_code == 302, login.text
+    authorization = login.headers["Location"]
+    assert authorization.startswith(f"{provider.issuer}/")
+    browser = requests.Session()  # verify= on each request: REQUESTS_CA_BUNDLE beats the session's
+    trust = str(provider.ca_file)
+    page = browser.get(provider.here(authorization), verify=trust, timeout=30)
+    assert page.status_code == 200, page.text[:500]
+    form = post_form(page.text)
+    chosen = browser.post(
+        provider.here(urljoin(authorization, form.action or authorization)),
+        data=dict(form.fields, persona="yamada-taro", pin=PINS["yamada-taro"]),
+        allow_redirects=False,
+        verify=trust,
+        timeout=30,
+    )
+    callback = chosen.headers["Location"]
+    assert callback.startswith(f"https://{HOST}/auth/callback?"), chosen.text[:500]
+    cookies = login.cookies.get_dict()
+    back = machine.get(callback.removeprefix(f"https://{HOST}"), cookies=cookies)
+    assert back.status_code in (302, 303), back.text[:1000]
+    cookies |= back.cookies.get_dict()
+    home = machine.get(
+        urlsplit(back.headers["Location"]).path, cookies, **{"Accept-Language": "ja"}
+    )
+    assert home.status_code == 200 and "山田" in text(home.text), text(home.text)[:1000]
     assert not TROUBLE.search(machine.journal()), machine.journal()
 
 

@@ -3,13 +3,14 @@ kind, and a timestamp authority served over HTTP from pyHanko's own test TSA (of
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
@@ -73,6 +74,39 @@ class CA:
             not_after=now + starts + valid_for,
             timestamping=timestamping,
         )
+
+    def write_tls_server(self, folder: Path, hostname: str) -> tuple[Path, Path]:
+        """A web server's certificate for ``hostname`` and 127.0.0.1, and its key: the files
+        a server is started with, in ``folder``."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = datetime.now(UTC)
+        names = [x509.DNSName(hostname), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(name(hostname, "Test PKI"))
+            .issuer_name(self.certificate.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName(names), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([x509.OID_SERVER_AUTH]), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
+                critical=False,
+            )
+            .sign(self.key, hashes.SHA256())
+        )
+        certificate_file, key_file = folder / "server.pem", folder / "server.key"
+        certificate_file.write_bytes(pem(certificate))
+        key_file.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        return certificate_file, key_file
 
     def write_pkcs12(
         self,

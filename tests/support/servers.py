@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -34,12 +35,16 @@ def buffered(app: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class ThreadedServer:
-    """Serves ``app`` on 127.0.0.1:``port`` until ``stop``."""
+    """Serves ``app`` on 127.0.0.1:``port`` until ``stop``; over TLS with ``ssl_context``."""
 
-    def __init__(self, app: Callable[..., Any], port: int) -> None:
+    def __init__(
+        self, app: Callable[..., Any], port: int, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self._server: BaseWSGIServer = make_server("127.0.0.1", port, buffered(app), threaded=True)
+        self.url = f"{'https' if ssl_context else 'http'}://127.0.0.1:{port}"
+        self._server: BaseWSGIServer = make_server(
+            "127.0.0.1", port, buffered(app), threaded=True, ssl_context=ssl_context
+        )
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def start(self) -> ThreadedServer:
