@@ -90,7 +90,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--think", type=float, default=1.0, help="mean seconds a person reads a page (1.0)"
     )
     parser.add_argument("--processes", type=int, default=1, help="locust processes (1)")
-    parser.add_argument("--web-workers", type=int, default=5, help="gunicorn workers (5)")
+    parser.add_argument(
+        "--web-workers",
+        type=int,
+        default=len(os.sched_getaffinity(0)) + 1,
+        help="gunicorn workers (cores + 1, as README advises where PostgreSQL shares the host)",
+    )
     parser.add_argument("--job-workers", type=int, default=1, help="procrastinate workers")
     parser.add_argument(
         "--job-nice",
