@@ -4,8 +4,8 @@ A certificate is asked for in the transaction of what it records (a case's submi
 request's decision): a pending row and a job, both or neither. The job renders it, passes the
 PDF through :func:`seal` (where the signature goes), stores it and marks it issued; a failed
 try is counted and tried again after a wait (:func:`retry_wait_seconds`), up to
-:data:`MAX_ATTEMPTS`, then left ``failed`` for the
-department's clerks to try again. A decision is never left without its certificate unseen.
+:data:`MAX_ATTEMPTS`, then left ``failed`` for the department's clerks to try again. A
+decision is never left without its certificate unseen.
 """
 
 from __future__ import annotations

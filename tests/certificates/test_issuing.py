@@ -240,30 +240,27 @@ def test_a_failed_render_is_tried_again_then_shown_failed_and_retried_by_a_clerk
 
 @pytest.mark.postgresql
 def test_a_failed_try_is_queued_again_for_later_each_wait_twice_the_one_before(
-    app: Flask, tmp_path: Path
+    app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A worker does not ask a failing signer or storage again at once: the next try is
     scheduled a minute on, the one after two minutes on, and the last failure queues none."""
     case_id = _receipt_asked(app)
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the folder should be")
-    app.config["CERTIFICATE_DIR"] = str(blocker / "certificates")
-    try:
-        waits = []
-        for _try in range(services.MAX_ATTEMPTS):
-            job_id, certificate_id = _next_certificate_job(app)
-            with app.app_context(), unit_of_work():
-                services.issue(certificate_id)
-            with app.app_context():
-                waits += db.session.execute(
-                    sql(
-                        "SELECT EXTRACT(EPOCH FROM scheduled_at - now())::int FROM"
-                        " procrastinate_jobs WHERE task_name = :name AND id > :id"
-                    ),
-                    {"name": services.ISSUE_TASK, "id": job_id},
-                ).scalars()
-    finally:
-        app.config["CERTIFICATE_DIR"] = str(tmp_path / "certificates")
+    monkeypatch.setitem(app.config, "CERTIFICATE_DIR", str(blocker / "certificates"))
+    waits = []
+    for _try in range(services.MAX_ATTEMPTS):
+        job_id, certificate_id = _next_certificate_job(app)
+        with app.app_context(), unit_of_work():
+            services.issue(certificate_id)
+        with app.app_context():
+            waits += db.session.execute(
+                sql(
+                    "SELECT EXTRACT(EPOCH FROM scheduled_at - now())::int FROM"
+                    " procrastinate_jobs WHERE task_name = :name AND id > :id"
+                ),
+                {"name": services.ISSUE_TASK, "id": job_id},
+            ).scalars()
     assert [round(wait, -1) for wait in waits] == [60, 120]
     failed = certificate_of(app, case_id=case_id, request_id=None)
     assert (failed.state, failed.attempts) == (CertificateState.FAILED, services.MAX_ATTEMPTS)
