@@ -6,7 +6,9 @@ filter and the rest. So this boots systemd in a container of its own (``systemd-
 root is this machine's under an overlay, so nothing it writes reaches this machine, and it
 shares this machine's network, to reach the tests' PostgreSQL, Redis and an SMTP server of the
 test's. Inside, the code is installed in /srv/madoguchi with README's commands, the settings
-file is deploy's example completed, and a target starts the web and one job worker.
+file is deploy's example completed, and a target starts the web and one job worker. The
+residents' provider is the development one served over TLS on this machine, under the name
+the settings give it, as an external provider would be.
 
 Needs root, systemd-nspawn and systemd (``scripts/system-packages --test``).
 """
