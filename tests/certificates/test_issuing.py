@@ -207,23 +207,22 @@ def test_a_job_puts_the_verify_url_in_the_qr_code_where_production_trusts_only_i
 
 
 def test_a_failed_render_is_tried_again_then_shown_failed_and_retried_by_a_clerk(
-    app: Flask, tmp_path: Path
+    app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _case, request_id, clerk_id, _holder = _filed(app, "birth", "moj.shussei", BIRTH)
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the folder should be")
-    app.config["CERTIFICATE_DIR"] = str(blocker / "certificates")
-    try:
-        decide(app, request_id, clerk_id, Action.APPROVE)
-        failed = certificate_of(app, request_id=request_id)
-        assert failed.state is CertificateState.FAILED
-        assert failed.attempts == services.MAX_ATTEMPTS
-        assert "NotADirectoryError" in failed.last_error or "FileExistsError" in failed.last_error
-        clerk = Clerk(app, clerk_id)
-        page = clerk.open(request_id)
-        assert "作成できませんでした" in text(page.text) or "Certificate failed" in page.text
-    finally:
-        app.config["CERTIFICATE_DIR"] = str(tmp_path / "certificates")
+    monkeypatch.setitem(app.config, "CERTIFICATE_DIR", str(blocker / "certificates"))
+    decide(app, request_id, clerk_id, Action.APPROVE)
+    failed = certificate_of(app, request_id=request_id)
+    assert failed.state is CertificateState.FAILED
+    assert failed.attempts == services.MAX_ATTEMPTS
+    assert "NotADirectoryError" in failed.last_error or "FileExistsError" in failed.last_error
+    clerk = Clerk(app, clerk_id)
+    page = clerk.open(request_id)
+    assert "作成できませんでした" in text(page.text) or "Certificate failed" in page.text
+
+    monkeypatch.setitem(app.config, "CERTIFICATE_DIR", str(tmp_path / "certificates"))
     retried = clerk.client.post(
         f"/staff/certificates/{failed.id}/retry", data={"csrf_token": csrf_token(clerk.page)}
     )
@@ -235,7 +234,6 @@ def test_a_failed_render_is_tried_again_then_shown_failed_and_retried_by_a_clerk
     assert issued.last_error == ""
     with app.app_context():
         assert storage.path_of(issued.storage_name or "").is_file()
-    app.config["CERTIFICATE_DIR"] = ""
 
 
 @pytest.mark.postgresql
