@@ -1,5 +1,6 @@
 """PostgreSQL restarted under load: requests fail cleanly with a retry page (503, never a
-500), nothing is half-written, and the portal recovers by itself, with no restart of its own.
+500), nothing is half-written, and the portal recovers by itself, with no restart of its own;
+a job worker exits with a failure, for systemd to start it again.
 
 The server is one of this test's own (``tests/support/postgres.py``), so stopping it disturbs
 nothing else; it runs in the SQLite pass, the one every machine has.
@@ -7,6 +8,8 @@ nothing else; it runs in the SQLite pass, the one every machine has.
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -16,7 +19,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from portal import demo as demo_data
 from portal.definitions import services as definitions
@@ -26,6 +29,7 @@ from tests.conftest import TEST_DATABASE_URL, Provider, portal_app
 from tests.journey.test_concurrency import WITHIN, tab_of
 from tests.support import postgres
 from tests.support.html import post_form
+from tests.support.jobs import start, subprocess_env
 from tests.support.journey import Resident
 from tests.support.people import Person
 
@@ -173,6 +177,47 @@ def test_english_readers_get_the_retry_page_in_english(
         server.start()
     assert page.status_code == 503 and page.headers["Retry-After"].isdigit()
     assert "Please send it again in a moment" in page.text and 'lang="en"' in page.text
+
+
+def test_a_job_worker_exits_with_a_failure_when_the_server_restarts(
+    portal: Flask, server: postgres.ScratchPostgres, tmp_path: Path
+) -> None:
+    """procrastinate stops a worker whose connection broke as cleanly as one asked to stop:
+    the command tells them apart, so that systemd (``Restart=on-failure``) starts it again
+    after a restart of PostgreSQL, and not after ``systemctl stop``."""
+    env = subprocess_env(server.url)
+    asked = start(["worker"], env, tmp_path / "asked.log")
+    _wait_registered(portal, asked, tmp_path / "asked.log")
+    asked.send_signal(signal.SIGTERM)
+    assert asked.wait(timeout=30) == 0, (tmp_path / "asked.log").read_text()
+
+    broken = start(["worker"], env, tmp_path / "broken.log")
+    _wait_registered(portal, broken, tmp_path / "broken.log")
+    server.stop()  # a restart: while the server is down the worker waits to unregister
+    server.start()
+    try:
+        status = broken.wait(timeout=60)
+    finally:
+        if broken.poll() is None:
+            broken.kill()
+            broken.wait()
+    said = (tmp_path / "broken.log").read_text()
+    assert status == 1, said
+    assert "The worker stopped by itself" in said
+
+
+def _wait_registered(portal: Flask, worker: subprocess.Popen[bytes], log: Path) -> None:
+    """Until the worker has registered in procrastinate's table (it is then running)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert worker.poll() is None, log.read_text()
+        with portal.app_context():
+            if db.session.scalar(text("SELECT count(*) FROM procrastinate_workers")):
+                db.session.rollback()
+                return
+            db.session.rollback()
+        time.sleep(0.2)
+    raise AssertionError(f"no worker registered within 60 s:\n{log.read_text()}")
 
 
 def test_the_scratch_server_is_not_the_suites(server: postgres.ScratchPostgres, app) -> None:

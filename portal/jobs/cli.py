@@ -43,12 +43,19 @@ def worker_command(one_shot: bool, concurrency: int, heartbeat_seconds: float) -
     """Run the portal's background jobs (procrastinate's worker, with the app context)."""
     _postgresql_only()
     _connected_directly()
-    queue.run_worker(
+    asked = queue.run_worker(
         current_app._get_current_object(),  # type: ignore[attr-defined]
         one_shot=one_shot,
         concurrency=concurrency,
         heartbeat_seconds=heartbeat_seconds,
     )
+    if not asked:
+        click.echo(
+            "The worker stopped by itself (its connection to the database broke, see above):"
+            " exiting with status 1, for systemd to start it again.",
+            err=True,
+        )
+        raise SystemExit(1)
 
 
 @jobs_cli.command("retry-stalled")

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
+import threading
 from typing import Any
 
 import procrastinate
@@ -136,13 +138,51 @@ def retry_stalled(app: Flask, seconds: float = STALLED_AFTER_SECONDS) -> list[in
 
 def run_worker(
     app: Flask, *, one_shot: bool = False, concurrency: int = 1, heartbeat_seconds: float = 10
-) -> None:
+) -> bool:
     """Run a worker until stopped (or, ``one_shot``, until no job is ready). A worker is
-    taken for dead after three missed heartbeats, and never sooner than the default."""
+    taken for dead after three missed heartbeats, and never sooner than the default.
+
+    Returns whether it stopped as asked (SIGTERM, SIGINT, or ``one_shot`` done). procrastinate
+    also stops a worker by itself, as cleanly, when its connection to the database breaks (a
+    restart of PostgreSQL): False then, for the command to exit with a failure, which systemd
+    restarts (``Restart=on-failure``)."""
     stalled_after = max(STALLED_AFTER_SECONDS, 3 * heartbeat_seconds)
-    worker_app(app, stalled_after).run_worker(
-        wait=not one_shot,
-        concurrency=concurrency,
-        update_heartbeat_interval=heartbeat_seconds,
-        stalled_worker_timeout=stalled_after,
-    )
+    options = {
+        "wait": not one_shot,
+        "concurrency": concurrency,
+        "update_heartbeat_interval": heartbeat_seconds,
+        "stalled_worker_timeout": stalled_after,
+    }
+    asked = asyncio.run(_run_until_stopped(worker_app(app, stalled_after), options))
+    return asked or one_shot
+
+
+async def _run_until_stopped(proc: procrastinate.App, options: dict[str, Any]) -> bool:
+    """procrastinate's worker, stopped on SIGTERM or SIGINT as procrastinate's own handlers
+    stop it (running jobs finish first), but telling that stop from one of its own."""
+    loop = asyncio.get_running_loop()
+    asked = asyncio.Event()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    handles_signals = threading.current_thread() is threading.main_thread()
+    async with proc.open_async():
+        running = asyncio.ensure_future(
+            proc.run_worker_async(install_signal_handlers=False, **options)
+        )
+
+        def stop() -> None:
+            asked.set()
+            running.cancel()  # the worker stops gracefully, then re-raises the cancellation
+
+        if handles_signals:
+            for number in signals:
+                loop.add_signal_handler(number, stop)
+        try:
+            await running
+        except asyncio.CancelledError:
+            if not asked.is_set():
+                raise
+        finally:
+            if handles_signals:
+                for number in signals:
+                    loop.remove_signal_handler(number)
+    return asked.is_set()
