@@ -18,8 +18,10 @@ few clerks work their departments' queues, and residents come back for their cer
 
 Custom counts (journey steps: a journey page's POST that moved on to the next page;
 submissions, sign-ins, claims, approvals, certificate downloads, the receipt numbers seen)
-go to ``LOAD_SUMMARY`` as JSON when locust quits, with the page requests' percentiles; with
-``--processes`` the workers send theirs to the master with their reports.
+go to ``LOAD_SUMMARY`` as JSON when locust quits, with the page requests' percentiles and
+the requests that succeeded and failed in each second (``run.py --fault`` reads when failures
+began and ended); with ``--processes`` the workers send theirs to the master with their
+reports.
 """
 
 from __future__ import annotations
@@ -96,6 +98,17 @@ SUBMITTED: list[tuple[str, int]] = []
 TOTALS: Counter[str] = Counter()
 ALL_RECEIPTS: list[str] = []
 ALL_SENT: list[int] = []
+#: Requests that succeeded and that failed, by the second (Unix time) each was sent in: when a fault
+#: run's failures began and ended.
+SUCCEEDED: Counter[int] = Counter()
+FAILED: Counter[int] = Counter()
+ALL_SUCCEEDED: Counter[int] = Counter()
+ALL_FAILED: Counter[int] = Counter()
+
+
+@events.request.add_listener
+def _outcome(start_time: float, exception: Any = None, **_kwargs: Any) -> None:
+    (FAILED if exception else SUCCEEDED)[int(start_time)] += 1
 
 
 @events.report_to_master.add_listener
@@ -103,9 +116,13 @@ def _report(client_id: str, data: dict[str, Any]) -> None:
     data["load_counts"] = dict(COUNTS)
     data["load_receipts"] = list(RECEIPTS)
     data["load_sent"] = list(SENT)
+    data["load_succeeded"] = dict(SUCCEEDED)
+    data["load_failed"] = dict(FAILED)
     COUNTS.clear()
     RECEIPTS.clear()
     SENT.clear()
+    SUCCEEDED.clear()
+    FAILED.clear()
 
 
 @events.worker_report.add_listener
@@ -113,6 +130,8 @@ def _received(client_id: str, data: dict[str, Any]) -> None:
     TOTALS.update(data.get("load_counts", {}))
     ALL_RECEIPTS.extend(data.get("load_receipts", []))
     ALL_SENT.extend(data.get("load_sent", []))
+    ALL_SUCCEEDED.update({int(k): v for k, v in data.get("load_succeeded", {}).items()})
+    ALL_FAILED.update({int(k): v for k, v in data.get("load_failed", {}).items()})
 
 
 @events.quitting.add_listener
@@ -123,6 +142,8 @@ def _write_summary(environment: Any, **_kwargs: Any) -> None:
         TOTALS.update(COUNTS)
         ALL_RECEIPTS.extend(RECEIPTS)
         ALL_SENT.extend(SENT)
+        ALL_SUCCEEDED.update(SUCCEEDED)
+        ALL_FAILED.update(FAILED)
     stats = environment.stats
     groups = {group: _group(stats, group) for group in ("page", "idp", "pdf")}
     summary = {
@@ -135,6 +156,10 @@ def _write_summary(environment: Any, **_kwargs: Any) -> None:
         "counts": dict(TOTALS),
         "receipts": ALL_RECEIPTS,
         "sent": ALL_SENT,
+        "by_second": {
+            second: [ALL_SUCCEEDED[second], ALL_FAILED[second]]
+            for second in sorted(ALL_SUCCEEDED.keys() | ALL_FAILED.keys())
+        },
         "errors": [
             {
                 "name": e.name,

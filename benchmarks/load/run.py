@@ -21,6 +21,10 @@ Afterwards it counts the cases submitted in the database against locust's succes
 submissions and checks every receipt number locust saw is there exactly once, and prints
 a Markdown block with the figures (``--json`` writes them too).
 
+``--fault`` restarts PostgreSQL or kills a job worker ``--fault-at`` seconds into the load.
+Throughout, a job worker that exits with a failure is started again 5 s later, as the
+worker unit's ``Restart=on-failure`` does; the block then says when requests failed.
+
 Production settings, except what a load test on one machine needs: ``PORTAL_ENV`` stays
 ``development`` because the development provider stands in for the My Number card (the
 portal refuses it in production, and the provider refuses to run there); secrets are random
@@ -46,6 +50,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BENCH_DIR = REPO_ROOT / "benchmarks"
@@ -71,6 +76,9 @@ from benchmarks.journey import (  # noqa: E402
 )
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
+FAULTS = ("database-restart", "job-worker-kill")
+#: What the worker unit waits before starting a killed worker again (RestartSec=).
+WORKER_RESTART_SECONDS = 5.0
 SAMPLE_SECONDS = 10.0
 BACKENDS = "postgresql backends (sum)"
 USER_CLASSES = ("Resident", "ReturningResident", "Clerk")
@@ -115,7 +123,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=Path,
         help="profile each portal request and job into this folder (profiles.py)",
     )
+    parser.add_argument(
+        "--fault",
+        choices=FAULTS,
+        help="during the load: restart PostgreSQL (pg_ctlcluster), or SIGKILL a job worker and"
+        " start it again 5 s later as systemd would",
+    )
+    parser.add_argument(
+        "--fault-at", type=float, help="seconds into the load for --fault (a third of it)"
+    )
     args = parser.parse_args(argv)
+    if args.fault == "job-worker-kill" and args.job_workers < 1:
+        parser.error("--fault job-worker-kill needs a job worker")
     if args.database in ("postgres", "template0", "template1"):
         parser.error(f"refusing to drop the database {args.database!r}")
     return args
@@ -350,7 +369,13 @@ def wait_for_provider(url: str, limit: float = 60.0) -> None:
 
 
 def job_workers(
-    count: int, nice: int, env: dict[str, str], workdir: Path, cleanup: Cleanup, profiled: bool
+    count: int,
+    nice: int,
+    env: dict[str, str],
+    workdir: Path,
+    cleanup: Cleanup,
+    profiled: bool,
+    suffix: str = "",
 ) -> list[psutil.Popen]:
     """The job workers, below the web workers' priority as under systemd: here every process
     shares one cgroup, so ``nice`` does what the unit's CPUWeight does there. Profiled: each
@@ -367,13 +392,14 @@ def job_workers(
     )
     started = []
     for index in range(count):
-        out = open(workdir / f"worker-{index + 1}.log", "ab")  # noqa: SIM115 - the process keeps it
+        name = f"worker-{index + 1}{'-' + suffix if suffix else ''}"
+        out = open(workdir / f"{name}.log", "ab")  # noqa: SIM115 - the process keeps it
         process = subprocess.Popen(
             ["nice", "-n", str(nice), sys.executable, *worker],
             cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out,
             stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-        cleanup.add(f"worker {index + 1}", lambda p=process: stop_process(p))
+        cleanup.add(name, lambda p=process: stop_process(p))
         set_autogroup_nice(process.pid, nice)
         started.append(process)
     return started
@@ -415,6 +441,130 @@ def drain_jobs(database_url: str, limit: float = 900.0) -> int:
                 return first
             time.sleep(1.0)
     raise RuntimeError(f"the job workers did not run the backlog in {limit:.0f} s")
+
+
+# Faults -----------------------------------------------------------------------------------------
+
+
+class Supervisor:
+    """What the worker unit's ``Restart=on-failure`` and ``RestartSec=5s`` do under systemd:
+    a job worker that exits with a failure (or is killed) is started again 5 s later, one
+    that exits with status 0 stays down. Each start again is logged and listed."""
+
+    def __init__(self, workers: list[psutil.Popen], start_again: Any) -> None:
+        self.workers, self.start_again = workers, start_again  # (index) -> the new process
+        self.restarts: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            for index, worker in enumerate(self.workers):
+                status = worker.poll()
+                if status is None or status == 0:
+                    continue
+                if self._stop.wait(WORKER_RESTART_SECONDS):
+                    return
+                self.workers[index] = self.start_again(index)
+                said = f"job worker {index + 1} exited with {status}, started again"
+                self.restarts.append(said)
+                log(said)
+
+
+class Fault:
+    """One fault, ``at`` seconds after it is started (with the load), from a thread of its own:
+    the times it began and was over (the database answering again, the worker started again),
+    as Unix times to set beside locust's requests by the second."""
+
+    def __init__(self, kind: str, at: float, database_url: str, kill_worker: Any) -> None:
+        self.kind, self.at, self.database_url = kind, at, database_url
+        self.kill_worker = kill_worker  # () -> what was killed and what replaced it
+        self.began: float | None = None
+        self.over: float | None = None
+        self.detail = ""
+        self.error = ""
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def _run(self) -> None:
+        time.sleep(self.at)
+        self.began = time.time()
+        try:
+            if self.kind == "database-restart":
+                self.detail = restart_database(self.database_url)
+            else:
+                self.detail = self.kill_worker()
+        except Exception as error:  # reported with the figures, not lost in a thread
+            self.error = f"{type(error).__name__}: {error}"
+        self.over = time.time()
+        log(f"fault {self.kind}: {self.detail or self.error}, {self.over - self.began:.1f} s")
+
+
+def restart_database(database_url: str) -> str:
+    """Restart the Debian cluster serving the URL's port (``pg_ctlcluster``: a fast shutdown,
+    every connection cut) and wait until it takes connections again."""
+    import psycopg
+
+    port = urlsplit(database_url).port or 5432
+    listed = subprocess.run(
+        ["pg_lsclusters", "--no-header"], capture_output=True, text=True, check=True
+    ).stdout
+    cluster = next((line.split()[:2] for line in listed.splitlines()
+                    if int(line.split()[2]) == port), None)  # fmt: skip
+    if cluster is None:
+        raise RuntimeError(f"no cluster of pg_lsclusters listens on port {port}")
+    command = ["pg_ctlcluster", *cluster, "restart"]
+    subprocess.run(command, check=True, capture_output=True, timeout=120)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            psycopg.connect(database_url, connect_timeout=2).close()
+            return " ".join(command)
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def fault_figures(fault: Fault, by_second: dict[str, list[int]]) -> dict[str, Any]:
+    """The requests that failed, from the fault's start on: how many, when the first and the
+    last were sent (seconds after the fault began), and the share answered in the 10 s
+    before it and in those from 10 s after it was over."""
+    assert fault.began is not None and fault.over is not None
+    seconds = {int(second): counts for second, counts in by_second.items()}
+    began, over = int(fault.began), int(fault.over)
+    failed = [s for s, (_ok, bad) in seconds.items() if bad and s >= began - 1]
+
+    def succeeded(first: int, last: int) -> str:
+        ok = sum(seconds.get(s, [0, 0])[0] for s in range(first, last))
+        bad = sum(seconds.get(s, [0, 0])[1] for s in range(first, last))
+        return f"{ok} of {ok + bad}"
+
+    after = max(seconds, default=over)
+    return {
+        "kind": fault.kind,
+        "detail": fault.detail,
+        "error": fault.error,
+        "seconds_into_load": fault.at,
+        "lasted": round(fault.over - fault.began, 1),
+        "failed": sum(seconds[s][1] for s in failed),
+        "first_failure_after": min(failed) - began if failed else None,
+        "last_failure_after": max(failed) - began if failed else None,
+        "succeeded_10s_before": succeeded(began - 10, began),
+        "succeeded_after_10s": succeeded(over + 10, after + 1),
+    }
 
 
 # Sampling ---------------------------------------------------------------------------------------
@@ -710,6 +860,10 @@ def _ms(value: Any) -> str:
     return "–" if value is None else f"{value:.0f} ms"
 
 
+def _seconds(value: Any) -> str:
+    return "–" if value is None else f"{value} s"
+
+
 def _percentiles(group: dict[str, Any]) -> str:
     return f"{_ms(group['p50'])} / {_ms(group['p95'])} / {_ms(group['p99'])}"
 
@@ -780,6 +934,24 @@ def report(results: dict[str, Any]) -> str:
     ]
     for label, (first, last, peak, cpu) in results["memory"].items():
         lines.append(f"| {label} | {first:.0f} MB | {last:.0f} MB | {peak:.0f} MB | {cpu} |")
+    if "fault" in results:
+        f = results["fault"]
+        lines += [
+            "",
+            f"Fault: {f['kind']} at {f['seconds_into_load']:.0f} s into the load"
+            f" ({f['detail'] or f['error']}), over in {f['lasted']} s.",
+            "",
+            "| the fault's figure | value |",
+            "|---|---|",
+            f"| requests failed from its start on | {f['failed']} |",
+            "| first / last failed request sent, seconds after it began | "
+            f"{_seconds(f['first_failure_after'])} / {_seconds(f['last_failure_after'])} |",
+            f"| requests succeeded in the 10 s before it | {f['succeeded_10s_before']} |",
+            f"| requests succeeded from 10 s after it was over | {f['succeeded_after_10s']} |",
+        ]
+    if results.get("worker_restarts"):
+        lines += ["", "Job workers started again:", ""]
+        lines += [f"- {said}" for said in results["worker_restarts"]]
     if load["errors"]:
         lines += ["", "Errors:", ""]
         lines += [
@@ -867,9 +1039,37 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         load_began = database_now(database_url)
         sampler = Sampler(roles, database_url, args.database)
         sampler.start()
+
+        def start_again(index: int) -> psutil.Popen:
+            (again,) = job_workers(
+                1, args.job_nice, env, workdir, cleanup, bool(args.profile), f"again-{index}"
+            )
+            roles[f"job worker {index + 1}"][0] = again.pid  # its row shows it replaced
+            return again
+
+        supervisor = Supervisor(workers, start_again)
+        supervisor.start()
+        fault = None
+        if args.fault:
+
+            def kill_worker() -> str:
+                killed = workers[0]
+                killed.kill()
+                deadline = time.monotonic() + WORKER_RESTART_SECONDS + 30
+                while workers[0] is killed and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                return f"SIGKILL to job worker {killed.pid}, started again as {workers[0].pid}"
+
+            at = args.duration / 3 if args.fault_at is None else args.fault_at
+            fault = Fault(args.fault, at, database_url, kill_worker)
+            fault.start()
         results["load"] = run_locust(args, portal.url, USER_CLASSES, env, workdir, "portal", roles)
+        if fault is not None:
+            fault.join()
+            results["fault"] = fault_figures(fault, results["load"]["by_second"])
         sampler.stop()
         results["memory"] = memory_table(sampler)
+        results["worker_restarts"] = supervisor.restarts
         results["cpu"] = sampler.cpu_summary()
         results["cpu"]["portal_running"], results["cpu"]["portal_waiting"] = (
             round(value, 1) for value in sampler.waiting_for_cpu()
@@ -881,6 +1081,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "jobs": drain_jobs(database_url) if workers else 0,
             "seconds": round(time.monotonic() - drained, 1),
         }
+        supervisor.stop()
         results["certificates"] = certificate_delays(database_url, load_began)
         results["database"] = {
             "new_submitted_cases": submitted_cases(database_url) - before,
