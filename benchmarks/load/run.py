@@ -443,17 +443,13 @@ def drain_jobs(database_url: str, limit: float = 900.0) -> int:
     raise RuntimeError(f"the job workers did not run the backlog in {limit:.0f} s")
 
 
-# Faults -----------------------------------------------------------------------------------------
+# Faults, and the restarts systemd would make ----------------------------------------------------
 
 
-class Supervisor:
-    """What the worker unit's ``Restart=on-failure`` and ``RestartSec=5s`` do under systemd:
-    a job worker that exits with a failure (or is killed) is started again 5 s later, one
-    that exits with status 0 stays down. Each start again is logged and listed."""
+class Background:
+    """A daemon thread running ``_run`` from ``start`` until ``stop`` sets ``_stop``."""
 
-    def __init__(self, workers: list[psutil.Popen], start_again: Any) -> None:
-        self.workers, self.start_again = workers, start_again  # (index) -> the new process
-        self.restarts: list[str] = []
+    def __init__(self) -> None:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -463,6 +459,20 @@ class Supervisor:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class Supervisor(Background):
+    """What the worker unit's ``Restart=on-failure`` and ``RestartSec=5s`` do under systemd:
+    a job worker that exits with a failure (or is killed) is started again 5 s later, one
+    that exits with status 0 stays down. Each start again is logged and listed."""
+
+    def __init__(self, workers: list[psutil.Popen], start_again: Any) -> None:
+        super().__init__()
+        self.workers, self.start_again = workers, start_again  # (index) -> the new process
+        self.restarts: list[str] = []
 
     def _run(self) -> None:
         while not self._stop.wait(0.2):
@@ -574,7 +584,7 @@ def fault_figures(fault: Fault, by_second: dict[str, list[int]]) -> dict[str, An
 SERVED = ("portal", "provider", "hello")
 
 
-class Sampler:
+class Sampler(Background):
     """Every 10 s: the RSS of each process by role, and PostgreSQL's connections to the
     database (``pg_stat_activity``), the backends' RSS summed.
 
@@ -604,15 +614,10 @@ class Sampler:
         self.sched_last: dict[int, tuple[int, int]] = {}
         self.machine_first = machine_busy()
         self.machine_last = self.machine_first
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
+        super().__init__()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
+        super().stop()
         self.sample()
 
     def _run(self) -> None:
