@@ -62,6 +62,43 @@ def test_resident_signs_in_and_sees_the_dashboard(app, person, demo) -> None:
         assert account.last_acr == "urn:madoguchi:acr:mynumber-card"
 
 
+def test_a_staff_sign_in_without_a_role_shows_the_account_number_to_grant(
+    app, person, demo, runner
+) -> None:
+    """Not the staff pages' 404: the page says there is no role yet and gives the number an
+    admin (or, for a new portal's first admin, README step 8's command) grants it to."""
+    resident = person("yamada-taro")
+    landed = resident.sign_in("/auth/staff/login").response
+    assert landed.status_code == 302 and landed.headers["Location"] == "/auth/staff/no-role"
+    page = resident.client.get("/auth/staff/no-role")
+    with app.app_context():
+        account = db.session.scalar(select(Account).filter_by(display_name="山田 太郎"))
+        assert account.roles == []
+    assert page.status_code == 200
+    assert "スタッフの権限がまだありません" in page.text
+    assert f"アカウント番号: {account.id}" in page.text and "山田 太郎" in page.text
+    resident.client.set_cookie("madoguchi_lang", "en")
+    english = resident.client.get("/auth/staff/no-role")
+    assert (
+        "You have no staff role yet" in english.text
+        and f"Account number: {account.id}" in english.text
+    )
+
+    granted = runner.invoke(
+        args=["staff", "grant", "admin", "--account", str(account.id), "--portal"]
+    )
+    assert granted.exit_code == 0, granted.output
+    again = resident.client.get("/auth/staff/no-role")
+    assert again.status_code == 302 and again.headers["Location"] == "/staff/"
+    assert resident.client.get("/staff/").status_code == 200
+
+
+def test_staff_with_a_role_land_on_their_home(person, demo) -> None:
+    clerk = person("tanaka-jiro")
+    landed = clerk.sign_in("/auth/staff/login").response
+    assert landed.status_code == 302 and landed.headers["Location"] == "/staff/"
+
+
 def test_second_sign_in_finds_the_same_account(app, person, demo) -> None:
     resident = person("sato-hanako")
     resident.sign_in()

@@ -59,8 +59,20 @@ def callback() -> Response | tuple[str, int]:
     login_user(account)
     # Only for showing the staff link; every staff page still checks the roles themselves.
     session["staff"] = account.is_staff
+    if audience is Audience.STAFF and not account.is_staff:
+        return redirect(url_for("auth.no_staff_role"))  # not the staff pages' 404
     home = "staff.home" if audience is Audience.STAFF else "dashboard.home"
     return redirect_to_next(pending.get("next"), home)
+
+
+@bp.get("/staff/no-role")
+@access.requires(access.SIGNED_IN)
+def no_staff_role() -> Response | str:
+    """Where a staff sign-in lands before any role is granted: the account's number, which
+    an admin (or, for a new portal's first admin, the operator: README step 8) grants to."""
+    if current_user.is_staff:
+        return redirect(url_for("staff.home"))
+    return render_template("auth/no_staff_role.html", account=current_user)
 
 
 @bp.post("/logout")
