@@ -66,6 +66,8 @@ HOST = "portal.city.example.jp"
 #: The residents' provider, as the container names it (its /etc/hosts: this machine's loopback).
 PROVIDER_HOST = "id.example.jp"
 PROVIDER_CLIENT = "madoguchi-sandbox"
+#: The staff's client at the same provider (README: the staff's own provider or client).
+PROVIDER_STAFF_CLIENT = "madoguchi-sandbox-staff"
 #: Where the operator's CA for the provider's TLS certificate is put, inside the container.
 PROVIDER_CA = "/etc/madoguchi/provider-ca.pem"
 EMAIL = "taro@example.jp"
@@ -156,6 +158,17 @@ class Machine:
             self.web + path, headers=headers, cookies=cookies, timeout=30, allow_redirects=False
         )
 
+    def portal(self, *arguments: str) -> str:
+        """README's ``portal`` command: the flask CLI as the service's account, with its
+        settings."""
+        script = (
+            "set -a; . /etc/madoguchi/portal.env; set +a;"
+            ' cd /srv/madoguchi && exec .venv/bin/flask --app portal "$@"'
+        )
+        return self.run(
+            "runuser", "-u", "madoguchi", "--", "sh", "-c", script, "portal", *arguments
+        )
+
     def main_pid(self, unit: str) -> int:
         """The unit's main process, as the container numbers it (0 while it is down)."""
         return int(self.run("systemctl", "show", "--property=MainPID", "--value", unit))
@@ -186,6 +199,7 @@ class ExternalProvider:
     server: ThreadedServer
     ca_file: Path
     client_secret: str
+    staff_client_secret: str
 
     def here(self, url: str) -> str:
         """One of its URLs as this machine reaches it (which has no name for its host)."""
@@ -253,6 +267,9 @@ def _settings(root: Path, web_port: int, smtp_port: int, provider: ExternalProvi
         PORTAL_OIDC_CLIENT_ID=PROVIDER_CLIENT,
         PORTAL_OIDC_CLIENT_SECRET=provider.client_secret,
         PORTAL_OIDC_ACR=ACR_CARD,
+        PORTAL_STAFF_OIDC_DISCOVERY_URL=f"{provider.issuer}/.well-known/openid-configuration",
+        PORTAL_STAFF_OIDC_CLIENT_ID=PROVIDER_STAFF_CLIENT,
+        PORTAL_STAFF_OIDC_CLIENT_SECRET=provider.staff_client_secret,
         REQUESTS_CA_BUNDLE=PROVIDER_CA,
     )
     shutil.copy(provider.ca_file, root / PROVIDER_CA.lstrip("/"))
@@ -290,24 +307,30 @@ def external_provider(
     ca_file.write_bytes(pem(ca.certificate))
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(*ca.write_tls_server(folder, PROVIDER_HOST))
-    port, secret = free_port(), secrets.token_urlsafe(32)
+    port = free_port()
     issuer = f"https://{PROVIDER_HOST}:{port}"
+    secrets_of = {
+        client: secrets.token_urlsafe(32) for client in (PROVIDER_CLIENT, PROVIDER_STAFF_CLIENT)
+    }
     app = create_provider(
         {
             "DEVIDP_ISSUER": issuer,
             "DEVIDP_KEY_DIR": str(folder / "keys"),
             "DEVIDP_CLIENTS": [
                 {
-                    "client_id": PROVIDER_CLIENT,
+                    "client_id": client,
                     "client_secret": secret,
                     "redirect_uris": [f"https://{HOST}/auth/callback"],
                     "post_logout_redirect_uris": [f"https://{HOST}/"],
                 }
+                for client, secret in secrets_of.items()
             ],
         }
     )
     server = ThreadedServer(app, port, context).start()
-    yield ExternalProvider(issuer, server, ca_file, secret)
+    yield ExternalProvider(
+        issuer, server, ca_file, secrets_of[PROVIDER_CLIENT], secrets_of[PROVIDER_STAFF_CLIENT]
+    )
     server.stop()
 
 
@@ -394,13 +417,12 @@ def test_the_units_start_and_serve_the_portal(machine: Machine) -> None:
     assert not TROUBLE.search(machine.journal()), machine.journal()
 
 
-def test_a_resident_signs_in_through_an_external_provider_over_tls(
-    machine: Machine, external_provider: ExternalProvider
-) -> None:
-    """From inside its sandbox the web reads the provider's discovery document and keys and
-    exchanges the code over TLS, trusting the operator's CA: the resident is signed in."""
-    provider = external_provider
-    login = machine.get("/auth/login", **{"Accept-Language": "ja"})
+def _sign_in(
+    machine: Machine, provider: ExternalProvider, start: str, persona: str
+) -> tuple[requests.Response, dict[str, str]]:
+    """Through the provider's form as a browser would: the portal's answer to the callback,
+    and the cookies the browser then holds for the portal."""
+    login = machine.get(start, **{"Accept-Language": "ja"})
     assert login.status_code == 302, login.text
     authorization = login.headers["Location"]
     assert authorization.startswith(f"{provider.issuer}/")
@@ -411,7 +433,7 @@ def test_a_resident_signs_in_through_an_external_provider_over_tls(
     form = post_form(page.text)
     chosen = browser.post(
         provider.here(urljoin(authorization, form.action or authorization)),
-        data=dict(form.fields, persona="yamada-taro", pin=PINS["yamada-taro"]),
+        data=dict(form.fields, persona=persona, pin=PINS[persona]),
         allow_redirects=False,
         verify=trust,
         timeout=30,
@@ -421,11 +443,37 @@ def test_a_resident_signs_in_through_an_external_provider_over_tls(
     cookies = login.cookies.get_dict()
     back = machine.get(callback.removeprefix(f"https://{HOST}"), cookies=cookies)
     assert back.status_code in (302, 303), back.text[:1000]
-    cookies |= back.cookies.get_dict()
+    return back, cookies | back.cookies.get_dict()
+
+
+def test_a_resident_signs_in_through_an_external_provider_over_tls(
+    machine: Machine, external_provider: ExternalProvider
+) -> None:
+    """From inside its sandbox the web reads the provider's discovery document and keys and
+    exchanges the code over TLS, trusting the operator's CA: the resident is signed in."""
+    back, cookies = _sign_in(machine, external_provider, "/auth/login", "yamada-taro")
     home = machine.get(
         urlsplit(back.headers["Location"]).path, cookies, **{"Accept-Language": "ja"}
     )
     assert home.status_code == 200 and "山田" in text(home.text), text(home.text)[:1000]
+    assert not TROUBLE.search(machine.journal()), machine.journal()
+
+
+def test_the_first_admin_is_appointed_as_readme_step_8_says(
+    machine: Machine, external_provider: ExternalProvider
+) -> None:
+    """A staff sign-in at the staff's own client, the account number on the page it lands
+    on, README's `portal staff grant admin --account NUMBER --portal` run as the service's
+    account with its settings: then the staff pages open."""
+    back, cookies = _sign_in(machine, external_provider, "/auth/staff/login", "watanabe-yui")
+    landed = machine.get(back.headers["Location"], cookies, **{"Accept-Language": "ja"})
+    number = re.search(r"アカウント番号: (\d+)", text(landed.text))
+    assert number is not None, text(landed.text)[:1000]
+    assert machine.get("/staff/", cookies).status_code == 404
+    granted = machine.portal("staff", "grant", "admin", "--account", number[1], "--portal")
+    assert f"granted admin to account {number[1]}" in granted, granted
+    staff_home = machine.get("/staff/", cookies, **{"Accept-Language": "ja"})
+    assert staff_home.status_code == 200, text(staff_home.text)[:1000]
     assert not TROUBLE.search(machine.journal()), machine.journal()
 
 
@@ -482,6 +530,10 @@ def test_the_worker_issues_a_signed_certificate_and_mails_its_holder(
     assert not TROUBLE.search(machine.journal()), machine.journal()
 
 
+def _two(workers: set[str]) -> set[str] | None:
+    return workers if len(workers) == 2 else None
+
+
 def _running_again(machine: Machine, unit: str, before: int) -> bool | None:
     return machine.main_pid(unit) not in (0, before) or None
 
@@ -499,8 +551,9 @@ def test_the_units_restart_as_readme_says(machine: Machine) -> None:
     assert _running_again(machine, "madoguchi-worker@1", worker)
     _wait_for("the web after the restart", machine.serving)
 
-    master, before = machine.main_pid("madoguchi-web"), machine.web_workers()
-    assert len(before) == 2
+    # Serving takes one worker; the control socket lists the master's workers once it is up.
+    before = _wait_for("both web workers", lambda: _two(machine.web_workers()))
+    master = machine.main_pid("madoguchi-web")
     machine.run("systemctl", "reload", "madoguchi-web")
     _wait_for("new web workers", lambda: len(machine.web_workers() - before) == 2 or None)
     assert machine.main_pid("madoguchi-web") == master
