@@ -76,7 +76,7 @@ def test_a_staff_sign_in_without_a_role_shows_the_account_number_to_grant(
         assert account.roles == []
     assert page.status_code == 200
     assert "スタッフの権限がまだありません" in page.text
-    assert f"アカウント番号: {account.id}" in page.text and "山田 太郎" in page.text
+    assert f"アカウント番号：{account.id}" in page.text and "山田 太郎" in page.text
     resident.client.set_cookie("madoguchi_lang", "en")
     english = resident.client.get("/auth/staff/no-role")
     assert (

@@ -467,7 +467,7 @@ def test_the_first_admin_is_appointed_as_readme_step_8_says(
     account with its settings: then the staff pages open."""
     back, cookies = _sign_in(machine, external_provider, "/auth/staff/login", "watanabe-yui")
     landed = machine.get(back.headers["Location"], cookies, **{"Accept-Language": "ja"})
-    number = re.search(r"アカウント番号: (\d+)", text(landed.text))
+    number = re.search(r"アカウント番号：(\d+)", text(landed.text))
     assert number is not None, text(landed.text)[:1000]
     assert machine.get("/staff/", cookies).status_code == 404
     granted = machine.portal("staff", "grant", "admin", "--account", number[1], "--portal")

@@ -54,3 +54,16 @@ def test_sign_in_without_the_card_is_refused_clearly(
         "マイナンバーカードでログインしてください"
     )
     axe.check(phone)
+
+
+def test_a_staff_sign_in_without_a_role_gives_the_number_to_ask_for_one(
+    phone: Page, axe, live_portal: str, demo
+) -> None:
+    phone.goto(live_portal + "/auth/staff/login")
+    expect(phone).to_have_url(re.compile(r"/authorize"))
+    phone.locator("input[name=persona][value=yamada-taro]").check()
+    phone.locator("input[name=pin]").fill("1234")
+    phone.get_by_role("button", name="ログイン", exact=True).click()
+    expect(phone.get_by_role("heading", level=1)).to_have_text("スタッフの権限がまだありません")
+    expect(phone.get_by_text(re.compile(r"アカウント番号：\d+"))).to_be_visible()
+    axe.check(phone)
