@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import select, text
@@ -32,25 +33,27 @@ def run_certificate_jobs(app: Flask) -> int:
     if not ON_POSTGRESQL:
         return 0
     ran = 0
-    while True:
-        with app.app_context():
-            row = db.session.execute(
-                text(
-                    "SELECT id, args FROM procrastinate_jobs WHERE task_name = :name"
-                    " AND status = 'todo' ORDER BY id LIMIT 1"
-                ),
-                {"name": ISSUE_TASK},
-            ).first()
-            if row is None:
-                return ran
-            db.session.execute(
-                text("UPDATE procrastinate_jobs SET status = 'succeeded' WHERE id = :id"),
-                {"id": row.id},
-            )
-            db.session.commit()
+    while (taken := take_certificate_job(app)) is not None:
         with app.app_context(), unit_of_work():
-            TASKS[ISSUE_TASK].func(**row.args)
+            TASKS[ISSUE_TASK].func(**taken[1])
         ran += 1
+    return ran
+
+
+def take_certificate_job(app: Flask) -> tuple[int, dict[str, Any]] | None:
+    """The oldest queued certificate job (PostgreSQL), marked done as a worker takes it, its
+    wait ignored: its id and arguments; None when none is queued."""
+    with app.app_context():
+        row = db.session.execute(
+            text(
+                "UPDATE procrastinate_jobs SET status = 'succeeded' WHERE id = (SELECT min(id)"
+                " FROM procrastinate_jobs WHERE task_name = :name AND status = 'todo')"
+                " RETURNING id, args"
+            ),
+            {"name": ISSUE_TASK},
+        ).first()
+        db.session.commit()
+        return None if row is None else (row.id, row.args)
 
 
 def decide(app: Flask, request_id: int, clerk_id: int, action: Action, reason: str = "") -> None:

@@ -31,6 +31,7 @@ from tests.certificates.support import (
     qr_codes,
     run_certificate_jobs,
     structure_tags,
+    take_certificate_job,
 )
 from tests.factories import AccountFactory, CaseFactory, MunicipalityFactory, RoleFactory
 from tests.support.clerks import Clerk
@@ -248,9 +249,11 @@ def test_a_failed_try_is_queued_again_for_later_each_wait_twice_the_one_before(
     monkeypatch.setitem(app.config, "CERTIFICATE_DIR", str(blocker / "certificates"))
     waits = []
     for _try in range(services.MAX_ATTEMPTS):
-        job_id, certificate_id = _next_certificate_job(app)
+        taken = take_certificate_job(app)
+        assert taken is not None
+        job_id, args = taken
         with app.app_context(), unit_of_work():
-            services.issue(certificate_id)
+            services.issue(args["certificate_id"])
         with app.app_context():
             waits += db.session.execute(
                 sql(
@@ -271,20 +274,6 @@ def _receipt_asked(app: Flask) -> int:
     with app.app_context(), unit_of_work():
         services.ask_for_receipt(db.session.get(Case, case_id))
     return case_id
-
-
-def _next_certificate_job(app: Flask) -> tuple[int, int]:
-    """The newest certificate job, marked as taken by a worker: its id and certificate."""
-    with app.app_context():
-        job_id, args = db.session.execute(
-            sql(
-                "UPDATE procrastinate_jobs SET status = 'succeeded' WHERE id = (SELECT max(id)"
-                " FROM procrastinate_jobs WHERE task_name = :name) RETURNING id, args"
-            ),
-            {"name": services.ISSUE_TASK},
-        ).one()
-        db.session.commit()
-        return job_id, args["certificate_id"]
 
 
 def test_issuing_twice_issues_once(app: Flask) -> None:
