@@ -16,6 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
+from portal import jobs
 from portal.audit.models import AuditEntry
 from portal.extensions import db
 from portal.jobs import failures
@@ -25,7 +26,14 @@ from portal.transactions import unit_of_work
 from tests.conftest import TEST_DATABASE_URL
 from tests.factories import AccountFactory, RoleFactory
 from tests.support.html import text as visible
-from tests.support.jobs import ALLOWED, leave_trace, queued, traces
+from tests.support.jobs import (
+    ALLOWED,
+    FAIL_FOR_GOOD,
+    GIVEN_UP,
+    leave_trace,
+    queued,
+    traces,
+)
 from tests.support.people import csrf_token, login_as
 
 ON_POSTGRESQL = bool(TEST_DATABASE_URL)
@@ -359,3 +367,19 @@ def test_the_nightly_clean_up_removes_the_failures_of_removed_jobs(app, queue) -
     with app.app_context():
         left = db.session.scalars(select(JobFailure.job_id).order_by(JobFailure.id)).all()
         assert left == [kept, None]
+
+
+@pytest.mark.postgresql
+def test_a_job_given_up_after_its_last_try_ends_what_it_was_for(app: Flask, queue) -> None:
+    """The task's ``given_up`` runs once, when the last try fails, not after the first."""
+    with app.app_context(), unit_of_work():
+        jobs.defer(FAIL_FOR_GOOD, subject="hanako")
+    job_queue.run_worker(app, one_shot=True)
+    with app.app_context():
+        assert [(j["status"], j["attempts"]) for j in queued()] == [("todo", 1)]
+        assert traces() == []  # a try is left: nothing is given up yet
+    time.sleep(2.2)  # the wait before the retry: 2 s
+    job_queue.run_worker(app, one_shot=True)
+    with app.app_context():
+        assert [(j["status"], j["attempts"]) for j in queued()] == [("failed", 2)]
+        assert traces() == [GIVEN_UP + "hanako"]

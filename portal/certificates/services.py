@@ -180,6 +180,20 @@ def issue(certificate_id: int) -> Certificate | None:
     return certificate
 
 
+def give_up(certificate_id: int) -> None:
+    """The workers gave the job up with the certificate still pending: its worker died in
+    each try (a render that ran out of memory, say), which ``issue`` could not count. Failed,
+    as after its last recorded try: a clerk's retry starts again."""
+    certificate = db.session.scalar(
+        select(Certificate).where(Certificate.id == certificate_id).with_for_update(of=Certificate)
+    )
+    if certificate is None or certificate.state is not CertificateState.PENDING:
+        return
+    certificate.state = CertificateState.FAILED
+    certificate.last_error = "the job worker stopped while issuing it, in each try"
+    db.session.flush()
+
+
 def retry_wait_seconds(failed_tries: int) -> int:
     """How long a worker waits before trying again after ``failed_tries``: a signing service,
     a TSA or a storage that failed is given time to come back, not asked again at once."""

@@ -67,7 +67,14 @@ def worker_command(one_shot: bool, concurrency: int, heartbeat_seconds: float) -
     help="Seconds without a heartbeat after which a worker is taken for dead.",
 )
 def retry_stalled_command(seconds: float) -> None:
-    """Put back the jobs of workers that died mid-job (workers do it every minute)."""
+    """Put back the jobs of workers that died mid-job, or fail those that were in their last
+    attempt (workers do it every minute)."""
     _postgresql_only()
-    retried = queue.retry_stalled(current_app._get_current_object(), seconds)  # type: ignore[attr-defined]
-    click.echo(f"{len(retried)} stalled job(s) put back: {retried}" if retried else "none stalled")
+    stalled = queue.retry_stalled(current_app._get_current_object(), seconds)  # type: ignore[attr-defined]
+    if stalled.put_back:
+        click.echo(f"{len(stalled.put_back)} stalled job(s) put back: {stalled.put_back}")
+    if stalled.failed:
+        click.echo(f"{len(stalled.failed)} stalled job(s) failed, in their last attempt:"
+                   f" {stalled.failed}")  # fmt: skip
+    if not stalled.put_back and not stalled.failed:
+        click.echo("none stalled")

@@ -7,7 +7,9 @@ workers on that commit. The worker (``flask --app portal worker``) runs each job
 context, as one unit of work; a job that raises is retried with a doubling wait. A worker
 killed mid-job leaves its job ``doing``: the workers retry such stalled jobs (whose worker
 sent no heartbeat for ``STALLED_AFTER_SECONDS``, or three of its heartbeats) once a minute,
-and each night remove finished jobs older than ``KEEP_FINISHED_DAYS``. What a failed attempt
+and fail those whose worker died in their last attempt, as a job whose last attempt raised
+(a job that kills each worker that runs it is not run for ever); and each night they remove
+finished jobs older than ``KEEP_FINISHED_DAYS``. What a failed attempt
 raised is written to ``job_failures`` (see :mod:`portal.jobs.failures`), for the operators.
 """
 
@@ -17,10 +19,12 @@ import asyncio
 import logging
 import signal
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 import procrastinate
 from flask import Flask
+from procrastinate.jobs import Job, Status
 from sqlalchemy.engine import make_url
 
 from portal.extensions import db
@@ -76,7 +80,7 @@ def worker_app(app: Flask, stalled_after: float = STALLED_AFTER_SECONDS) -> proc
     @proc.periodic(cron="* * * * *")
     @proc.task(name=RETRY_STALLED_TASK)
     async def retry_stalled_jobs(timestamp: int) -> None:
-        await _retry_stalled(proc, stalled_after)
+        await _retry_stalled(proc, app, stalled_after)
 
     @proc.periodic(cron="17 3 * * *")
     @proc.task(name=REMOVE_OLD_TASK)
@@ -109,6 +113,8 @@ def _register(proc: procrastinate.App, app: Flask, task: Task) -> None:
                 failures.record_apart(
                     task.name, kwargs, error, job_id=job.id, attempt=job.attempts + 1
                 )
+                if job.attempts >= task.max_attempts:  # procrastinate's rule: no retry
+                    _give_up(task, kwargs)
                 raise
 
     retry = procrastinate.RetryStrategy(max_attempts=task.max_attempts, exponential_wait=2)
@@ -117,21 +123,68 @@ def _register(proc: procrastinate.App, app: Flask, task: Task) -> None:
         proc.periodic(cron=task.cron, periodic_id=task.name)(registered)
 
 
-async def _retry_stalled(proc: procrastinate.App, seconds: float) -> list[int]:
+@dataclass(frozen=True)
+class Stalled:
+    """The jobs of dead workers: put back to run again, or failed (their last attempt)."""
+
+    put_back: list[int]
+    failed: list[int]
+
+
+def _give_up(task: Task, kwargs: dict[str, Any]) -> None:
+    """The task's own ending for a job given up, in a unit of work of its own (in the app
+    context the caller is in); an error there is logged, the job is failed either way."""
+    from portal.transactions import unit_of_work
+
+    if task.given_up is None:
+        return
+    try:
+        with unit_of_work():
+            task.given_up(**kwargs)
+    except Exception:
+        logger.exception("job %s %r: could not end what it was for", task.name, kwargs)
+
+
+class WorkerStopped(Exception):
+    """What a stalled job's attempt ended with: its worker died in it (killed, out of memory,
+    its machine gone), so the job itself could record nothing."""
+
+
+async def _retry_stalled(proc: procrastinate.App, app: Flask, seconds: float) -> Stalled:
     stalled = list(await proc.job_manager.get_stalled_jobs(seconds_since_heartbeat=seconds))
+    put_back, failed = [], []
     for job in stalled:
-        logger.warning("retrying job %s (%s): its worker stopped", job.id, job.task_name)
-        await proc.job_manager.retry_job(job)
-    return [job.id for job in stalled if job.id is not None]
+        task = TASKS.get(job.task_name)
+        if task is None or job.attempts < task.max_attempts:
+            logger.warning("retrying job %s (%s): its worker stopped", job.id, job.task_name)
+            await proc.job_manager.retry_job(job)
+            put_back.append(job.id)
+            continue
+        logger.error(
+            "job %s (%s) failed: its worker stopped in its last attempt", job.id, job.task_name
+        )
+        await proc.job_manager.finish_job(job, Status.FAILED, False)
+        await asyncio.to_thread(_record_given_up, app, task, job)
+        failed.append(job.id)
+    return Stalled([i for i in put_back if i is not None], [i for i in failed if i is not None])
 
 
-def retry_stalled(app: Flask, seconds: float = STALLED_AFTER_SECONDS) -> list[int]:
-    """Put back the jobs of workers that died mid-job; their ids."""
+def _record_given_up(app: Flask, task: Task, job: Job) -> None:
+    with app.app_context():
+        error = WorkerStopped(f"its worker stopped during attempt {job.attempts + 1}")
+        failures.record_apart(
+            task.name, job.task_kwargs, error, job_id=job.id, attempt=job.attempts + 1
+        )
+        _give_up(task, job.task_kwargs)
 
-    async def run() -> list[int]:
+
+def retry_stalled(app: Flask, seconds: float = STALLED_AFTER_SECONDS) -> Stalled:
+    """Put back the jobs of workers that died mid-job, or fail those in their last attempt."""
+
+    async def run() -> Stalled:
         proc = worker_app(app)
         async with proc.open_async():
-            return await _retry_stalled(proc, seconds)
+            return await _retry_stalled(proc, app, seconds)
 
     return asyncio.run(run())
 

@@ -16,17 +16,30 @@ class Task:
 
     name: str
     func: Callable[..., Any]
-    #: Attempts in all; between them a worker waits 2, 4, 8, ... seconds (doubling).
+    #: How often a failed job is tried again (procrastinate's ``max_attempts``: the job is
+    #: given up when an attempt fails after this many before it); between the tries a worker
+    #: waits 2, 4, 8, ... seconds (doubling).
     max_attempts: int = 12
     #: A cron schedule (read in UTC) on which the workers defer it themselves, with the
     #: ``timestamp`` it was due at; None: only deferred by the portal.
     cron: str | None = None
+    #: Called with the job's arguments, in a unit of work of its own, when the workers give
+    #: the job up: its last attempt failed, or its worker died in it (a crash the task could
+    #: not record, say a render that ran out of memory). What the task tracks (a pending
+    #: certificate) must not wait for ever.
+    given_up: Callable[..., Any] | None = None
 
 
 TASKS: dict[str, Task] = {}
 
 
-def task(*, name: str, max_attempts: int = 12, cron: str | None = None) -> Callable[[F], F]:
+def task(
+    *,
+    name: str,
+    max_attempts: int = 12,
+    cron: str | None = None,
+    given_up: Callable[..., Any] | None = None,
+) -> Callable[[F], F]:
     """Register ``func`` as the task ``name``: ``@jobs.task(name="mailbox.send_email")``;
     with ``cron`` the workers also run it on that schedule (in UTC).
 
@@ -39,7 +52,7 @@ def task(*, name: str, max_attempts: int = 12, cron: str | None = None) -> Calla
         known = TASKS.get(name)
         if known is not None and known.func.__qualname__ != func.__qualname__:
             raise ValueError(f"task {name!r} is already {known.func.__qualname__}")
-        TASKS[name] = Task(name, func, max_attempts, cron)
+        TASKS[name] = Task(name, func, max_attempts, cron, given_up)
         return func
 
     return register

@@ -17,6 +17,7 @@ from portal.casework.lifecycle import Action
 from portal.certificates import codes, services, storage
 from portal.certificates.models import Certificate, CertificateState
 from portal.extensions import db
+from portal.jobs.models import JobFailure
 from portal.journey.models import Case
 from portal.mailbox.kinds import MessageKind
 from portal.mailbox.models import Message
@@ -265,6 +266,46 @@ def test_a_failed_try_is_queued_again_for_later_each_wait_twice_the_one_before(
     assert [round(wait, -1) for wait in waits] == [60, 120]
     failed = certificate_of(app, case_id=case_id, request_id=None)
     assert (failed.state, failed.attempts) == (CertificateState.FAILED, services.MAX_ATTEMPTS)
+
+
+@pytest.mark.postgresql
+def test_a_certificate_whose_worker_dies_in_each_try_is_failed_not_left_pending(
+    app: Flask, queue: None, runner
+) -> None:  # noqa: ANN001 - FlaskCliRunner
+    """A render that kills its worker (out of memory, say) cannot count its own try: the
+    workers put its job back while tries are left, then fail it, and the certificate too,
+    so that a clerk sees it failed instead of pending for ever."""
+    case_id = _receipt_asked(app)
+
+    def worker_died(earlier_attempts: int) -> str:
+        with app.app_context():  # as a worker that took the job and is gone (no heartbeat)
+            db.session.execute(
+                sql(
+                    "UPDATE procrastinate_jobs SET status = 'doing', attempts = :attempts,"
+                    " worker_id = NULL WHERE task_name = :name"
+                ),
+                {"attempts": earlier_attempts, "name": services.ISSUE_TASK},
+            )
+            db.session.commit()
+        result = runner.invoke(args=["jobs", "retry-stalled", "--after", "1"])
+        assert result.exit_code == 0, result.output
+        return str(result.output)
+
+    assert "1 stalled job(s) put back" in worker_died(0)
+    assert certificate_of(app, case_id=case_id, request_id=None).state is CertificateState.PENDING
+    assert "1 stalled job(s) failed, in their last attempt" in worker_died(services.MAX_ATTEMPTS)
+    failed = certificate_of(app, case_id=case_id, request_id=None)
+    assert failed.state is CertificateState.FAILED
+    assert "worker stopped" in failed.last_error
+    with app.app_context():
+        job = db.session.execute(
+            sql("SELECT id, status FROM procrastinate_jobs WHERE task_name = :name"),
+            {"name": services.ISSUE_TASK},
+        ).one()
+        assert job.status == "failed"
+        error = db.session.scalars(select(JobFailure.error).filter_by(job_id=job.id)).one()
+        last = services.MAX_ATTEMPTS + 1
+        assert error == f"WorkerStopped: its worker stopped during attempt {last}"
 
 
 def _receipt_asked(app: Flask) -> int:

@@ -48,6 +48,21 @@ def fail_until_allowed(subject: str, case_id: int) -> None:
     leave_trace(subject)
 
 
+#: What ``tests.fail_for_good`` leaves once the workers gave it up.
+GIVEN_UP = "given up:"
+FAIL_FOR_GOOD = "tests.fail_for_good"
+
+
+def _given_up(subject: str) -> None:
+    leave_trace(GIVEN_UP + subject)
+
+
+@jobs.task(name=FAIL_FOR_GOOD, max_attempts=1, given_up=_given_up)
+def fail_for_good(subject: str) -> None:
+    """Fails each time (tried twice): the workers give it up, and ``_given_up`` says so."""
+    raise RuntimeError(f"{subject} fails each time")
+
+
 def traces() -> list[str]:
     query = select(Account.subject).filter_by(issuer=TRACE_ISSUER).order_by(Account.subject)
     return list(db.session.scalars(query))
