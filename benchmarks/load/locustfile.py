@@ -8,7 +8,8 @@ few clerks work their departments' queues, and residents come back for their cer
   provider's sign-in form with the PIN, the callback. Then walks the moving journey out of
   Chiyoda into Yokohama page by page with the answers ``run.py`` recorded
   (``LOAD_ROUTE``), submits it, reads the receipt and the dashboard (its status), and closes
-  the browser: the next visit is another resident.
+  the browser: the next visit is another resident. With ``LOAD_MAIL`` (``run.py --mail``)
+  it first turns on e-mail notifications at the settings page.
 - ``Clerk``: signs in as a demo clerk of Chiyoda or Yokohama, opens the staff home and a
   department's queue, claims the next request and approves it, as often as a clerk would.
 - ``ReturningResident``: signs in as a resident who submitted earlier in the run, opens the
@@ -49,6 +50,9 @@ SUMMARY_FILE = os.environ.get("LOAD_SUMMARY", "")
 PERSONAS = int(os.environ.get("LOAD_PERSONAS", "1000"))
 PROCESSES = max(1, int(os.environ.get("LOAD_PROCESSES", "1")))
 THINK = float(os.environ.get("LOAD_THINK", "1.0"))
+#: ``run.py --mail``: each resident turns on e-mail notifications before the journey.
+MAIL = os.environ.get("LOAD_MAIL", "") == "1"
+NOTIFICATIONS = "/account/notifications/"
 LOAD_PIN = "7777"  # portal.devidp.personas.LOAD_PIN, not imported: locust needs no portal
 #: Demo clerks of the municipalities the move involves, and their PINs (README).
 CLERKS = (("tanaka-jiro", "1111"), ("takahashi-misaki", "2222"))
@@ -376,6 +380,8 @@ class Resident(Browser):
         self.fresh_browser()
         persona = f"load-{1 + (WORKER + next(_visits) * PROCESSES) % PERSONAS:04d}"
         home = self.sign_in(persona, LOAD_PIN)
+        if MAIL:
+            home = self.notify_by_email()
         self.think()
         started = self.call(
             "POST",
@@ -422,6 +428,21 @@ class Resident(Browser):
         self.think()
         self.call("GET", "/", "GET home", 200)  # the status, as the dashboard shows it
         self.fresh_browser()  # the browser closed: the next visit is someone else
+
+    def notify_by_email(self) -> str:
+        """The settings page, then one click for the address the provider verified (the
+        load personas have one): the page's HTML after it, with a CSRF token to go on."""
+        page = self.call("GET", NOTIFICATIONS, "GET /account/notifications/", 200)
+        self.think()
+        self.call(
+            "POST",
+            NOTIFICATIONS + "provider-address",
+            "POST /account/notifications/provider-address",
+            302,
+            {"csrf_token": csrf_token(page.text)},
+            to=NOTIFICATIONS,
+        )
+        return str(self.call("GET", NOTIFICATIONS, "GET /account/notifications/", 200).text)
 
 
 class ReturningResident(Browser):

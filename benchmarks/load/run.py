@@ -21,9 +21,16 @@ Afterwards it counts the cases submitted in the database against locust's succes
 submissions and checks every receipt number locust saw is there exactly once, and prints
 a Markdown block with the figures (``--json`` writes them too).
 
-``--fault`` restarts PostgreSQL or kills a job worker ``--fault-at`` seconds into the load.
-Throughout, a job worker that exits with a failure is started again 5 s later, as the
-worker unit's ``Restart=on-failure`` does; the block then says when requests failed.
+``--fault`` restarts PostgreSQL, kills a job worker or takes the SMTP server down (for
+``--fault-for`` seconds) ``--fault-at`` seconds into the load. Throughout, a job worker that
+exits with a failure is started again 5 s later, as the worker unit's ``Restart=on-failure``
+does; the block then says when requests failed.
+
+``--mail`` (and ``--fault smtp-down``) turns e-mail on: an SMTP server on loopback
+(aiosmtpd) receives what the job workers send, and each resident first turns on e-mail
+notifications to the address the provider verified (the settings page, one click). After the
+load, once every message has been e-mailed, the messages are counted against the mails
+received: each one once.
 
 Production settings, except what a load test on one machine needs: ``PORTAL_ENV`` stays
 ``development`` because the development provider stands in for the My Number card (the
@@ -40,6 +47,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -47,6 +55,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,9 +83,10 @@ from benchmarks.journey import (  # noqa: E402
     stop_process,
     wait_until_healthy,
 )
+from tests.support.mail import SmtpSink  # noqa: E402  (aiosmtpd, from the test extra)
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
-FAULTS = ("database-restart", "job-worker-kill")
+FAULTS = ("database-restart", "job-worker-kill", "smtp-down")
 #: What the worker unit waits before starting a killed worker again (RestartSec=).
 WORKER_RESTART_SECONDS = 5.0
 SAMPLE_SECONDS = 10.0
@@ -132,7 +142,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--fault-at", type=float, help="seconds into the load for --fault (a third of it)"
     )
+    parser.add_argument(
+        "--fault-for", type=float, default=60.0, help="seconds the SMTP server stays down (60)"
+    )
+    parser.add_argument(
+        "--mail", action="store_true", help="e-mail on: residents ask for it, a sink takes it"
+    )
     args = parser.parse_args(argv)
+    args.mail = args.mail or args.fault == "smtp-down"
+    if args.mail and args.job_workers < 1:
+        parser.error("--mail and --fault smtp-down need a job worker to send the mail")
     if args.fault == "job-worker-kill" and args.job_workers < 1:
         parser.error("--fault job-worker-kill needs a job worker")
     if args.database in ("postgres", "template0", "template1"):
@@ -254,6 +273,17 @@ def environment(
         PORTAL_TRUSTED_PROXIES="1",
     )
     return env
+
+
+def mail_environment(sink: SmtpSink) -> dict[str, str]:
+    """The portal's and the workers' settings for the sink, and the locustfile's switch."""
+    return {
+        "PORTAL_SMTP_HOST": "127.0.0.1",
+        "PORTAL_SMTP_PORT": str(sink.port),
+        "PORTAL_SMTP_STARTTLS": "false",
+        "PORTAL_MAIL_FROM": "noreply@load.example.jp",
+        "LOAD_MAIL": "1",
+    }
 
 
 MAKE_DATABASE = (
@@ -493,9 +523,18 @@ class Fault:
     the times it began and was over (the database answering again, the worker started again),
     as Unix times to set beside locust's requests by the second."""
 
-    def __init__(self, kind: str, at: float, database_url: str, kill_worker: Any) -> None:
+    def __init__(
+        self,
+        kind: str,
+        at: float,
+        database_url: str,
+        kill_worker: Any,
+        sink: SmtpSink | None = None,
+        down_for: float = 60.0,
+    ) -> None:
         self.kind, self.at, self.database_url = kind, at, database_url
         self.kill_worker = kill_worker  # () -> what was killed and what replaced it
+        self.sink, self.down_for = sink, down_for
         self.began: float | None = None
         self.over: float | None = None
         self.detail = ""
@@ -514,6 +553,9 @@ class Fault:
         try:
             if self.kind == "database-restart":
                 self.detail = restart_database(self.database_url)
+            elif self.kind == "smtp-down":
+                assert self.sink is not None
+                self.detail = smtp_down(self.sink, self.down_for)
             else:
                 self.detail = self.kill_worker()
         except Exception as error:  # reported with the figures, not lost in a thread
@@ -546,6 +588,15 @@ def restart_database(database_url: str) -> str:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def smtp_down(sink: SmtpSink, seconds: float) -> str:
+    """Stop the SMTP server (its port then refuses connections) and start it again later."""
+    before = len(sink.received)
+    sink.stop()
+    time.sleep(seconds)
+    sink.start()
+    return f"SMTP server down for {seconds:.0f} s, {before} mails received before it went"
 
 
 def fault_figures(fault: Fault, by_second: dict[str, list[int]]) -> dict[str, Any]:
@@ -820,6 +871,50 @@ def certificate_delays(database_url: str, since: Any) -> dict[str, Any]:
     }
 
 
+#: The resident's message in a mail's Message-ID (portal.mailbox.mailer: ``message-ID``).
+MAILED_MESSAGE = re.compile(r"\.message-(\d+)@")
+
+
+def mail_figures(database_url: str, since: Any, sink: SmtpSink, limit: float = 900.0) -> dict:
+    """Once every message of the load that is to be e-mailed has been (retries after an SMTP
+    outage wait up to minutes), the messages against the mails received: each one once."""
+    import psycopg
+
+    started = time.monotonic()
+    wanted = "FROM messages WHERE created_at >= %s AND email_to IS NOT NULL"
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        while True:
+            row = connection.execute(
+                f"SELECT count(*), count(emailed_at) {wanted}", (since,)
+            ).fetchone()
+            assert row is not None
+            if row[0] == row[1] or time.monotonic() - started > limit:
+                break
+            time.sleep(1.0)
+        ids = {m for (m,) in connection.execute(f"SELECT id {wanted}", (since,)).fetchall()}
+        retried = connection.execute(
+            "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'mailbox.send_email'"
+            " AND (args->>'message_id')::bigint = ANY(%s) AND attempts > 1",
+            (list(ids),),
+        ).fetchone()
+    waited = time.monotonic() - started
+    mailed: Counter[int] = Counter()
+    for mail in list(sink.received):
+        found = MAILED_MESSAGE.search(str(mail.get("Message-ID", "")))
+        if found:
+            mailed[int(found.group(1))] += 1
+    return {
+        "messages": row[0],
+        "emailed": row[1],
+        "waited": round(waited, 1),
+        "retried": retried[0] if retried else 0,
+        "mails": sum(mailed[m] for m in ids),
+        "distinct": len(ids & set(mailed)),
+        "twice": sum(1 for m in ids if mailed[m] > 1),
+        "never": len(ids - set(mailed)),
+    }
+
+
 def submitted_cases(database_url: str) -> int:
     import psycopg
 
@@ -910,6 +1005,15 @@ def report(results: dict[str, Any]) -> str:
                  "–" if delay[k] is None else f"{delay[k]:.1f} s" for k in ("p50", "p95", "max")
              ))
         )  # fmt: skip
+    if "mail" in results:
+        mail = results["mail"]
+        rows += [
+            ("messages to e-mail / e-mailed (in the database); all e-mailed after the load in",
+             f"{mail['messages']} / {mail['emailed']}; {mail['waited']:.0f} s"),
+            ("mail jobs tried more than once", str(mail["retried"])),
+            ("mails received / distinct messages / messages mailed twice / never",
+             f"{mail['mails']} / {mail['distinct']} / {mail['twice']} / {mail['never']}"),
+        ]  # fmt: skip
     if "ceiling" in results:
         hello = results["ceiling"]
         rate = hello["requests"] / (hello["duration"] or 1e-9)
@@ -1004,6 +1108,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         database_url = recreate_database(args, cleanup)
         redis_url = redis_for_limits(args, workdir, cleanup)
         env = environment(args, workdir, database_url, redis_url, ports)
+        sink = None
+        if args.mail:
+            sink = SmtpSink().start()
+            cleanup.add("smtp", sink.stop)
+            env.update(mail_environment(sink))
         prepare(env)
         route = record(env, workdir)
         env["LOAD_ROUTE"] = str(route)
@@ -1066,7 +1175,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 return f"SIGKILL to job worker {killed.pid}, started again as {workers[0].pid}"
 
             at = args.duration / 3 if args.fault_at is None else args.fault_at
-            fault = Fault(args.fault, at, database_url, kill_worker)
+            fault = Fault(args.fault, at, database_url, kill_worker, sink, args.fault_for)
             fault.start()
         results["load"] = run_locust(args, portal.url, USER_CLASSES, env, workdir, "portal", roles)
         if fault is not None:
@@ -1087,6 +1196,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "seconds": round(time.monotonic() - drained, 1),
         }
         supervisor.stop()
+        if sink is not None:
+            results["mail"] = mail_figures(database_url, load_began, sink)
         results["certificates"] = certificate_delays(database_url, load_began)
         results["database"] = {
             "new_submitted_cases": submitted_cases(database_url) - before,

@@ -297,4 +297,5 @@ def load_persona(persona_id: str, count: int) -> Persona | None:
         municipality_code=CHIYODA,
         description_ja=f"負荷試験用の住民 {number}（千代田区）",
         description_en=f"Load-test resident {number} of Chiyoda City",
+        email=f"{persona_id}@load.example.jp",  # verified: e-mail notifications in one click
     )

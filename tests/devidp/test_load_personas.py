@@ -14,8 +14,9 @@ from .flow import Request, decode_id_token, english, exchange, query, submit
 
 
 def _sign_in(browser, persona: str) -> dict:  # noqa: ANN001
-    """The hinted sign-in page, then the form with the persona's PIN, then the token."""
-    request = Request(extra={"login_hint": persona})
+    """The hinted sign-in page, then the form with the persona's PIN, then the token, for the
+    scopes the portal asks."""
+    request = Request(scope="openid profile address email", extra={"login_hint": persona})
     response = submit(browser, request, None, form={"persona": persona, "pin": LOAD_PIN})
     assert response.status_code == 302, response.get_data(as_text=True)[:600]
     token = exchange(browser, request, query(response.headers["Location"])["code"])
@@ -39,6 +40,8 @@ def test_each_load_persona_is_a_resident_of_its_own(make_idp: Callable[..., Flas
     assert first["address"]["locality"] == "千代田区"
     assert first["acr"] == "urn:madoguchi:acr:mynumber-card"
     assert _sign_in(browser, "load-0001")["sub"] == first["sub"]
+    assert (first["email"], first["email_verified"]) == ("load-0001@load.example.jp", True)
+    assert third["email"] == "load-0003@load.example.jp"
 
 
 @pytest.mark.parametrize("persona", ["load-0004", "load-0000", "load-00001", "load-1"])
