@@ -1008,7 +1008,7 @@ def report(results: dict[str, Any]) -> str:
     if "mail" in results:
         mail = results["mail"]
         rows += [
-            ("messages to e-mail / e-mailed (in the database); all e-mailed after the load in",
+            ("messages to e-mail / e-mailed (in the database); waited for them after the jobs",
              f"{mail['messages']} / {mail['emailed']}; {mail['waited']:.0f} s"),
             ("mail jobs tried more than once", str(mail["retried"])),
             ("mails received / distinct messages / messages mailed twice / never",

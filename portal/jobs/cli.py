@@ -74,7 +74,7 @@ def retry_stalled_command(seconds: float) -> None:
     if stalled.put_back:
         click.echo(f"{len(stalled.put_back)} stalled job(s) put back: {stalled.put_back}")
     if stalled.failed:
-        click.echo(f"{len(stalled.failed)} stalled job(s) failed, in their last attempt:"
-                   f" {stalled.failed}")  # fmt: skip
+        failed = stalled.failed
+        click.echo(f"{len(failed)} stalled job(s) failed, in their last attempt: {failed}")
     if not stalled.put_back and not stalled.failed:
         click.echo("none stalled")

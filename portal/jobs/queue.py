@@ -170,6 +170,7 @@ async def _retry_stalled(proc: procrastinate.App, app: Flask, seconds: float) ->
 
 
 def _record_given_up(app: Flask, task: Task, job: Job) -> None:
+    """For the operators' page, the error the attempt could not write; then the task's end."""
     with app.app_context():
         error = WorkerStopped(f"its worker stopped during attempt {job.attempts + 1}")
         failures.record_apart(
