@@ -621,12 +621,25 @@ def ceiling_loop(
 # CPU accounting from /proc: who used the cores during a window -----------------------------
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int, reaped_children: bool = False) -> float:
+    """The process's CPU; with ``reaped_children`` also that of its children it has waited
+    for (``cutime``, ``cstime``)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[11]) + int(fields[12])
+    if reaped_children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu_seconds(master: int) -> float:
+    """gunicorn's CPU: the master's, its live workers', and that of the workers it replaced
+    (``max_requests``), which the master reaped: a worker gone during a window still counts."""
+    return cpu_seconds(master, reaped_children=True) + sum(
+        cpu_seconds(p) for p in children_of(master)
+    )
 
 
 def children_of(pid: int) -> list[int]:
@@ -687,10 +700,26 @@ def astuple_cpu(cpu: Cpu) -> tuple[float, float, float, float]:
     return (cpu.gunicorn, cpu.postgres, cpu.load_generator, cpu.machine)
 
 
-def cpu_sample(backends: list[int], workers: list[int]) -> Cpu:
+def parent_of(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def database_cpu_seconds(backends: list[int]) -> float:
+    """The database's live backends' CPU, and that of the backends PostgreSQL's postmaster
+    reaped (a gunicorn worker replaced during a window closes its connections): that counts
+    every database's ended backends, which on a quiet machine are this benchmark's."""
+    postmasters = {parent_of(p) for p in backends} - {None}
+    reaped = sum(cpu_seconds(p, reaped_children=True) - cpu_seconds(p) for p in postmasters)
+    return reaped + sum(cpu_seconds(p) for p in backends)
+
+
+def cpu_sample(backends: list[int], master: int) -> Cpu:
     return Cpu(
-        gunicorn=sum(cpu_seconds(p) for p in workers),
-        postgres=sum(cpu_seconds(p) for p in backends),
+        gunicorn=server_cpu_seconds(master),
+        postgres=database_cpu_seconds(backends),
         load_generator=time.process_time(),
         machine=machine_busy_seconds(),
     )
@@ -803,10 +832,9 @@ def measure_window(
         thread.start()
     try:
         time.sleep(max(0.0, window.start - time.perf_counter()))
-        workers, pids = children_of(server.process.pid), backends()
-        before = cpu_sample(pids, workers)
+        before = cpu_sample(backends(), server.process.pid)
         time.sleep(max(0.0, window.end - time.perf_counter()))
-        after = cpu_sample(pids, workers)
+        after = cpu_sample(backends(), server.process.pid)
         deadline = time.monotonic() + REQUEST_TIMEOUT[1] + 10
         for thread in threads:
             thread.join(timeout=max(0.1, deadline - time.monotonic()))
