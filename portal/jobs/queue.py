@@ -163,8 +163,10 @@ async def _retry_stalled(proc: procrastinate.App, app: Flask, seconds: float) ->
         logger.error(
             "job %s (%s) failed: its worker stopped in its last attempt", job.id, job.task_name
         )
-        await proc.job_manager.finish_job(job, Status.FAILED, False)
+        # The task's end first, then the job's: a worker dying between the two leaves the
+        # job stalled, and the next pass ends both again (``given_up`` is idempotent).
         await asyncio.to_thread(_record_given_up, app, task, job)
+        await proc.job_manager.finish_job(job, Status.FAILED, False)
         failed.append(job.id)
     return Stalled([i for i in put_back if i is not None], [i for i in failed if i is not None])
 

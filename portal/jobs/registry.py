@@ -26,7 +26,7 @@ class Task:
     #: Called with the job's arguments, in a unit of work of its own, when the workers give
     #: the job up: its last attempt failed, or its worker died in it (a crash the task could
     #: not record, say a render that ran out of memory). What the task tracks (a pending
-    #: certificate) must not wait for ever.
+    #: certificate) must not wait for ever. Idempotent: it may run again for the same job.
     given_up: Callable[..., Any] | None = None
 
 
