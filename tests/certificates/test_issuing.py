@@ -37,7 +37,7 @@ from tests.certificates.support import (
 from tests.factories import AccountFactory, CaseFactory, MunicipalityFactory, RoleFactory
 from tests.support.clerks import Clerk
 from tests.support.html import text
-from tests.support.people import csrf_token
+from tests.support.people import csrf_token, login_as
 
 BASE_URL = "https://portal.city.example.jp"
 BIRTH = {
@@ -306,6 +306,13 @@ def test_a_certificate_whose_worker_dies_in_each_try_is_failed_not_left_pending(
         error = db.session.scalars(select(JobFailure.error).filter_by(job_id=job.id)).one()
         last = services.MAX_ATTEMPTS + 1
         assert error == f"WorkerStopped: its worker stopped during attempt {last}"
+        operator = RoleFactory(portal_admin=True).account_id
+        db.session.commit()
+    client = app.test_client()
+    login_as(client, operator)
+    page = text(client.get("/admin/jobs").get_data(as_text=True))
+    assert f"WorkerStopped: its worker stopped during attempt {last}" in page
+    assert "それが最後の試行だった処理は失敗（WorkerStopped）とします" in page
 
 
 def _receipt_asked(app: Flask) -> int:
