@@ -621,12 +621,20 @@ def ceiling_loop(
 # CPU accounting from /proc: who used the cores during a window -----------------------------
 
 
+def proc_stat(pid: int | str) -> list[str] | None:
+    """The fields of ``/proc/PID/stat`` after the command's name (state, ppid, ...), or None
+    for a process gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
 def cpu_seconds(pid: int, reaped_children: bool = False) -> float:
     """The process's CPU; with ``reaped_children`` also that of its children it has waited
     for (``cutime``, ``cstime``)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
+    fields = proc_stat(pid)
+    if fields is None:
         return 0.0
     ticks = int(fields[11]) + int(fields[12])
     if reaped_children:
@@ -647,11 +655,8 @@ def children_of(pid: int) -> list[int]:
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
-        try:
-            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(stat[1]) == pid:
+        stat = proc_stat(entry.name)
+        if stat is not None and int(stat[1]) == pid:
             found.append(int(entry.name))
     return found
 
@@ -701,10 +706,8 @@ def astuple_cpu(cpu: Cpu) -> tuple[float, float, float, float]:
 
 
 def parent_of(pid: int) -> int | None:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
+    stat = proc_stat(pid)
+    return int(stat[1]) if stat is not None else None
 
 
 def database_cpu_seconds(backends: list[int]) -> float:

@@ -382,4 +382,4 @@ def test_a_job_given_up_after_its_last_try_ends_what_it_was_for(app: Flask, queu
     job_queue.run_worker(app, one_shot=True)
     with app.app_context():
         assert [(j["status"], j["attempts"]) for j in queued()] == [("failed", 2)]
-        assert traces() == [GIVEN_UP + "hanako"]
+        assert traces() == [GIVEN_UP + "hanako after 2"]

@@ -875,7 +875,9 @@ def certificate_delays(database_url: str, since: Any) -> dict[str, Any]:
 MAILED_MESSAGE = re.compile(r"\.message-(\d+)@")
 
 
-def mail_figures(database_url: str, since: Any, sink: SmtpSink, limit: float = 900.0) -> dict:
+def mail_figures(
+    database_url: str, since: Any, sink: SmtpSink, limit: float = 900.0
+) -> dict[str, Any]:
     """Once every message of the load that is to be e-mailed has been (retries after an SMTP
     outage wait up to minutes), the messages against the mails received: each one once."""
     import psycopg

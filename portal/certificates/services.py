@@ -37,6 +37,7 @@ from portal.certificates.statuslist_models import Status
 from portal.db import db
 from portal.definitions.model import Text
 from portal.japan.clock import utcnow
+from portal.jobs.models import describe
 from portal.journey.models import Case, ProcedureRequest
 from portal.mailbox.kinds import MessageKind
 from portal.mailbox.services import post
@@ -180,17 +181,19 @@ def issue(certificate_id: int) -> Certificate | None:
     return certificate
 
 
-def give_up(certificate_id: int) -> None:
+def give_up(tries: int, certificate_id: int) -> None:
     """The workers gave the job up with the certificate still pending: its worker died in
-    each try (a render that ran out of memory, say), which ``issue`` could not count. Failed,
-    as after its last recorded try: a clerk's retry starts again."""
+    each of the job's ``tries`` (``issue`` returns normally otherwise), which ``issue`` could
+    not count. Counted and failed, as after its last recorded try: a clerk's retry starts
+    again."""
     certificate = db.session.scalar(
         select(Certificate).where(Certificate.id == certificate_id).with_for_update(of=Certificate)
     )
     if certificate is None or certificate.state is not CertificateState.PENDING:
         return
+    certificate.attempts += tries
     certificate.state = CertificateState.FAILED
-    certificate.last_error = "the job worker stopped while issuing it, in each try"
+    certificate.last_error = describe(jobs.WorkerStopped("its worker stopped in each try"))
     db.session.flush()
 
 

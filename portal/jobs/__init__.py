@@ -18,9 +18,9 @@ from flask import Flask, current_app
 
 from portal.db import on_postgresql
 from portal.jobs import inprocess
-from portal.jobs.registry import TASKS, Task, task
+from portal.jobs.registry import TASKS, Task, WorkerStopped, task
 
-__all__ = ["TASKS", "Task", "defer", "defer_later", "init_app", "task"]
+__all__ = ["TASKS", "Task", "WorkerStopped", "defer", "defer_later", "init_app", "task"]
 
 #: Modules whose import registers tasks; a worker imports them all.
 TASK_MODULES = (

@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 
 from portal.extensions import db
 from portal.jobs import failures
-from portal.jobs.registry import TASKS, Task
+from portal.jobs.registry import TASKS, Task, WorkerStopped
 
 #: A worker whose heartbeat is older than this is taken for dead (it beats every 10 s).
 STALLED_AFTER_SECONDS = 30
@@ -109,12 +109,7 @@ def _register(proc: procrastinate.App, app: Flask, task: Task) -> None:
                 with unit_of_work():
                     task.func(**kwargs)
             except Exception as error:
-                job = context.job
-                failures.record_apart(
-                    task.name, kwargs, error, job_id=job.id, attempt=job.attempts + 1
-                )
-                if job.attempts >= task.max_attempts:  # procrastinate's rule: no retry
-                    _give_up(task, kwargs)
+                _attempt_failed(task, context.job, error)
                 raise
 
     retry = procrastinate.RetryStrategy(max_attempts=task.max_attempts, exponential_wait=2)
@@ -131,23 +126,21 @@ class Stalled:
     failed: list[int]
 
 
-def _give_up(task: Task, kwargs: dict[str, Any]) -> None:
-    """The task's own ending for a job given up, in a unit of work of its own (in the app
-    context the caller is in); an error there is logged, the job is failed either way."""
+def _attempt_failed(task: Task, job: Job, error: BaseException) -> None:
+    """In the app context: the attempt's error for the operators, written apart from its
+    rolled-back work; on the last attempt, the task's own end (``given_up``) in a unit of
+    work of its own, an error there logged: the job is failed either way."""
     from portal.transactions import unit_of_work
 
-    if task.given_up is None:
+    kwargs, tries = job.task_kwargs, job.attempts + 1
+    failures.record_apart(task.name, kwargs, error, job_id=job.id, attempt=tries)
+    if task.given_up is None or not task.gives_up_after(job.attempts):
         return
     try:
         with unit_of_work():
-            task.given_up(**kwargs)
+            task.given_up(tries, **kwargs)
     except Exception:
         logger.exception("job %s %r: could not end what it was for", task.name, kwargs)
-
-
-class WorkerStopped(Exception):
-    """What a stalled job's attempt ended with: its worker died in it (killed, out of memory,
-    its machine gone), so the job itself could record nothing."""
 
 
 async def _retry_stalled(proc: procrastinate.App, app: Flask, seconds: float) -> Stalled:
@@ -155,7 +148,7 @@ async def _retry_stalled(proc: procrastinate.App, app: Flask, seconds: float) ->
     put_back, failed = [], []
     for job in stalled:
         task = TASKS.get(job.task_name)
-        if task is None or job.attempts < task.max_attempts:
+        if task is None or not task.gives_up_after(job.attempts):
             logger.warning("retrying job %s (%s): its worker stopped", job.id, job.task_name)
             await proc.job_manager.retry_job(job)
             put_back.append(job.id)
@@ -165,20 +158,16 @@ async def _retry_stalled(proc: procrastinate.App, app: Flask, seconds: float) ->
         )
         # The task's end first, then the job's: a worker dying between the two leaves the
         # job stalled, and the next pass ends both again (``given_up`` is idempotent).
-        await asyncio.to_thread(_record_given_up, app, task, job)
+        await asyncio.to_thread(_worker_stopped, app, task, job)
         await proc.job_manager.finish_job(job, Status.FAILED, False)
         failed.append(job.id)
     return Stalled([i for i in put_back if i is not None], [i for i in failed if i is not None])
 
 
-def _record_given_up(app: Flask, task: Task, job: Job) -> None:
-    """For the operators' page, the error the attempt could not write; then the task's end."""
+def _worker_stopped(app: Flask, task: Task, job: Job) -> None:
     with app.app_context():
         error = WorkerStopped(f"its worker stopped during attempt {job.attempts + 1}")
-        failures.record_apart(
-            task.name, job.task_kwargs, error, job_id=job.id, attempt=job.attempts + 1
-        )
-        _give_up(task, job.task_kwargs)
+        _attempt_failed(task, job, error)
 
 
 def retry_stalled(app: Flask, seconds: float = STALLED_AFTER_SECONDS) -> Stalled:

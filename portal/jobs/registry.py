@@ -23,11 +23,22 @@ class Task:
     #: A cron schedule (read in UTC) on which the workers defer it themselves, with the
     #: ``timestamp`` it was due at; None: only deferred by the portal.
     cron: str | None = None
-    #: Called with the job's arguments, in a unit of work of its own, when the workers give
-    #: the job up: its last attempt failed, or its worker died in it (a crash the task could
-    #: not record, say a render that ran out of memory). What the task tracks (a pending
-    #: certificate) must not wait for ever. Idempotent: it may run again for the same job.
+    #: Called with the tries the job had in all and the job's arguments, in a unit of work
+    #: of its own, when the workers give the job up: its last attempt failed, or its worker
+    #: died in it (a crash the task could not record, say a render that ran out of memory).
+    #: What the task tracks (a pending certificate) must not wait for ever. Idempotent: it
+    #: may run again for the same job.
     given_up: Callable[..., Any] | None = None
+
+    def gives_up_after(self, earlier_attempts: int) -> bool:
+        """Whether a failed attempt after ``earlier_attempts`` others is the last one
+        (procrastinate's rule: no retry once ``max_attempts`` attempts came before)."""
+        return earlier_attempts >= self.max_attempts
+
+
+class WorkerStopped(Exception):
+    """What an attempt ended with when its worker died in it (killed, out of memory, its
+    machine gone): the attempt itself could record nothing."""
 
 
 TASKS: dict[str, Task] = {}

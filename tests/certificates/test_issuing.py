@@ -297,6 +297,7 @@ def test_a_certificate_whose_worker_dies_in_each_try_is_failed_not_left_pending(
     failed = certificate_of(app, case_id=case_id, request_id=None)
     assert failed.state is CertificateState.FAILED
     assert "worker stopped" in failed.last_error
+    assert failed.attempts == services.MAX_ATTEMPTS + 1  # "could not be made after 4 tries"
     with app.app_context():
         job = db.session.execute(
             sql("SELECT id, status FROM procrastinate_jobs WHERE task_name = :name"),

@@ -53,8 +53,8 @@ GIVEN_UP = "given up:"
 FAIL_FOR_GOOD = "tests.fail_for_good"
 
 
-def _given_up(subject: str) -> None:
-    leave_trace(GIVEN_UP + subject)
+def _given_up(tries: int, subject: str) -> None:
+    leave_trace(f"{GIVEN_UP}{subject} after {tries}")
 
 
 @jobs.task(name=FAIL_FOR_GOOD, max_attempts=1, given_up=_given_up)
