@@ -24,6 +24,7 @@ from typing import Any
 
 import procrastinate
 from flask import Flask
+from procrastinate.exceptions import ConnectorException
 from procrastinate.jobs import Job, Status
 from sqlalchemy.engine import make_url
 
@@ -198,15 +199,17 @@ def run_worker(
         "update_heartbeat_interval": heartbeat_seconds,
         "stalled_worker_timeout": stalled_after,
     }
-    asked = asyncio.run(_run_until_stopped(worker_app(app, stalled_after), options))
-    return asked or one_shot
+    return asyncio.run(_run_until_stopped(worker_app(app, stalled_after), options))
 
 
 async def _run_until_stopped(proc: procrastinate.App, options: dict[str, Any]) -> bool:
     """procrastinate's worker, stopped on SIGTERM or SIGINT as procrastinate's own handlers
-    stop it (running jobs finish first), but telling that stop from one of its own."""
+    stop it (running jobs finish first), but telling that stop from one of its own. When the
+    database goes away procrastinate either stops the worker (its listener broke) or lets
+    the error of its next fetch out, as the race between them falls: both are its own."""
     loop = asyncio.get_running_loop()
     asked = asyncio.Event()
+    broke = False
     signals = (signal.SIGINT, signal.SIGTERM)
     handles_signals = threading.current_thread() is threading.main_thread()
     async with proc.open_async():
@@ -226,8 +229,12 @@ async def _run_until_stopped(proc: procrastinate.App, options: dict[str, Any]) -
         except asyncio.CancelledError:
             if not asked.is_set():
                 raise
+        except ConnectorException:
+            logger.exception("the worker's connection to the database broke")
+            broke = True
         finally:
             if handles_signals:
                 for number in signals:
                     loop.remove_signal_handler(number)
-    return asked.is_set()
+    one_shot_done = not options["wait"] and not broke
+    return asked.is_set() or one_shot_done
