@@ -50,6 +50,7 @@ class Steps:
         self.count = 0
 
     def shot(self, page: Page, name: str) -> None:
+        page.wait_for_load_state("load")
         self.count += 1
         page.screenshot(path=self.folder / f"{self.count:02d}-{name}.png", full_page=True)
 
@@ -86,6 +87,9 @@ class Accessibility:
         self.violations: dict[str, list[str]] = {}
 
     def check(self, page: Page) -> None:
+        # A click that navigates returns once the next page is committed, before it
+        # has parsed: axe run then would find no document to check.
+        page.wait_for_load_state("load")
         results = self.axe.run(page)
         if results.violations_count:
             self.violations[page.url] = [

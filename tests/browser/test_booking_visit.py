@@ -57,7 +57,10 @@ def test_booking_moving_and_cancelling_a_visit_on_a_phone(signed_in_phone: Page,
     axe.check(phone)
 
     # The next day, the first free time.
-    phone.get_by_role("link", name=re.compile("^次の日：")).click()
+    next_day = phone.get_by_role("link", name=re.compile("^次の日："))
+    next_day_url = next_day.get_attribute("href")
+    next_day.click()
+    expect(phone).to_have_url(re.compile(re.escape(next_day_url) + "$"))
     day = phone.get_by_role("heading", level=2).first.inner_text()
     axe.check(phone)
     first = phone.get_by_role("group", name=re.compile("来庁の時間")).get_by_role("radio").first
