@@ -46,13 +46,21 @@ def record_apart(
 ) -> None:
     """Write a failed attempt's error and commit it, the attempt's own work having been
     rolled back; a database that cannot take it leaves it to the log (the job's own error
-    is what its runner must go on with)."""
+    is what its runner must go on with). Written once per attempt of a queued job: a
+    stalled job's end, cut short by a second death, is ended again by the next pass."""
     try:
+        if job_id is not None and _written(job_id, attempt):
+            return
         record(task_name, args, error, job_id=job_id, attempt=attempt)
         db.session.commit()
     except Exception:
         db.session.rollback()
         current_app.logger.exception("could not record the failure of job %s", task_name)
+
+
+def _written(job_id: int, attempt: int) -> bool:
+    query = select(JobFailure.id).filter_by(job_id=job_id, attempt=attempt).limit(1)
+    return db.session.scalar(query) is not None
 
 
 def latest_errors(job_ids: Iterable[int]) -> dict[int, str]:

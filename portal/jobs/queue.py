@@ -158,7 +158,8 @@ async def _retry_stalled(proc: procrastinate.App, app: Flask, seconds: float) ->
             "job %s (%s) failed: its worker stopped in its last attempt", job.id, job.task_name
         )
         # The task's end first, then the job's: a worker dying between the two leaves the
-        # job stalled, and the next pass ends both again (``given_up`` is idempotent).
+        # job stalled, and the next pass ends both again (``given_up`` is idempotent, the
+        # attempt's failure written once).
         await asyncio.to_thread(_worker_stopped, app, task, job)
         await proc.job_manager.finish_job(job, Status.FAILED, False)
         failed.append(job.id)

@@ -307,6 +307,13 @@ def test_a_certificate_whose_worker_dies_in_each_try_is_failed_not_left_pending(
         error = db.session.scalars(select(JobFailure.error).filter_by(job_id=job.id)).one()
         last = services.MAX_ATTEMPTS + 1
         assert error == f"WorkerStopped: its worker stopped during attempt {last}"
+
+    # A pass that died after ending the certificate, before ending the job, leaves the job
+    # stalled: the next pass ends it, and neither the tries nor the error count twice.
+    assert "1 stalled job(s) failed, in their last attempt" in worker_died(services.MAX_ATTEMPTS)
+    assert certificate_of(app, case_id=case_id, request_id=None).attempts == last
+    with app.app_context():
+        assert len(db.session.scalars(select(JobFailure).filter_by(job_id=job.id)).all()) == 1
         operator = RoleFactory(portal_admin=True).account_id
         db.session.commit()
     client = app.test_client()
