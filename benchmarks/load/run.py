@@ -1197,9 +1197,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "jobs": drain_jobs(database_url) if workers else 0,
             "seconds": round(time.monotonic() - drained, 1),
         }
-        supervisor.stop()
-        if sink is not None:
+        if sink is not None:  # before the workers stop: retries after an outage wait
             results["mail"] = mail_figures(database_url, load_began, sink)
+        supervisor.stop()
         results["certificates"] = certificate_delays(database_url, load_began)
         results["database"] = {
             "new_submitted_cases": submitted_cases(database_url) - before,
